@@ -1,0 +1,24 @@
+"""registry: a cargo-style sparse registry index client with an on-disk summaries cache.
+
+``from registry import Registry`` is resolved lazily so that the CLI's warm path does not pay for
+the network stack.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+__all__ = ["Registry", "__version__"]
+
+if TYPE_CHECKING:
+    from registry.client import Registry
+
+
+def __getattr__(name: str) -> Any:
+    if name == "Registry":
+        from registry.client import Registry
+
+        return Registry
+    raise AttributeError(f"module 'registry' has no attribute {name!r}")

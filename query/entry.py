@@ -1,0 +1,264 @@
+"""Index entries: one published version of a crate, built from an already-parsed JSON line.
+
+A line of a sparse index file (spec §3) becomes an :class:`IndexEntry`. Classification follows
+cargo's ``IndexSummary::parse`` (§3.5)::
+
+    full parse ok?  ── no ──> {name, vers} parse? ── no ──> skipped (never cached)
+         │ yes                      │ yes
+         v                          v
+    v > INDEX_V_MAX ?  ──────────> "unsupported"
+         │ no
+    invalid ? ─────────────────────> "invalid"
+         │ no
+    yanked ? ──────────────────────> "yanked"
+         │ no
+         └─────────────────────────> "candidate"
+
+Only candidates are selectable by a resolver; a yanked version stays usable when a lockfile pins it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+INDEX_V_MAX = 2
+
+CANDIDATE = "candidate"
+YANKED = "yanked"
+INVALID = "invalid"
+UNSUPPORTED = "unsupported"
+
+_PUBTIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z\Z")
+_RUST_VERSION = re.compile(r"(0|[1-9]\d*)(\.(0|[1-9]\d*)){0,2}\Z")
+
+
+@dataclass(frozen=True, slots=True)
+class IndexDependency:
+    """One entry of ``deps`` (§3.3). ``name`` is the name used in code; ``package`` the real one."""
+
+    name: str
+    req: str
+    features: tuple[str, ...] = ()
+    optional: bool = False
+    default_features: bool = True
+    target: str | None = None
+    kind: str = "normal"
+    registry: str | None = None
+    package: str | None = None
+
+    @property
+    def package_name(self) -> str:
+        """The crate this dependency refers to (``package`` when renamed)."""
+        return self.package or self.name
+
+
+@dataclass(frozen=True, slots=True)
+class IndexEntry:
+    """One version of a crate as the index describes it, with its raw line kept verbatim."""
+
+    name: str
+    vers: str
+    status: str
+    cksum: str | None = None
+    deps: tuple[IndexDependency, ...] = ()
+    features: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    yanked: bool = False
+    links: str | None = None
+    rust_version: str | None = None
+    v: int = 1
+    problem: str | None = None
+    raw: bytes = b""
+
+    @property
+    def selectable(self) -> bool:
+        """True for candidates: what a resolver may pick for a new requirement."""
+        return self.status == CANDIDATE
+
+
+class EntryError(ValueError):
+    """The line lacks even a usable ``name`` and ``vers``: cargo skips such lines."""
+
+
+def _kind(value: object) -> str:
+    if value == "dev":
+        return "dev"
+    if value == "build":
+        return "build"
+    return "normal"
+
+
+def _str_or_none(value: object, what: str) -> str | None:
+    if value is None or isinstance(value, str):
+        return value
+    raise ValueError(f"{what} is not a string")
+
+
+def _bool(value: object, default: bool, what: str) -> bool:
+    if value is None:
+        return default
+    if isinstance(value, bool):
+        return value
+    raise ValueError(f"{what} is not a boolean")
+
+
+def _dependency(raw: object) -> IndexDependency:
+    from query.requirement import Requirement
+
+    if not isinstance(raw, Mapping):
+        raise ValueError("a dependency is not an object")
+    name = raw.get("name")
+    req = raw.get("req")
+    if not isinstance(name, str) or not isinstance(req, str):
+        raise ValueError("a dependency lacks a string name or req")
+    Requirement.parse(req)
+    features = raw.get("features") or []
+    if not isinstance(features, list) or not all(isinstance(f, str) for f in features):
+        raise ValueError(f"dependency {name} has non-string features")
+    return IndexDependency(
+        name=name,
+        req=req,
+        features=tuple(f for f in features if f),
+        optional=_bool(raw.get("optional"), False, f"dependency {name} optional"),
+        default_features=_bool(
+            raw.get("default_features"), True, f"dependency {name} default_features"
+        ),
+        target=_str_or_none(raw.get("target"), f"dependency {name} target"),
+        kind=_kind(raw.get("kind")),
+        registry=_str_or_none(raw.get("registry"), f"dependency {name} registry"),
+        package=_str_or_none(raw.get("package"), f"dependency {name} package"),
+    )
+
+
+def _features(data: Mapping[str, object]) -> dict[str, tuple[str, ...]]:
+    merged: dict[str, list[str]] = {}
+    for key in ("features", "features2"):
+        table = data.get(key)
+        if table is None:
+            continue
+        if not isinstance(table, Mapping):
+            raise ValueError(f"{key} is not an object")
+        for fname, values in table.items():
+            if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
+                raise ValueError(f"feature {fname} is not a list of strings")
+            merged.setdefault(fname, []).extend(values)
+    return {k: tuple(v) for k, v in merged.items()}
+
+
+def _check_features(
+    features: Mapping[str, tuple[str, ...]], deps: tuple[IndexDependency, ...]
+) -> None:
+    """The subset of cargo's ``Summary::new`` feature validation that can fail on index data."""
+    dep_names = {d.name for d in deps}
+    optional = {d.name for d in deps if d.optional}
+    for fname, values in features.items():
+        for value in values:
+            if value.startswith("dep:"):
+                target = value[4:]
+                if target not in optional:
+                    raise ValueError(
+                        f'feature "{fname}" includes "{value}", '
+                        f'but "{target}" is not an optional dependency'
+                    )
+            elif "/" in value:
+                target = value.split("/", 1)[0].rstrip("?")
+                if target not in dep_names and target not in features:
+                    raise ValueError(
+                        f'feature "{fname}" includes "{value}", but "{target}" is not a dependency'
+                    )
+            elif value not in features and value not in optional:
+                raise ValueError(
+                    f'feature "{fname}" includes "{value}" which is neither a dependency '
+                    "nor another feature"
+                )
+
+
+def _v(data: Mapping[str, object]) -> int:
+    value = data.get("v")
+    if value is None:
+        return 1
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError("v is not an unsigned integer")
+    return value
+
+
+def entry_from_mapping(data: object, raw: bytes = b"") -> IndexEntry:
+    """Build and classify an entry from a parsed index line (§3.5).
+
+    Raises :class:`EntryError` when not even ``name`` and ``vers`` are usable (cargo skips such a
+    line). Every other defect gives an entry with status ``invalid`` and ``problem`` set.
+    """
+    from query.version import VersionError, parse_version
+
+    if not isinstance(data, Mapping):
+        raise EntryError("index line is not a JSON object")
+    name = data.get("name")
+    vers = data.get("vers")
+    if not isinstance(name, str) or not isinstance(vers, str):
+        raise EntryError("index line lacks a string name or vers")
+    try:
+        parse_version(vers)
+    except VersionError as exc:
+        raise EntryError(str(exc)) from None
+
+    yanked_raw = data.get("yanked")
+    yanked = yanked_raw is True
+    try:
+        v = _v(data)
+    except ValueError:
+        v = 1
+    rust_version = data.get("rust_version")
+    rust_version = rust_version if isinstance(rust_version, str) else None
+    try:
+        deps_raw = data.get("deps")
+        if not isinstance(deps_raw, list):
+            raise ValueError('required field "deps" is missing or not a list')
+        cksum = data.get("cksum")
+        if not isinstance(cksum, str):
+            raise ValueError('required field "cksum" is missing or not a string')
+        deps = tuple(_dependency(d) for d in deps_raw)
+        features = _features(data)
+        _check_features(features, deps)
+        if yanked_raw is not None and not isinstance(yanked_raw, bool):
+            raise ValueError("yanked is not a boolean")
+        links = _str_or_none(data.get("links"), "links")
+        rv = data.get("rust_version")
+        if rv is not None and (not isinstance(rv, str) or not _RUST_VERSION.match(rv)):
+            raise ValueError(f"rust_version {rv!r} is not MAJOR[.MINOR[.PATCH]]")
+        pubtime = data.get("pubtime")
+        if pubtime is not None and (not isinstance(pubtime, str) or not _PUBTIME.match(pubtime)):
+            raise ValueError(f"pubtime {pubtime!r} is not YYYY-MM-DDTHH:MM:SSZ")
+        v = _v(data)
+    except ValueError as exc:
+        status = UNSUPPORTED if v > INDEX_V_MAX else INVALID
+        return IndexEntry(
+            name=name,
+            vers=vers,
+            status=status,
+            cksum=data.get("cksum") if isinstance(data.get("cksum"), str) else None,  # type: ignore[arg-type]
+            yanked=yanked,
+            rust_version=rust_version,
+            v=v,
+            problem=str(exc),
+            raw=raw,
+        )
+    if v > INDEX_V_MAX:
+        status = UNSUPPORTED
+    elif yanked:
+        status = YANKED
+    else:
+        status = CANDIDATE
+    return IndexEntry(
+        name=name,
+        vers=vers,
+        status=status,
+        cksum=cksum,
+        deps=deps,
+        features=features,
+        yanked=yanked,
+        links=links,
+        rust_version=rust_version,
+        v=v,
+        raw=raw,
+    )

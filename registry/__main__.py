@@ -1,0 +1,22 @@
+"""Entry point of the ``registry`` console script and of ``python -m registry``."""
+
+from __future__ import annotations
+
+import sys
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Try the warm fast path first; anything it does not handle goes to the click CLI."""
+    args = sys.argv[1:] if argv is None else argv
+    from registry.fastpath import try_fast_query
+
+    code = try_fast_query(args)
+    if code is not None:
+        return code
+    from registry.cli import run
+
+    return run(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

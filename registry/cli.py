@@ -1,0 +1,321 @@
+"""The ``registry`` command line (click). Commands are thin: parse, call the API, print.
+
+Exit codes (also in ``--help`` and the README)::
+
+    0  answered
+    1  not found: no such crate, no matching version (validate/check: problems found)
+    2  bad usage or input
+    3  could not answer: network, auth, offline and not cached, unreadable cache entry
+
+Every error is one line on stderr, ``error: <what>: <what to do>``; no tracebacks.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, NoReturn
+
+import click
+
+from registry import __version__
+from registry.errors import EXIT_USAGE, RegistryError, UsageError
+from registry.source import CRATES_IO_SPARSE
+
+if TYPE_CHECKING:
+    from registry.client import Registry
+
+EPILOG = """\b
+Exit codes:
+  0  answered (validate/check: sound, up to date)
+  1  not found (validate/check: problems found)
+  2  bad usage or input
+  3  could not answer (network, auth, offline and not cached)
+"""
+
+
+class Options:
+    """Global options, resolved once and handed to each command."""
+
+    def __init__(
+        self,
+        index_url: str,
+        cache_dir: str | None,
+        offline: bool,
+        refresh: bool,
+        token: str | None,
+        quiet: bool,
+        verbose: int,
+    ) -> None:
+        self.index_url = index_url
+        self.cache_dir = cache_dir
+        self.offline = offline
+        self.refresh = refresh
+        self.token = token
+        self.quiet = quiet
+        self.verbose = verbose
+
+    def registry(self) -> Registry:
+        from registry.client import Registry
+
+        return Registry(
+            self.index_url,
+            self.cache_dir,
+            offline=self.offline,
+            refresh=self.refresh,
+            token=self.token,
+            warn=self.warn,
+        )
+
+    def warn(self, message: str) -> None:
+        if not self.quiet:
+            click.echo(f"warning: {message}", err=True)
+
+    def info(self, message: str) -> None:
+        if self.verbose:
+            click.echo(message, err=True)
+
+
+def fail(exc: RegistryError) -> NoReturn:
+    click.echo(f"error: {exc}", err=True)
+    sys.exit(exc.exit_code)
+
+
+def input_errors() -> tuple[type[ValueError], ...]:
+    """ValueError subclasses from query/ and cache/ that mean bad user input (exit 2)."""
+    from query.names import CrateNameError
+    from query.spec import QuerySpecError
+
+    errors: list[type[ValueError]] = [CrateNameError, QuerySpecError]
+    if "query.requirement" in sys.modules:
+        from query.requirement import RequirementError
+
+        errors.append(RequirementError)
+    if "query.version" in sys.modules:
+        from query.version import VersionError
+
+        errors.append(VersionError)
+    if "query.lockfile" in sys.modules:
+        from query.lockfile import LockfileError
+
+        errors.append(LockfileError)
+    if "query.manifest" in sys.modules:
+        from query.manifest import ManifestError
+
+        errors.append(ManifestError)
+    return tuple(errors)
+
+
+@click.group(epilog=EPILOG, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="registry")
+@click.option(
+    "--index-url",
+    envvar="REGISTRY_INDEX_URL",
+    show_envvar=True,
+    default=CRATES_IO_SPARSE,
+    show_default=True,
+    help="Sparse index URL (sparse+https://, https://), file:// URL or local index directory. "
+    "Also replaces crates.io for lockfile entries.",
+)
+@click.option(
+    "--cache-dir",
+    envvar="REGISTRY_CACHE_DIR",
+    show_envvar=True,
+    type=click.Path(file_okay=False),
+    help="Cache root [default: $XDG_CACHE_HOME/registry]. ~/.cargo shares cargo's own cache.",
+)
+@click.option(
+    "--offline",
+    envvar="REGISTRY_OFFLINE",
+    show_envvar=True,
+    is_flag=True,
+    help="Never touch the network; answer from the cache only.",
+)
+@click.option("--refresh", is_flag=True, help="Revalidate every index file used.")
+@click.option(
+    "--token",
+    envvar="REGISTRY_TOKEN",
+    show_envvar=True,
+    help="Registry token, sent verbatim in Authorization to the registry's own host only.",
+)
+@click.option("-q", "--quiet", is_flag=True, help="Print only results and errors.")
+@click.option("-v", "--verbose", count=True, help="More detail on stderr.")
+@click.pass_context
+def main(
+    ctx: click.Context,
+    index_url: str,
+    cache_dir: str | None,
+    offline: bool,
+    refresh: bool,
+    token: str | None,
+    quiet: bool,
+    verbose: int,
+) -> None:
+    """Query a cargo sparse registry index through cargo's own summaries cache."""
+    if offline and refresh:
+        raise click.UsageError("--offline and --refresh contradict each other")
+    ctx.obj = Options(index_url, cache_dir, offline, refresh, token or None, quiet, verbose)
+
+
+@main.command()
+@click.argument("spec")
+@click.option("--json", "as_json", is_flag=True, help="Print the raw index line(s) as JSON.")
+@click.option("--all", "all_versions", is_flag=True, help="Every matching version, oldest first.")
+@click.pass_obj
+def query(opts: Options, spec: str, as_json: bool, all_versions: bool) -> None:
+    """Look up a crate: NAME (newest), NAME==VERSION (exact) or NAME@REQ (cargo requirement)."""
+    from query.spec import parse_query_spec
+    from registry.render import render_entry, render_versions
+
+    parsed = parse_query_spec(spec)
+    with opts.registry() as reg:
+        if parsed.exact is not None and not all_versions:
+            entries = [reg.get(parsed.name, parsed.exact)]
+        elif all_versions:
+            entries = reg.query_all(parsed.name, parsed.exact and f"={parsed.exact}" or parsed.requirement)
+        else:
+            entries = [reg.query(parsed.name, parsed.requirement)]
+    if as_json:
+        out = sys.stdout.buffer
+        for entry in entries:
+            out.write(entry.raw.rstrip(b"\r") + b"\n")
+        out.flush()
+    elif all_versions:
+        click.echo(render_versions((e.vers, e.yanked) for e in entries))
+    else:
+        import orjson
+
+        click.echo(render_entry(orjson.loads(entries[0].raw)))
+
+
+@main.command()
+@click.argument("name")
+@click.pass_obj
+def versions(opts: Options, name: str) -> None:
+    """Every published version of NAME, yanked ones marked."""
+    from query.names import validate_crate_name
+    from registry.render import render_versions
+
+    validate_crate_name(name)
+    with opts.registry() as reg:
+        rows = reg.versions(name)
+    click.echo(render_versions((r.version, r.yanked) for r in rows))
+
+
+def _lockfile_names(path: str, index_url: str) -> list[str]:
+    from registry.lockload import load_lockfile
+
+    lock = load_lockfile(Path(path))
+    return sorted({p.name for p in lock.registry_packages()})
+
+
+@main.command()
+@click.argument("names", nargs=-1)
+@click.option(
+    "--lockfile",
+    type=click.Path(dir_okay=False),
+    help="Fetch every registry package named in this Cargo.lock.",
+)
+@click.pass_obj
+def fetch(opts: Options, names: tuple[str, ...], lockfile: str | None) -> None:
+    """Warm the cache for NAMES (and/or a lockfile's packages), concurrently."""
+    import time
+
+    from query.names import validate_crate_name
+
+    wanted = [validate_crate_name(n) for n in names]
+    if lockfile:
+        wanted.extend(_lockfile_names(lockfile, opts.index_url))
+    if not wanted:
+        raise click.UsageError("give crate names or --lockfile")
+    started = time.perf_counter()
+    with opts.registry() as reg:
+        if sys.stderr.isatty() and not opts.quiet:
+            click.echo(f"Fetching {len(set(wanted))} index files…", err=True)
+        report = reg.fetch(wanted)
+    elapsed = time.perf_counter() - started
+    for name, error in sorted(report.errors.items()):
+        click.echo(f"error: {error}", err=True)
+    for name in report.not_found:
+        click.echo(f"not found: {name}", err=True)
+    if not opts.quiet:
+        click.echo(
+            f"{len(set(wanted))} crates: {report.downloaded} downloaded, "
+            f"{report.unchanged} unchanged, {report.cached} from cache, "
+            f"{len(report.not_found)} not found, {len(report.errors)} failed "
+            f"({elapsed:.2f} s)"
+        )
+    if report.errors:
+        sys.exit(max(e.exit_code for e in report.errors.values()))
+    if report.not_found:
+        sys.exit(1)
+
+
+@main.group()
+def cache() -> None:
+    """Inspect or clean the cache."""
+
+
+@cache.command("dir")
+@click.pass_obj
+def cache_dir(opts: Options) -> None:
+    """Print the cache directory of the selected index."""
+    reg = opts.registry()
+    click.echo(str(reg.store.dir))
+
+
+@cache.command("stats")
+@click.pass_obj
+def cache_stats(opts: Options) -> None:
+    """Files and bytes per registry in the cache."""
+    reg = opts.registry()
+    stats = reg.store.stats()
+    if not stats:
+        click.echo(f"{reg.cache_root}: empty")
+        return
+    for dir_name, row in sorted(stats.items()):
+        click.echo(f"{dir_name}: {row['files']} files, {row['bytes']} bytes")
+
+
+@cache.command("clean")
+@click.pass_obj
+def cache_clean(opts: Options) -> None:
+    """Remove every cached index (cargo's lock is respected)."""
+    reg = opts.registry()
+    freed = reg.store.clean()
+    if not opts.quiet:
+        click.echo(f"removed {freed} bytes from {reg.cache_root}")
+
+
+def run(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI and turn every error into its exit code and one line."""
+    try:
+        main.main(args=list(argv) if argv is not None else None, prog_name="registry",
+                  standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        return int(exc.exit_code or 0)
+    except click.ClickException as exc:
+        exc.show()
+        return EXIT_USAGE if exc.exit_code == 2 else exc.exit_code
+    except click.Abort:
+        click.echo("error: aborted", err=True)
+        return 130
+    except RegistryError as exc:
+        click.echo(f"error: {exc}", err=True)
+        return exc.exit_code
+    except SystemExit as exc:
+        return int(exc.code or 0) if not isinstance(exc.code, str) else 1
+    except OSError as exc:
+        click.echo(f"error: {exc.filename or ''}: {exc.strerror or exc}", err=True)
+        return 3
+    except ValueError as exc:
+        if isinstance(exc, input_errors()):
+            click.echo(f"error: {UsageError(str(exc))}", err=True)
+            return EXIT_USAGE
+        raise
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(run())

@@ -1,0 +1,568 @@
+"""The public Python API: :class:`Registry`.
+
+::
+
+    from registry import Registry
+    reg = Registry()                                   # crates.io, default cache dir
+    reg.get("serde", "1.0.102").cksum                  # exact version: one blob parsed
+    reg.query("log").vers                              # newest candidate
+    reg.query("serde", "^1.0").vers                    # newest candidate matching
+    [v.version for v in reg.versions("serde")]         # every version, no JSON parsed
+    reg.fetch(["serde", "tokio"])                      # warm the cache, one concurrent batch
+
+How a crate's cache entry is made current (:meth:`Registry.load`), once per instance:
+
+    offline ........................ the cache as it is (missing: OfflineError;
+                                     unreadable: CacheEntryError)
+    local index directory .......... re-read when the file's (mtime, size) changed
+    sparse, fresh by max-age ....... the cache, no request
+    sparse, otherwise .............. one conditional request (unconditional when the cache is
+                                     missing or unreadable), 200 rewrites the entry,
+                                     404/410/451 deletes it
+
+All requests of one :meth:`load` call go out as one concurrent batch.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from cache.format import CacheFormatError, find_exact, iter_keys, read_header, serialize
+from cache.freshness import is_fresh, read_max_age
+from cache.store import CacheReadError, IndexStore
+from query.entry import EntryError, IndexEntry, entry_from_mapping
+from query.names import CrateNameError, index_path
+from registry import __version__
+from registry.errors import (
+    CacheEntryError,
+    NotFoundError,
+    OfflineError,
+    RegistryConfigError,
+    RegistryError,
+    UsageError,
+)
+from registry.paths import default_cache_dir
+from registry.source import CRATES_IO_SPARSE, LOCAL, IndexSource, parse_index_url
+
+if TYPE_CHECKING:
+    import httpx
+
+    from query.requirement import Requirement
+    from registry.sparse import SparseClient
+    from registry.transport.base import Transport
+
+USER_AGENT = f"registry/{__version__}"
+
+
+@dataclass(frozen=True, slots=True)
+class VersionInfo:
+    version: str
+    yanked: bool
+
+
+@dataclass(frozen=True, slots=True)
+class FetchReport:
+    """What :meth:`Registry.fetch` did: counts per outcome and the errors by crate name."""
+
+    downloaded: int
+    unchanged: int
+    cached: int
+    not_found: tuple[str, ...]
+    errors: dict[str, RegistryError]
+
+
+def _local_version(stat: os.stat_result) -> str:
+    return f'etag: "local-{stat.st_mtime_ns}-{stat.st_size}"'
+
+
+def _yanked_hint(blob: bytes) -> bool:
+    """Cheap yanked test on a raw line: a JSON key cannot hide its quotes, so no match = no."""
+    at = blob.find(b'"yanked"')
+    if at < 0:
+        return False
+    rest = blob[at + 8 :].lstrip(b" \t\r\n")
+    return rest.startswith(b":") and rest[1:].lstrip(b" \t\r\n").startswith(b"true")
+
+
+class Registry:
+    """A sparse (or local) index with its on-disk summaries cache."""
+
+    def __init__(
+        self,
+        index_url: str = CRATES_IO_SPARSE,
+        cache_dir: str | os.PathLike[str] | None = None,
+        *,
+        offline: bool = False,
+        refresh: bool = False,
+        token: str | None = None,
+        transport: Transport | None = None,
+        httpx_client: httpx.Client | None = None,
+        timeout: float = 30.0,
+        warn: Callable[[str], None] | None = None,
+    ) -> None:
+        self.source: IndexSource = parse_index_url(index_url)
+        self.cache_root = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+        self.store = IndexStore(self.cache_root, self.source.dir_name)
+        self.offline = offline
+        self.refresh = refresh
+        self._token = token
+        self._transport = transport
+        self._httpx_client = httpx_client
+        self._timeout = timeout
+        self._warn = warn
+        self._warned: set[str] = set()
+        self._client: SparseClient | None = None
+        self._data: dict[str, bytes] = {}
+        self._revalidated: set[str] = set()
+        self.downloaded = 0
+        self.unchanged = 0
+
+    def __repr__(self) -> str:
+        return f"Registry({self.source.url!r}, cache_dir={str(self.cache_root)!r})"
+
+    # -- plumbing ---------------------------------------------------------------------------
+
+    def warn_once(self, message: str) -> None:
+        if message not in self._warned:
+            self._warned.add(message)
+            if self._warn is not None:
+                self._warn(message)
+
+    def close(self) -> None:
+        if self._transport is not None:
+            self._transport.close()
+
+    def __enter__(self) -> Registry:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def requests_made(self) -> int:
+        return self._client.requests_made if self._client is not None else 0
+
+    def _sparse(self) -> SparseClient:
+        if self._client is not None:
+            return self._client
+        from registry.sparse import SparseClient
+
+        if self._transport is None:
+            from registry.transport.base import TransportOptions
+
+            options = TransportOptions(
+                connect_timeout=self._timeout, read_timeout=self._timeout, user_agent=USER_AGENT
+            )
+            if self._httpx_client is not None:
+                from registry.transport.httpx import HttpxTransport
+
+                self._transport = HttpxTransport(options, client=self._httpx_client)
+            else:
+                from registry.transport.base import default_transport
+
+                self._transport = default_transport(options)
+        fixed = os.environ.get("REGISTRY_RETRY_SLEEP_MS")
+        client = SparseClient(
+            self.source.base,
+            self._transport,
+            user_agent=USER_AGENT,
+            token=self._token,
+            fixed_sleep=int(fixed) / 1000 if fixed and fixed.isdigit() else None,
+        )
+        config = None if self.refresh else self.store.read_config()
+        parsed = _parse_config(config) if config is not None else None
+        if parsed is None:
+            config = client.fetch_config()
+            parsed = _parse_config(config)
+            if parsed is None:
+                raise RegistryConfigError(
+                    f"{self.source.base}config.json is not a JSON object with a \"dl\" string: "
+                    "is the index URL right?"
+                )
+            for problem in self.store.write_config(config):
+                self.warn_once(problem)
+        if parsed.get("auth-required") is True:
+            if self._token is None:
+                raise RegistryConfigError(
+                    f"{self.source.base}: the registry requires authentication "
+                    "(auth-required in config.json): pass a token with --token or REGISTRY_TOKEN"
+                )
+            client.auth_required = True
+        self._client = client
+        return client
+
+    # -- loading cache entries --------------------------------------------------------------
+
+    def _read_cached(self, rel: str) -> tuple[bytes | None, str | None, bool]:
+        """(data, index version, unreadable) of a cache entry; reads take no lock."""
+        try:
+            data = self.store.read(rel)
+        except CacheReadError:
+            return None, None, True
+        if data is None:
+            return None, None, False
+        try:
+            version, _ = read_header(data)
+        except CacheFormatError:
+            return None, None, True
+        return data, version, False
+
+    def load(
+        self, names: Iterable[str], *, force: bool = False
+    ) -> dict[str, bytes | RegistryError]:
+        """Make each crate's cache entry current; its ``.cache`` bytes or the error, by name.
+
+        ``force`` revalidates even entries used or revalidated earlier (never offline).
+        """
+        results: dict[str, bytes | RegistryError] = {}
+        wanted: dict[str, str] = {}
+        for name in names:
+            try:
+                wanted[name] = index_path(name)
+            except CrateNameError as exc:
+                results[name] = UsageError(str(exc))
+        by_rel: dict[str, list[str]] = {}
+        for name, rel in wanted.items():
+            by_rel.setdefault(rel, []).append(name)
+        outcome = self._load_paths(list(by_rel), force=force and not self.offline)
+        for rel, value in outcome.items():
+            for name in by_rel[rel]:
+                results[name] = value
+        return results
+
+    def _load_paths(self, rels: Sequence[str], force: bool = False) -> dict[str, bytes | RegistryError]:
+        out: dict[str, bytes | RegistryError] = {}
+        to_fetch: list[tuple[str, str | None]] = []
+        cached: dict[str, bytes] = {}
+        now = time.time()
+        for rel in rels:
+            if rel in self._data and not force:
+                out[rel] = self._data[rel]
+                continue
+            data, version, unreadable = self._read_cached(rel)
+            if self.offline:
+                out[rel] = self._offline_answer(rel, data, unreadable)
+                continue
+            if self.source.kind == LOCAL:
+                out[rel] = self._load_local(rel, data, version)
+                continue
+            if data is not None:
+                cached[rel] = data
+                if rel in self._revalidated and not force:
+                    out[rel] = self._data.setdefault(rel, data)
+                    continue
+                if not self.refresh and not force:
+                    fresh = read_max_age(self.store.sidecar_file(rel))
+                    if fresh is not None and is_fresh(fresh[0], fresh[1], now):
+                        out[rel] = self._data.setdefault(rel, data)
+                        continue
+            to_fetch.append((rel, version))
+        if to_fetch:
+            out.update(self._fetch(to_fetch, cached))
+        return out
+
+    def _offline_answer(self, rel: str, data: bytes | None, unreadable: bool) -> bytes | RegistryError:
+        if data is not None:
+            self._data[rel] = data
+            return data
+        name = rel.rsplit("/", 1)[-1]
+        if unreadable:
+            return CacheEntryError(
+                f"cache entry for {name} is unreadable ({self.store.cache_file(rel)}); "
+                "run without --offline to refetch"
+            )
+        return OfflineError(
+            f"{name} is not in the cache, and --offline was given: run without --offline"
+        )
+
+    def _load_local(self, rel: str, data: bytes | None, version: str | None) -> bytes | RegistryError:
+        path = os.path.join(self.source.base, rel)
+        name = rel.rsplit("/", 1)[-1]
+        try:
+            stat = os.stat(path)
+            current = _local_version(stat)
+            if data is not None and version == current:
+                self._data[rel] = data
+                return data
+            with open(path, "rb") as handle:
+                body = handle.read()
+        except FileNotFoundError:
+            self._write({rel: None}, {})
+            return NotFoundError(f"no crate named {name} in {self.source.base}")
+        except OSError as exc:
+            return CacheEntryError(f"cannot read {path}: {exc.strerror}")
+        new = self._build(body, current)
+        self._write({rel: new}, {})
+        self._data[rel] = new
+        return new
+
+    def _build(self, body: bytes, version: str) -> bytes:
+        from registry.indexfile import summaries_from_index
+
+        return serialize(version, summaries_from_index(body))
+
+    def _write(self, items: dict[str, bytes | None], max_ages: dict[str, int]) -> None:
+        for problem in self.store.write_many(items, max_ages):
+            self.warn_once(problem)
+
+    def _fetch(
+        self, items: list[tuple[str, str | None]], cached: dict[str, bytes]
+    ) -> dict[str, bytes | RegistryError]:
+        from registry.sparse import CacheValid, Fetched, NotFound
+
+        client = self._sparse()
+        if client.requests_made == 0 and len(items) > 1:
+            # One connection set-up before going wide.
+            results = client.fetch(items[:1])
+            results.update(client.fetch(items[1:]))
+        else:
+            results = client.fetch(items)
+        out: dict[str, bytes | RegistryError] = {}
+        writes: dict[str, bytes | None] = {}
+        max_ages: dict[str, int] = {}
+        fresh: list[str] = []
+        for rel, result in results.items():
+            name = rel.rsplit("/", 1)[-1]
+            if isinstance(result, Fetched):
+                data = self._build(result.body, result.index_version)
+                writes[rel] = data
+                if result.max_age:
+                    max_ages[rel] = result.max_age
+                out[rel] = data
+                self.downloaded += 1
+            elif isinstance(result, CacheValid):
+                data = cached[rel]
+                self.unchanged += 1
+                if result.max_age:
+                    max_ages[rel] = result.max_age
+                    fresh.append(rel)
+                out[rel] = data
+            elif isinstance(result, NotFound):
+                if rel in cached:
+                    writes[rel] = None
+                out[rel] = NotFoundError(f"no crate named {name} in {self.source.base}")
+                continue
+            else:
+                out[rel] = result
+                continue
+            self._revalidated.add(rel)
+            self._data[rel] = data
+        if writes:
+            self._write(writes, max_ages)
+        if fresh:
+            for problem in self.store.touch_fresh(fresh, max_ages):
+                self.warn_once(problem)
+        return out
+
+    def may_revalidate(self, name: str) -> bool:
+        """Could a request in this run still find versions the cache lacks?"""
+        if self.offline or self.source.kind == LOCAL:
+            return False
+        try:
+            return index_path(name) not in self._revalidated
+        except CrateNameError:
+            return False
+
+    def files_consulted(self) -> list[Path]:
+        """The cache files this instance read or wrote (for null-build fingerprints)."""
+        return [self.store.cache_file(rel) for rel in sorted(self._data)]
+
+    def entry_in(self, data: bytes, name: str, version: str) -> IndexEntry | None:
+        """The entry for ``version`` in already-loaded cache bytes, parsing that line only."""
+        blob = self._find(data, version, name)
+        return None if blob is None else self._entry(name, version, blob)
+
+    def newest_keys(self, data: bytes, count: int) -> list[str]:
+        """The ``count`` newest version keys in cache bytes (for "did you mean" hints)."""
+        from query.version import VersionError, parse_version, version_key
+
+        keyed = []
+        for key in iter_keys(data):
+            try:
+                keyed.append((version_key(parse_version(key)), key))
+            except VersionError:
+                continue
+        keyed.sort(reverse=True)
+        return [key for _, key in keyed[:count]]
+
+    def _entry_data(self, name: str) -> bytes:
+        value = self.load([name])[name]
+        if isinstance(value, RegistryError):
+            raise value
+        return value
+
+    # -- queries ----------------------------------------------------------------------------
+
+    def _entry(self, name: str, version: str, blob: bytes) -> IndexEntry:
+        import orjson
+
+        try:
+            entry = entry_from_mapping(orjson.loads(blob), blob)
+        except (orjson.JSONDecodeError, EntryError):
+            entry = None
+        if entry is None or entry.name.lower() != name.lower() or entry.vers != version:
+            raise CacheEntryError(
+                f"cache entry for {name} holds a line that is not {name} {version}; "
+                "run with --refresh to refetch it"
+            )
+        return entry
+
+    def get(self, name: str, version: str) -> IndexEntry:
+        """The entry for exactly ``version`` (build metadata included). Parses one line only."""
+        data = self._entry_data(name)
+        blob = self._find(data, version, name)
+        if blob is None and not self.offline and self.source.kind != LOCAL:
+            rel = index_path(name)
+            if rel not in self._revalidated:
+                # A version missing from the cache: revalidate once, as cargo does (§4.8).
+                value = self._load_paths([rel], force=True)[rel]
+                if isinstance(value, RegistryError):
+                    raise value
+                blob = self._find(value, version, name)
+        if blob is None:
+            raise NotFoundError(f"{name} has no version {version} in {self.source.base}")
+        return self._entry(name, version, blob)
+
+    def _find(self, data: bytes, version: str, name: str) -> bytes | None:
+        try:
+            return find_exact(data, version)
+        except CacheFormatError:
+            raise CacheEntryError(
+                f"cache entry for {name} is unreadable; run without --offline to refetch"
+            ) from None
+
+    def _keys(self, name: str, data: bytes) -> list[str]:
+        try:
+            return iter_keys(data)
+        except CacheFormatError:
+            raise CacheEntryError(
+                f"cache entry for {name} is unreadable; run without --offline to refetch"
+            ) from None
+
+    def _matching(
+        self, name: str, requirement: str | Requirement | None
+    ) -> tuple[bytes, list[str]]:
+        """Cache bytes and matching version keys, newest first (no blob is parsed)."""
+        from query.requirement import Requirement
+        from query.version import VersionError, parse_version, version_key
+
+        if requirement is None:
+            req = Requirement.parse("*")
+        elif isinstance(requirement, str):
+            req = Requirement.parse(requirement)
+        else:
+            req = requirement
+        data = self._entry_data(name)
+        parsed = []
+        for key in self._keys(name, data):
+            try:
+                version = parse_version(key)
+            except VersionError:
+                continue
+            if req.matches(version):
+                parsed.append((version_key(version), key))
+        parsed.sort(reverse=True)
+        return data, [key for _, key in parsed]
+
+    def query(self, name: str, requirement: str | Requirement | None = None) -> IndexEntry:
+        """The newest candidate (not yanked, supported, valid) matching ``requirement``.
+
+        With no requirement, the newest that is not a pre-release. Lines are parsed newest
+        first until one is a candidate: usually exactly one.
+        """
+        data, keys = self._matching(name, requirement)
+        skipped: list[str] = []
+        for key in keys:
+            blob = self._find(data, key, name)
+            if blob is None:
+                continue
+            if _yanked_hint(blob):
+                skipped.append(f"{key} (yanked)")
+                continue
+            entry = self._entry(name, key, blob)
+            if entry.selectable:
+                return entry
+            skipped.append(f"{key} ({entry.status})")
+        wanted = f" matching {requirement}" if requirement is not None else ""
+        detail = f"; not selectable: {', '.join(skipped[:5])}" if skipped else ""
+        raise NotFoundError(f"{name} has no usable version{wanted}{detail}")
+
+    def query_all(
+        self, name: str, requirement: str | Requirement | None = None
+    ) -> list[IndexEntry]:
+        """Every entry matching ``requirement`` (yanked ones included), oldest first."""
+        data, keys = self._matching(name, requirement)
+        entries = []
+        for key in reversed(keys):
+            blob = self._find(data, key, name)
+            if blob is not None:
+                entries.append(self._entry(name, key, blob))
+        if not entries:
+            wanted = f" matching {requirement}" if requirement is not None else ""
+            raise NotFoundError(f"{name} has no version{wanted}")
+        return entries
+
+    def raw_lines(self, name: str, versions: Sequence[str]) -> list[bytes]:
+        """The raw index lines of the given versions, verbatim."""
+        data = self._entry_data(name)
+        lines = []
+        for version in versions:
+            blob = self._find(data, version, name)
+            if blob is not None:
+                lines.append(blob)
+        return lines
+
+    def versions(self, name: str) -> list[VersionInfo]:
+        """Every version in cargo's order, yanked ones marked; no JSON is parsed."""
+        from query.version import VersionError, parse_version, version_key
+
+        data = self._entry_data(name)
+        rows = []
+        for key in dict.fromkeys(self._keys(name, data)):
+            try:
+                parsed = parse_version(key)
+            except VersionError:
+                continue
+            blob = self._find(data, key, name)
+            rows.append((version_key(parsed), VersionInfo(key, _yanked_hint(blob or b""))))
+        rows.sort(key=lambda row: row[0])
+        return [info for _, info in rows]
+
+    def fetch(self, names: Iterable[str]) -> FetchReport:
+        """Bring every named crate's cache entry up to date in one concurrent batch."""
+        names = list(dict.fromkeys(names))
+        downloaded, unchanged = self.downloaded, self.unchanged
+        results = self.load(names)
+        errors: dict[str, RegistryError] = {}
+        not_found: list[str] = []
+        for name, value in results.items():
+            if isinstance(value, NotFoundError):
+                not_found.append(name)
+            elif isinstance(value, RegistryError):
+                errors[name] = value
+        fetched = self.downloaded - downloaded
+        revalidated = self.unchanged - unchanged
+        return FetchReport(
+            downloaded=fetched,
+            unchanged=revalidated,
+            cached=len(results) - len(errors) - len(not_found) - fetched - revalidated,
+            not_found=tuple(not_found),
+            errors=errors,
+        )
+
+
+def _parse_config(raw: bytes) -> dict[str, object] | None:
+    import json
+
+    try:
+        data = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        return None
+    if not isinstance(data, dict) or not isinstance(data.get("dl"), str):
+        return None
+    return data

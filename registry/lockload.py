@@ -1,0 +1,55 @@
+"""Reading manifests and lockfiles from disk into the pure models of ``query/``.
+
+The only place that opens a Cargo.lock or Cargo.toml: every failure becomes one
+:class:`InputError` line naming the file (and line/column for TOML syntax errors).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from registry.errors import InputError
+
+if TYPE_CHECKING:
+    from query.lockfile import Lockfile
+
+MAX_INPUT_BYTES = 256 * 1024 * 1024
+
+
+def read_toml(path: Path) -> tuple[dict[str, Any], str]:
+    """Parse a TOML file; the mapping and its text, or one clear InputError."""
+    import tomllib
+
+    try:
+        size = path.stat().st_size
+        if size > MAX_INPUT_BYTES:
+            raise InputError(f"{path}: {size} bytes is too large for a TOML input")
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise InputError(f"{path}: is a directory, not a file") from None
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read ({exc.strerror})") from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{path}: not UTF-8 (byte {exc.start})") from None
+    try:
+        return tomllib.loads(text), text
+    except tomllib.TOMLDecodeError as exc:
+        raise InputError(f"{path}: invalid TOML: {exc}") from None
+    except RecursionError:
+        raise InputError(f"{path}: invalid TOML: nested too deeply") from None
+
+
+def load_lockfile(path: Path) -> Lockfile:
+    """Read and model a Cargo.lock (formats v1-v4)."""
+    from query.lockfile import LockfileError, lockfile_from_mapping
+
+    data, text = read_toml(path)
+    try:
+        return lockfile_from_mapping(data, text)
+    except LockfileError as exc:
+        raise InputError(f"{path}: {exc}") from None

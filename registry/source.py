@@ -1,0 +1,142 @@
+"""Index sources: what ``--index-url`` can name, and where each one lives in the cache.
+
+Accepted forms (spec §1.4, §6, §7)::
+
+    sparse+https://index.crates.io/     a sparse registry (the URL keeps its prefix in the hash)
+    https://host/path/  http://...      shorthand for sparse+<url>
+    file:///abs/dir   /abs/dir   ./dir  a local index directory (files read from disk)
+
+A sparse URL must end with ``/`` in cargo; the shorthand forms get one appended. URLs carrying
+credentials (``https://user:pass@host/``) are refused: a token belongs in ``--token`` or
+``REGISTRY_TOKEN``, never in a URL that ends up in logs and cache directory names.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from registry.errors import UsageError
+
+CRATES_IO_SPARSE = "sparse+https://index.crates.io/"
+CRATES_IO_GIT = "registry+https://github.com/rust-lang/crates.io-index"
+CRATES_IO_GIT_URL = "https://github.com/rust-lang/crates.io-index"
+
+SPARSE = "sparse"
+LOCAL = "local"
+
+# SourceKind discriminant of a local registry in cargo's SourceId hash (§6.2).
+_LOCAL_REGISTRY_KIND = 4
+
+
+@dataclass(frozen=True, slots=True)
+class IndexSource:
+    """A resolved index location: ``url`` is its identity, ``base`` where files are read from."""
+
+    kind: str
+    url: str
+    base: str
+    dir_name: str
+
+    @property
+    def is_crates_io(self) -> bool:
+        return self.url == CRATES_IO_SPARSE
+
+    @property
+    def host(self) -> str:
+        return urlsplit(self.base).hostname or "" if self.kind == SPARSE else ""
+
+    def file_url(self, rel: str) -> str:
+        """The URL (sparse) or path (local) of an index file: plain concatenation (§1.4)."""
+        if self.kind == SPARSE:
+            return self.base + rel
+        return os.path.join(self.base, rel)
+
+
+def _redacted(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.password is None and parts.username is None:
+        return url
+    netloc = parts.hostname or ""
+    if parts.port:
+        netloc += f":{parts.port}"
+    return parts._replace(netloc="***@" + netloc).geturl()
+
+
+def _sparse(text: str) -> IndexSource:
+    from cache.dirhash import source_dir_name
+
+    http_url = text.removeprefix("sparse+")
+    try:
+        parts = urlsplit(http_url)
+        port = parts.port
+    except ValueError as exc:
+        raise UsageError(
+            f"index URL {_redacted(text)!r} is not a valid URL ({exc}): "
+            "give sparse+https://host/path/"
+        ) from None
+    del port
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise UsageError(
+            f"index URL {_redacted(text)!r} is not an http(s) URL: give sparse+https://host/path/"
+        )
+    if parts.username is not None or parts.password is not None:
+        raise UsageError(
+            f"index URL {_redacted(text)!r} carries credentials: remove them from the URL "
+            "and pass the token with --token or REGISTRY_TOKEN"
+        )
+    if parts.query or parts.fragment:
+        raise UsageError(
+            f"index URL {text!r} has a query or fragment: a sparse index URL is a plain "
+            "directory URL ending in '/'"
+        )
+    if not http_url.endswith("/"):
+        if text.startswith("sparse+"):
+            raise UsageError(
+                f"sparse registry url must end in a slash `/`: {text} (cargo refuses it too)"
+            )
+        http_url += "/"
+    url = "sparse+" + http_url
+    return IndexSource(kind=SPARSE, url=url, base=http_url, dir_name=source_dir_name(url))
+
+
+def _local(path: str) -> IndexSource:
+    from cache.dirhash import short_hash
+
+    absolute = os.path.abspath(path)
+    if not os.path.isdir(absolute):
+        raise UsageError(
+            f"local index {path!r} is not a directory: give the folder that holds config.json"
+        )
+    url = "file://" + absolute
+    return IndexSource(
+        kind=LOCAL,
+        url=url,
+        base=absolute,
+        dir_name="local-" + short_hash(_LOCAL_REGISTRY_KIND, url),
+    )
+
+
+def parse_index_url(text: str) -> IndexSource:
+    """Resolve ``--index-url`` into an :class:`IndexSource` (raises :class:`UsageError`)."""
+    text = text.strip()
+    if not text:
+        raise UsageError("index URL is empty: give sparse+https://host/path/ or a directory")
+    if "\0" in text:
+        raise UsageError("index URL contains a NUL byte")
+    if text.startswith("sparse+") or text.startswith(("http://", "https://")):
+        return _sparse(text)
+    if text.startswith("file://"):
+        return _local(text.removeprefix("file://"))
+    if text.startswith("registry+"):
+        raise UsageError(
+            f"index URL {_redacted(text)!r} names a git registry: registry reads sparse "
+            "indexes only; give the registry's sparse+https:// URL"
+        )
+    if "://" in text:
+        raise UsageError(
+            f"index URL {_redacted(text)!r} has an unsupported scheme: "
+            "give sparse+https://..., https://..., file://... or a directory"
+        )
+    return _local(text)

@@ -1,0 +1,180 @@
+"""Which sparse index serves a lockfile ``source``: cargo's source replacement (spec §7).
+
+Lockfiles name crates.io as ``registry+https://github.com/rust-lang/crates.io-index`` whatever
+protocol fetched it; alternative registries by their index URL. This module maps each such
+string to a sparse index URL, in this order:
+
+1. crates.io, when ``--index-url`` was given: that URL (like cargo's source replacement);
+2. cargo configuration: ``[source.<name>] replace-with`` chains and ``[registries.<name>]``
+   from ``.cargo/config.toml`` files in the lockfile's directory and each parent, then
+   ``$CARGO_HOME/config.toml`` (nearer files win, as in cargo);
+3. crates.io: ``sparse+https://index.crates.io/``; a ``sparse+`` source: itself;
+4. anything else: unresolved, "no sparse index known for <source>".
+
+Tokens for named registries come from ``CARGO_REGISTRIES_<NAME>_TOKEN``, then
+``$CARGO_HOME/credentials.toml``, then the config's ``[registries.<name>] token``; they are
+handed only to the Registry of that exact index URL, never logged.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from registry.source import CRATES_IO_GIT, CRATES_IO_GIT_URL, CRATES_IO_SPARSE
+
+CRATES_IO = "crates-io"
+
+
+@dataclass(frozen=True, slots=True)
+class Unresolved:
+    reason: str
+
+
+def cargo_home() -> Path:
+    home = os.environ.get("CARGO_HOME")
+    return Path(home) if home else Path(os.path.expanduser("~")) / ".cargo"
+
+
+def _config_files(start: Path) -> list[Path]:
+    """Config files nearest first, then $CARGO_HOME's (each file once)."""
+    found: list[Path] = []
+    here = start.resolve()
+    for directory in (here, *here.parents):
+        for name in ("config.toml", "config"):
+            candidate = directory / ".cargo" / name
+            if candidate.is_file():
+                found.append(candidate)
+                break
+    home = cargo_home()
+    for name in ("config.toml", "config"):
+        candidate = home / name
+        if candidate.is_file():
+            if candidate.resolve() not in {f.resolve() for f in found}:
+                found.append(candidate)
+            break
+    return found
+
+
+def _read(path: Path) -> dict[str, Any]:
+    import tomllib
+
+    try:
+        with open(path, "rb") as handle:
+            return tomllib.load(handle)
+    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError):
+        return {}
+
+
+def _table(data: Mapping[str, Any], key: str) -> dict[str, dict[str, Any]]:
+    value = data.get(key)
+    if not isinstance(value, dict):
+        return {}
+    return {k: v for k, v in value.items() if isinstance(v, dict)}
+
+
+def _strip(url: str) -> str:
+    return url.removeprefix("registry+")
+
+
+@dataclass(slots=True)
+class SourceMap:
+    """Cargo's ``[source]`` and ``[registries]`` tables, merged nearest-first."""
+
+    sources: dict[str, dict[str, Any]] = field(default_factory=dict)
+    registries: dict[str, dict[str, Any]] = field(default_factory=dict)
+    index_url: str | None = None
+    token: str | None = None
+
+    @classmethod
+    def discover(cls, start: Path, *, index_url: str | None = None) -> SourceMap:
+        merged = cls(index_url=index_url)
+        for path in _config_files(start):
+            data = _read(path)
+            for name, table in _table(data, "source").items():
+                merged.sources.setdefault(name, {}).update(
+                    {k: v for k, v in table.items() if k not in merged.sources.get(name, {})}
+                )
+            for name, table in _table(data, "registries").items():
+                merged.registries.setdefault(name, {}).update(
+                    {k: v for k, v in table.items() if k not in merged.registries.get(name, {})}
+                )
+        return merged
+
+    def _name_of(self, url: str) -> str | None:
+        for name, table in self.sources.items():
+            if isinstance(table.get("registry"), str) and _strip(table["registry"]) == url:
+                return name
+        for name, table in self.registries.items():
+            if isinstance(table.get("index"), str) and _strip(table["index"]) == url:
+                return name
+        return None
+
+    def _follow(self, name: str, original: str) -> str | Unresolved:
+        seen: list[str] = []
+        while True:
+            if name in seen:
+                return Unresolved(
+                    f"detected a cycle of replace-with sources: {' -> '.join([*seen, name])}"
+                )
+            seen.append(name)
+            table = self.sources.get(name, {})
+            replace = table.get("replace-with")
+            if isinstance(replace, str) and replace:
+                name = replace
+                continue
+            if name == CRATES_IO and len(seen) == 1:
+                return CRATES_IO_SPARSE
+            url = table.get("registry")
+            if not isinstance(url, str):
+                url = self.registries.get(name, {}).get("index")
+            if not isinstance(url, str):
+                if name == CRATES_IO:
+                    return CRATES_IO_SPARSE
+                return Unresolved(
+                    f"no sparse index known for {original} (source `{name}` is not a registry)"
+                )
+            if url.startswith("sparse+"):
+                return url
+            if _strip(url) == CRATES_IO_GIT_URL:
+                return CRATES_IO_SPARSE
+            return Unresolved(
+                f"no sparse index known for {original} (`{name}` is a git registry: {url})"
+            )
+
+    def resolve(self, source: str) -> str | Unresolved:
+        """The sparse index URL for a lockfile source string, or why there is none."""
+        if source in (CRATES_IO_GIT, CRATES_IO_SPARSE):
+            if self.index_url is not None:
+                return self.index_url
+            return self._follow(CRATES_IO, source)
+        if source.startswith(("registry+", "sparse+")):
+            url = _strip(source)
+            name = self._name_of(url)
+            if name is not None:
+                return self._follow(name, source)
+            if source.startswith("sparse+"):
+                return source
+        return Unresolved(f"no sparse index known for {source}")
+
+    def token_for(self, url: str, explicit: str | None) -> str | None:
+        """The token for the registry at ``url``: ``explicit`` only for the --index-url one."""
+        if explicit is not None and url == (self.index_url or CRATES_IO_SPARSE):
+            return explicit
+        for name, table in self.registries.items():
+            if table.get("index") != url:
+                continue
+            env = os.environ.get(f"CARGO_REGISTRIES_{name.upper().replace('-', '_')}_TOKEN")
+            if env:
+                return env
+            credentials = _table(_read(cargo_home() / "credentials.toml"), "registries")
+            token = credentials.get(name, {}).get("token")
+            if isinstance(token, str):
+                return token
+            token = table.get("token")
+            if isinstance(token, str):
+                return token
+        return None

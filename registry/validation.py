@@ -1,0 +1,129 @@
+"""``registry validate``: judge a Cargo.lock against the indexes its packages come from.
+
+The shape (the point of the summaries cache): parse the lockfile once, map each registry
+source to an index, collect the distinct index files, read the cached ones once each, fetch the
+missing or stale ones in one concurrent batch per registry, then judge each package by parsing
+exactly its own line. No per-package round trips.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from query.validate import MissingCrate, MissingVersion, PackageResult, Unknown, validate_lockfile
+from registry.errors import NotFoundError, RegistryError
+from registry.sources import SourceMap, Unresolved
+
+if TYPE_CHECKING:
+    from query.lockfile import Lockfile, LockedPackage
+    from query.validate import Lookup
+    from registry.client import Registry
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """What every command that reads indexes shares."""
+
+    cache_dir: str | None = None
+    offline: bool = False
+    refresh: bool = False
+    token: str | None = None
+    index_url: str | None = None
+    deny_yanked: bool = False
+    warn: Callable[[str], None] | None = None
+
+
+@dataclass(slots=True)
+class ValidationReport:
+    lockfile: Path
+    results: list[PackageResult]
+    skipped: int
+    files_consulted: list[Path] = field(default_factory=list)
+    revalidated: bool = False
+
+
+def _lookups(
+    reg: Registry, packages: list[LockedPackage], offline: bool
+) -> dict[int, Lookup]:
+    names = sorted({p.name for p in packages})
+    loaded = reg.load(names)
+    out: dict[int, Lookup] = {}
+    retry: list[LockedPackage] = []
+    for package in packages:
+        out[package.index] = _lookup(reg, package, loaded[package.name])
+        if isinstance(out[package.index], MissingVersion) and reg.may_revalidate(package.name):
+            retry.append(package)
+    if retry:
+        # A locked version missing from a cache that was not revalidated in this run:
+        # revalidate those files once, in one batch, as cargo does (spec §4.8).
+        again = reg.load(sorted({p.name for p in retry}), force=True)
+        for package in retry:
+            out[package.index] = _lookup(reg, package, again[package.name])
+    if offline:
+        for package in packages:
+            found = out[package.index]
+            if isinstance(found, MissingVersion):
+                out[package.index] = Unknown(
+                    f"{package.name} {package.version} is not in the cached index "
+                    "(the cache may be stale), and --offline was given: run without --offline"
+                )
+    return out
+
+
+def _lookup(reg: Registry, package: LockedPackage, value: bytes | RegistryError) -> Lookup:
+    if isinstance(value, NotFoundError):
+        return MissingCrate()
+    if isinstance(value, RegistryError):
+        return Unknown(str(value))
+    try:
+        entry = reg.entry_in(value, package.name, package.version)
+    except RegistryError as exc:
+        return Unknown(str(exc))
+    if entry is None:
+        return MissingVersion(tuple(reg.newest_keys(value, 3)))
+    return entry
+
+
+def validate_path(path: Path, settings: Settings) -> ValidationReport:
+    """Validate the lockfile at ``path``; raises InputError for an unreadable lockfile."""
+    from registry.lockload import load_lockfile
+
+    lock = load_lockfile(path)
+    return validate_loaded(lock, path, settings)
+
+
+def validate_loaded(lock: Lockfile, path: Path, settings: Settings) -> ValidationReport:
+    from registry.client import Registry
+
+    sources = SourceMap.discover(path.parent, index_url=settings.index_url)
+    registry_packages = list(lock.registry_packages())
+    skipped = len(lock.packages) - len(registry_packages)
+    groups: dict[str, list[LockedPackage]] = {}
+    lookups: dict[int, Lookup] = {}
+    for package in registry_packages:
+        target = sources.resolve(package.source or "")
+        if isinstance(target, Unresolved):
+            lookups[package.index] = Unknown(target.reason)
+        else:
+            groups.setdefault(target, []).append(package)
+    consulted: list[Path] = []
+    revalidated = False
+    for url, packages in groups.items():
+        with Registry(
+            url,
+            settings.cache_dir,
+            offline=settings.offline,
+            refresh=settings.refresh,
+            token=sources.token_for(url, settings.token),
+            warn=settings.warn,
+        ) as reg:
+            lookups.update(_lookups(reg, packages, settings.offline))
+            consulted.extend(reg.files_consulted())
+            revalidated = revalidated or reg.requests_made > 0
+    results = validate_lockfile(
+        lock, lookups, deny_yanked=settings.deny_yanked, packages=registry_packages
+    )
+    return ValidationReport(path, results, skipped, consulted, revalidated)
