@@ -1,0 +1,95 @@
+"""Atomic file replacement for cache files.
+
+Readers take no lock, so a file must never be seen half-written: we write a temp file in the
+same directory and ``os.replace`` it over the target (atomic on POSIX within one filesystem).
+No fsync: a cache lost in a crash is just refetched. (Cargo itself writes cache files in place
+with ``fs::write``; the result on disk is the same bytes.)
+
+Temp files are named ``.<name>.tmp-<pid>-<16 random hex digits>`` so that leftovers from a
+killed process are recognisable and `remove_stale_temps` can sweep them.
+
+Only ``os`` and ``time`` are imported (no pathlib): this sits on start-up paths.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from os import PathLike
+
+    StrPath = str | PathLike[str]
+
+__all__ = ["TEMP_MARKER", "is_temp_name", "remove_stale_temps", "temp_name_for", "write_atomic"]
+
+TEMP_MARKER = ".tmp-"
+_HEX = "0123456789abcdef"
+
+
+def temp_name_for(name: str) -> str:
+    """A fresh temp file name for ``name``: ``.<name>.tmp-<pid>-<16 random hex digits>``."""
+    return f".{name}{TEMP_MARKER}{os.getpid()}-{os.urandom(8).hex()}"
+
+
+def is_temp_name(name: str) -> bool:
+    """Whether ``name`` looks like a temp file name made by `temp_name_for`."""
+    if not name.startswith(".") or TEMP_MARKER not in name:
+        return False
+    pid, sep, rand = name.rpartition(TEMP_MARKER)[2].partition("-")
+    return bool(sep and rand) and pid.isdigit() and not rand.strip(_HEX)
+
+
+def write_atomic(path: StrPath, data: bytes) -> None:
+    """Replace ``path`` with ``data`` atomically, creating parent directories as needed.
+
+    On any failure the temp file is removed and the OSError propagates; the old file, if any,
+    is left untouched. No fsync.
+    """
+    target = os.fspath(path)
+    parent, name = os.path.split(target)
+    if not name:
+        raise IsADirectoryError(21, "not a file path", target)
+    if parent:
+        os.makedirs(parent, exist_ok=True)
+    tmp = os.path.join(parent, temp_name_for(name))
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o666)
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view) :]
+        finally:
+            os.close(fd)
+        os.replace(tmp, target)
+    except BaseException:
+        try:  # noqa: SIM105  (contextlib is an extra import on the start-up path)
+            os.unlink(tmp)
+        except OSError:
+            pass  # already gone or never created; the original error is the one to report
+        raise
+
+
+def remove_stale_temps(root: StrPath, older_than: float | None = None) -> int:
+    """Remove leftover temp files (`is_temp_name`) anywhere under ``root``; return the count.
+
+    ``older_than`` (seconds) spares temps modified more recently than that, which may belong to
+    a writer still running; None removes every temp. Errors on single files are ignored, and a
+    missing ``root`` removes nothing. Symlinks are not followed.
+    """
+    cutoff = None if older_than is None else time.time() - older_than
+    removed = 0
+    for dirpath, _dirnames, filenames in os.walk(root):
+        for name in filenames:
+            if not is_temp_name(name):
+                continue
+            candidate = os.path.join(dirpath, name)
+            try:
+                if cutoff is not None and os.lstat(candidate).st_mtime > cutoff:
+                    continue
+                os.unlink(candidate)
+            except OSError:
+                continue
+            removed += 1
+    return removed

@@ -1,0 +1,85 @@
+"""Cargo's package-cache lock: an exclusive ``flock`` on ``<cache_root>/.package-cache``.
+
+Cargo (>= 1.74) takes this lock in ``DownloadExclusive`` mode while it writes index caches, so
+holding it keeps cargo and us from writing the same `.cache` files at once. Both sides use
+``flock(LOCK_EX)`` on the same path, so they exclude each other. The file is never unlinked
+(unlinking a flock-ed file would let two holders lock different inodes).
+
+The lock is not reentrant: a nested acquisition in the same process waits like any other
+holder would (and times out), so take it once around a batch of writes.
+
+``filelock`` is imported only when a lock is taken: it costs ~45 ms and read paths never lock.
+"""
+
+from __future__ import annotations
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from pathlib import Path
+    from types import TracebackType
+
+    from filelock import BaseFileLock
+
+__all__ = ["LOCK_FILE_NAME", "CacheLockTimeout", "PackageCacheLock", "package_cache_lock"]
+
+LOCK_FILE_NAME = ".package-cache"
+
+
+class CacheLockTimeout(OSError):
+    """The package-cache lock could not be taken within the timeout."""
+
+
+class PackageCacheLock:
+    """Context manager returned by `package_cache_lock`; ``__enter__`` returns the lock path."""
+
+    __slots__ = ("_lock", "path", "timeout")
+
+    def __init__(self, cache_root: Path, timeout: float) -> None:
+        self.path = cache_root / LOCK_FILE_NAME
+        self.timeout = timeout
+        self._lock: BaseFileLock | None = None
+
+    def __enter__(self) -> Path:
+        from filelock import FileLock, Timeout
+
+        if self._lock is not None:
+            raise RuntimeError(f"package cache lock {self.path} is already held by this object")
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        lock = FileLock(
+            self.path,
+            timeout=self.timeout,
+            thread_local=False,
+            preserve_lock_file=True,  # never unlink: cargo flocks this same file
+            fallback_to_soft=False,  # a soft lock would not exclude cargo
+            poll_interval=0.02,
+        )
+        try:
+            lock.acquire()
+        except Timeout:
+            raise CacheLockTimeout(
+                f"timed out after {self.timeout:g}s waiting for the package cache lock "
+                f"{self.path} (held by another cargo or registry process)"
+            ) from None
+        self._lock = lock
+        return self.path
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        lock, self._lock = self._lock, None
+        if lock is not None:
+            lock.release()
+
+
+def package_cache_lock(cache_root: Path, timeout: float = 60.0) -> PackageCacheLock:
+    """Hold the exclusive package-cache lock for the duration of a ``with`` block.
+
+    Creates ``cache_root`` if needed; the ``with`` target is the lock file's path. Raises
+    `CacheLockTimeout` (naming the path) if another process, cargo or us, holds the lock for
+    longer than ``timeout`` seconds (0: one attempt; negative: wait forever), and OSError if
+    the lock file cannot be created or opened.
+    """
+    return PackageCacheLock(cache_root, timeout)

@@ -1,0 +1,296 @@
+"""`IndexStore`: one registry's directory in a cargo-compatible cache (spec §5.1, §6).
+
+Layout, under the cache root (``CARGO_HOME`` or our own cache dir)::
+
+    <cache_root>/.package-cache                      the lock cargo flocks (cache/lock.py)
+    <cache_root>/registry/CACHEDIR.TAG               written like cargo does
+    <cache_root>/registry/index/<dir>/config.json    raw bytes of the registry's config.json
+    <cache_root>/registry/index/<dir>/.cache/<rel>   cargo's summaries files (cache/format.py)
+    <cache_root>/registry/index/<dir>/.registry/fresh/<rel>   our max-age sidecars
+
+``<dir>`` is ``cache.dirhash.source_dir_name(url)``; ``<rel>`` is the index path of a crate
+(``se/rd/serde``). Reads take no lock: every write is an atomic replace. All writes happen under
+one acquisition of the package-cache lock and never raise for I/O trouble (read-only or full
+disk): they return warnings, since a cache that cannot be written must not stop an answer.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from cache.atomic import remove_stale_temps, write_atomic
+from cache.freshness import write_max_age
+from cache.lock import CacheLockTimeout, package_cache_lock
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable, Mapping
+
+__all__ = ["CACHEDIR_TAG", "CacheReadError", "IndexStore"]
+
+#: cargo's ``registry/CACHEDIR.TAG``, byte for byte (§5.1; https://bford.info/cachedir/).
+CACHEDIR_TAG = (
+    b"Signature: 8a477f597d28d172789f06886806bc55\n"
+    b"# This file is a cache directory tag created by cargo.\n"
+    b"# For information about cache directory tags see https://bford.info/cachedir/\n"
+)
+
+#: Temp files younger than this may belong to a live writer; `clean` leaves them alone.
+_STALE_TEMP_AGE = 3600.0
+
+
+class CacheReadError(OSError):
+    """A cache file exists but cannot be read (a directory in its place, EACCES, EIO, ...)."""
+
+
+def _write_failure(path: Path, exc: OSError) -> str:
+    # Same wording as cargo's warning for a failed cache write (§5.1).
+    return f"failed to write cache, path: {path}, error: {exc.strerror or exc}"
+
+
+class IndexStore:
+    """The cache directory of one registry: ``<cache_root>/registry/index/<dir_name>``."""
+
+    def __init__(self, cache_root: Path, dir_name: str, *, lock_timeout: float = 60.0) -> None:
+        if not dir_name or dir_name in (".", "..") or "/" in dir_name or "\0" in dir_name:
+            raise ValueError(f"invalid index directory name: {dir_name!r}")
+        self.cache_root = Path(cache_root)
+        self.dir = self.cache_root / "registry" / "index" / dir_name
+        self.lock_timeout = lock_timeout
+
+    def __repr__(self) -> str:
+        return f"IndexStore({str(self.dir)!r})"
+
+    # -- paths -----------------------------------------------------------------------------
+
+    def _under(self, base: Path, rel: str) -> Path:
+        parts = rel.split("/")
+        if (
+            not rel
+            or "\0" in rel
+            or "\\" in rel
+            or rel.startswith("/")
+            or any(p in ("", ".", "..") for p in parts)
+        ):
+            raise ValueError(f"invalid index path: {rel!r}")
+        path = base.joinpath(*parts)
+        base_text = os.path.normpath(base)
+        if not os.path.normpath(path).startswith(base_text + os.sep):
+            raise ValueError(f"index path escapes the cache directory: {rel!r}")
+        return path
+
+    def cache_file(self, rel: str) -> Path:
+        """``.dir/.cache/<rel>``; ValueError unless ``rel`` is a plain relative index path."""
+        return self._under(self.dir / ".cache", rel)
+
+    def sidecar_file(self, rel: str) -> Path:
+        """``.dir/.registry/fresh/<rel>``: the max-age sidecar of a cache file."""
+        return self._under(self.dir / ".registry" / "fresh", rel)
+
+    @property
+    def config_file(self) -> Path:
+        return self.dir / "config.json"
+
+    # -- reads (no lock) -------------------------------------------------------------------
+
+    @staticmethod
+    def _read(path: Path) -> bytes | None:
+        try:
+            with open(path, "rb") as f:
+                return f.read()
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            raise CacheReadError(
+                exc.errno, f"cannot read cache file {path}: {exc.strerror or exc}"
+            ) from exc
+
+    def read(self, rel: str) -> bytes | None:
+        """The bytes of ``.cache/<rel>``, or None if there is no such file.
+
+        Raises CacheReadError (naming the path) if it exists but cannot be read.
+        """
+        return self._read(self.cache_file(rel))
+
+    def read_config(self) -> bytes | None:
+        """The stored ``config.json`` bytes, or None; CacheReadError if unreadable."""
+        return self._read(self.config_file)
+
+    # -- writes (one lock acquisition each, failures become warnings) ------------------------
+
+    def write_many(
+        self,
+        items: Mapping[str, bytes | None],
+        max_ages: Mapping[str, int] | None = None,
+    ) -> list[str]:
+        """Store (bytes) or delete (None) each ``.cache/<rel>``, under one lock acquisition.
+
+        A rel with bytes and an entry in ``max_ages`` gets a sidecar recording that max-age;
+        every other rel in ``items`` loses its sidecar. Returns warnings for what could not be
+        written (and writes what it can); raises ValueError only for invalid index paths or
+        max-ages, before touching anything.
+        """
+        max_ages = max_ages or {}
+        plan = [
+            (rel, self.cache_file(rel), self.sidecar_file(rel), data) for rel, data in items.items()
+        ]
+        for rel, _path, _sidecar, data in plan:
+            age = max_ages.get(rel)
+            if data is not None and age is not None and (type(age) is not int or age < 0):
+                raise ValueError(f"invalid max-age for {rel!r}: {age!r}")
+        if not plan:
+            return []
+        warnings: list[str] = []
+
+        def apply() -> None:
+            self._write_cachedir_tag(warnings)
+            for rel, path, sidecar, data in plan:
+                try:
+                    if data is None:
+                        path.unlink(missing_ok=True)
+                    else:
+                        write_atomic(path, data)
+                except OSError as exc:
+                    warnings.append(_write_failure(path, exc))
+                    continue
+                self._set_sidecar(sidecar, None if data is None else max_ages.get(rel), warnings)
+
+        self._locked(apply, warnings)
+        return warnings
+
+    def touch_fresh(self, rels: Iterable[str], max_ages: Mapping[str, int]) -> list[str]:
+        """After a 304: restart the freshness clock of each rel (no max-age: remove it)."""
+        plan = [(self.sidecar_file(rel), max_ages.get(rel)) for rel in rels]
+        if not plan:
+            return []
+        warnings: list[str] = []
+
+        def apply() -> None:
+            for sidecar, age in plan:
+                self._set_sidecar(sidecar, age, warnings)
+
+        self._locked(apply, warnings)
+        return warnings
+
+    def write_config(self, data: bytes) -> list[str]:
+        """Store ``config.json`` (raw bytes) under the lock; returns warnings like `write_many`."""
+        warnings: list[str] = []
+
+        def apply() -> None:
+            self._write_cachedir_tag(warnings)
+            try:
+                write_atomic(self.config_file, data)
+            except OSError as exc:
+                warnings.append(_write_failure(self.config_file, exc))
+
+        self._locked(apply, warnings)
+        return warnings
+
+    def _locked(self, apply: Callable[[], None], warnings: list[str]) -> None:
+        try:
+            with package_cache_lock(self.cache_root, self.lock_timeout):
+                apply()
+        except CacheLockTimeout as exc:
+            warnings.append(f"failed to write cache: {exc}")
+        except OSError as exc:  # the lock file itself: read-only or full disk
+            path = self.cache_root / ".package-cache"
+            warnings.append(_write_failure(path, exc))
+
+    def _write_cachedir_tag(self, warnings: list[str]) -> None:
+        tag = self.cache_root / "registry" / "CACHEDIR.TAG"
+        if tag.exists():
+            return
+        try:
+            write_atomic(tag, CACHEDIR_TAG)
+        except OSError as exc:
+            warnings.append(_write_failure(tag, exc))
+
+    @staticmethod
+    def _set_sidecar(sidecar: Path, max_age: int | None, warnings: list[str]) -> None:
+        try:
+            if max_age is None:
+                sidecar.unlink(missing_ok=True)
+            else:
+                write_max_age(sidecar, max_age)
+        except OSError as exc:
+            warnings.append(_write_failure(sidecar, exc))
+
+    # -- maintenance -----------------------------------------------------------------------
+
+    def stats(self) -> dict[str, dict[str, int]]:
+        """Per directory under ``registry/index``: ``{"dirs": n, "files": n, "bytes": n}``."""
+        index = self.cache_root / "registry" / "index"
+        result: dict[str, dict[str, int]] = {}
+        try:
+            entries = sorted(os.scandir(index), key=lambda e: e.name)
+        except OSError:
+            return result
+        for entry in entries:
+            if entry.is_dir(follow_symlinks=False):
+                result[entry.name] = _tree_stats(entry.path)
+        return result
+
+    def clean(self) -> int:
+        """Delete every registry directory under ``registry/index`` and stale temp files.
+
+        Takes the package-cache lock (CacheLockTimeout if it cannot). Returns the bytes freed;
+        raises OSError if something could not be removed (after removing what it could).
+        """
+        index = self.cache_root / "registry" / "index"
+        freed = 0
+        with package_cache_lock(self.cache_root, self.lock_timeout):
+            remove_stale_temps(self.cache_root / "registry", older_than=_STALE_TEMP_AGE)
+            try:
+                entries = list(os.scandir(index))
+            except FileNotFoundError:
+                return 0
+            for entry in entries:
+                if entry.is_dir(follow_symlinks=False):
+                    freed += _remove_tree(entry.path)
+        return freed
+
+
+def _tree_stats(root: str) -> dict[str, int]:
+    dirs = files = size = 0
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirs += len(dirnames)
+        for name in filenames:
+            try:
+                size += os.lstat(os.path.join(dirpath, name)).st_size
+            except OSError:
+                continue
+            files += 1
+    return {"dirs": dirs, "files": files, "bytes": size}
+
+
+def _remove_tree(root: str) -> int:
+    """Remove ``root`` bottom-up without following symlinks; return bytes of files removed."""
+    freed = 0
+    first_error: OSError | None = None
+    for dirpath, dirnames, filenames in os.walk(root, topdown=False):
+        for name in filenames:
+            path = os.path.join(dirpath, name)
+            try:
+                size = os.lstat(path).st_size
+                os.unlink(path)
+            except OSError as exc:
+                first_error = first_error or exc
+                continue
+            freed += size
+        for name in dirnames:
+            path = os.path.join(dirpath, name)
+            try:
+                if os.path.islink(path):
+                    os.unlink(path)
+                else:
+                    os.rmdir(path)
+            except OSError as exc:
+                first_error = first_error or exc
+    try:
+        os.rmdir(root)
+    except OSError as exc:
+        first_error = first_error or exc
+    if first_error is not None:
+        raise first_error
+    return freed

@@ -1,0 +1,443 @@
+"""cache/store.py and cache/atomic.py: the on-disk layout, atomic writes, failure handling."""
+
+from __future__ import annotations
+
+import errno
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import cache.store
+from cache.atomic import is_temp_name, remove_stale_temps, temp_name_for, write_atomic
+from cache.lock import LOCK_FILE_NAME, CacheLockTimeout, package_cache_lock
+from cache.store import CACHEDIR_TAG, CacheReadError, IndexStore
+
+DIR = "index.crates.io-1949cf8c6b5b557f"
+
+CARGO_TRY = """
+import fcntl, os, sys
+fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT, 0o644)
+try:
+    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+except BlockingIOError:
+    print("busy")
+else:
+    print("acquired")
+"""
+
+
+def cargo_try(path: Path) -> str:
+    """What a cargo process gets from a non-blocking flock(LOCK_EX) on ``path``."""
+    out = subprocess.run(
+        [sys.executable, "-c", CARGO_TRY, str(path)],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+    return out.stdout.strip()
+
+
+def all_files(root: Path) -> list[str]:
+    return sorted(str(p.relative_to(root)) for p in root.rglob("*") if not p.is_dir())
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> IndexStore:
+    return IndexStore(tmp_path / "home", DIR)
+
+
+# --- write_atomic / temps -------------------------------------------------------------------
+
+
+def test_write_atomic_success_leaves_no_temp(tmp_path: Path) -> None:
+    target = tmp_path / "a" / "b" / "file"
+    write_atomic(target, b"one")
+    write_atomic(target, b"two")
+    assert target.read_bytes() == b"two"
+    assert os.listdir(target.parent) == ["file"]
+
+
+@pytest.mark.parametrize("failing", ["replace", "write"])
+def test_write_atomic_failure_keeps_old_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, failing: str
+) -> None:
+    target = tmp_path / "file"
+    target.write_bytes(b"old")
+
+    def boom(*args: Any, **kwargs: Any) -> Any:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(os, failing, boom)
+    with pytest.raises(OSError, match="No space") as info:
+        write_atomic(target, b"new")
+    monkeypatch.undo()
+    assert info.value.errno == errno.ENOSPC
+    assert target.read_bytes() == b"old"
+    assert os.listdir(tmp_path) == ["file"]
+
+
+def test_temp_names(tmp_path: Path) -> None:
+    name = temp_name_for("serde")
+    assert name.startswith(f".serde.tmp-{os.getpid()}-")
+    assert is_temp_name(name)
+    assert temp_name_for("serde") != name
+
+
+@pytest.mark.parametrize(
+    ("name", "is_temp"),
+    [
+        (".serde.tmp-123-0a1b2c3d4e5f6a7b", True),
+        (".config.json.tmp-1-ff", True),
+        ("serde.tmp-123-0a1b", False),  # no leading dot
+        (".serde.tmp-abc-0a1b", False),  # pid not numeric
+        (".serde.tmp-123-", False),
+        (".serde.tmp-123-XYZ", False),
+        (".serde", False),
+        ("serde", False),
+    ],
+)
+def test_is_temp_name(name: str, is_temp: bool) -> None:
+    assert is_temp_name(name) is is_temp
+
+
+def test_remove_stale_temps(tmp_path: Path) -> None:
+    old = tmp_path / "x" / ".a.tmp-1-aa"
+    young = tmp_path / "y" / ".b.tmp-2-bb"
+    keep = tmp_path / "x" / "a"
+    for p in (old, young, keep):
+        p.parent.mkdir(exist_ok=True)
+        p.write_bytes(b"")
+    os.utime(old, (1000, 1000))
+    assert remove_stale_temps(tmp_path, older_than=3600) == 1
+    assert all_files(tmp_path) == ["x/a", "y/.b.tmp-2-bb"]
+    assert remove_stale_temps(tmp_path) == 1
+    assert all_files(tmp_path) == ["x/a"]
+    assert remove_stale_temps(tmp_path / "missing") == 0
+
+
+# --- paths ----------------------------------------------------------------------------------
+
+
+def test_layout(store: IndexStore, tmp_path: Path) -> None:
+    assert store.cache_root == tmp_path / "home"
+    assert store.dir == tmp_path / "home" / "registry" / "index" / DIR
+    assert store.cache_file("se/rd/serde") == store.dir / ".cache" / "se" / "rd" / "serde"
+    assert store.cache_file("3/f/fnv") == store.dir / ".cache" / "3" / "f" / "fnv"
+    assert store.sidecar_file("1/a") == store.dir / ".registry" / "fresh" / "1" / "a"
+
+
+@pytest.mark.parametrize(
+    "rel",
+    ["../x", "/etc/passwd", "a/../../x", "", "..", ".", "a/./b", "a//b", "a/", "a\0b", "a\\..\\b"],
+)
+def test_bad_rel_rejected(store: IndexStore, rel: str) -> None:
+    with pytest.raises(ValueError, match="index path"):
+        store.cache_file(rel)
+    with pytest.raises(ValueError, match="index path"):
+        store.sidecar_file(rel)
+
+
+@pytest.mark.parametrize("dir_name", ["", ".", "..", "a/b", "a\0b"])
+def test_bad_dir_name_rejected(tmp_path: Path, dir_name: str) -> None:
+    with pytest.raises(ValueError, match="directory name"):
+        IndexStore(tmp_path, dir_name)
+
+
+# --- reads ----------------------------------------------------------------------------------
+
+
+def test_read_missing_and_present(store: IndexStore) -> None:
+    assert store.read("se/rd/serde") is None
+    assert store.read_config() is None
+    path = store.cache_file("se/rd/serde")
+    path.parent.mkdir(parents=True)
+    path.write_bytes(b"\x03data")
+    assert store.read("se/rd/serde") == b"\x03data"
+
+
+def test_read_directory_in_place_raises(store: IndexStore) -> None:
+    store.cache_file("se/rd/serde").mkdir(parents=True)
+    with pytest.raises(CacheReadError) as info:
+        store.read("se/rd/serde")
+    assert str(store.cache_file("se/rd/serde")) in str(info.value)
+    assert info.value.errno == errno.EISDIR
+    assert isinstance(info.value, OSError)
+
+
+def test_read_file_in_place_of_directory_raises(store: IndexStore) -> None:
+    parent = store.cache_file("se/rd/serde").parent
+    parent.parent.mkdir(parents=True)
+    parent.write_bytes(b"")
+    with pytest.raises(CacheReadError):
+        store.read("se/rd/serde")
+
+
+def test_read_permission_denied_raises(store: IndexStore, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = store.cache_file("se/rd/serde")
+    path.parent.mkdir(parents=True)
+    path.write_bytes(b"x")
+
+    def denied(file: Any, *args: Any, **kwargs: Any) -> Any:
+        raise PermissionError(errno.EACCES, "Permission denied", str(file))
+
+    monkeypatch.setattr(cache.store, "open", denied, raising=False)
+    with pytest.raises(CacheReadError, match="serde") as info:
+        store.read("se/rd/serde")
+    assert info.value.errno == errno.EACCES
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads files regardless of permissions")
+def test_read_unreadable_file_raises(store: IndexStore) -> None:
+    path = store.cache_file("se/rd/serde")
+    path.parent.mkdir(parents=True)
+    path.write_bytes(b"x")
+    path.chmod(0)
+    with pytest.raises(CacheReadError):
+        store.read("se/rd/serde")
+
+
+# --- write_many -----------------------------------------------------------------------------
+
+
+def test_write_many(store: IndexStore) -> None:
+    old = store.cache_file("ol/d-/old-crate")
+    old.parent.mkdir(parents=True)
+    old.write_bytes(b"stale")
+    store.sidecar_file("ol/d-/old-crate").parent.mkdir(parents=True)
+    store.sidecar_file("ol/d-/old-crate").write_bytes(b"60")
+
+    warnings = store.write_many(
+        {"se/rd/serde": b"S", "3/f/fnv": b"F", "ol/d-/old-crate": None, "1/z": None},
+        {"se/rd/serde": 300, "ol/d-/old-crate": 60},
+    )
+    assert warnings == []
+    assert store.read("se/rd/serde") == b"S"
+    assert store.read("3/f/fnv") == b"F"
+    assert store.read("ol/d-/old-crate") is None
+    assert store.sidecar_file("se/rd/serde").read_bytes() == b"300\n"
+    assert not store.sidecar_file("3/f/fnv").exists()
+    assert not store.sidecar_file("ol/d-/old-crate").exists()
+    registry = store.cache_root / "registry"
+    assert (registry / "CACHEDIR.TAG").read_bytes() == CACHEDIR_TAG
+    assert all_files(store.cache_root) == [
+        LOCK_FILE_NAME,
+        "registry/CACHEDIR.TAG",
+        f"registry/index/{DIR}/.cache/3/f/fnv",
+        f"registry/index/{DIR}/.cache/se/rd/serde",
+        f"registry/index/{DIR}/.registry/fresh/se/rd/serde",
+    ]
+
+
+def test_cachedir_tag_exact_and_not_overwritten(store: IndexStore) -> None:
+    assert CACHEDIR_TAG == (
+        b"Signature: 8a477f597d28d172789f06886806bc55\n"
+        b"# This file is a cache directory tag created by cargo.\n"
+        b"# For information about cache directory tags see https://bford.info/cachedir/\n"
+    )
+    assert store.write_config(b"{}") == []
+    tag = store.cache_root / "registry" / "CACHEDIR.TAG"
+    assert tag.read_bytes() == CACHEDIR_TAG
+    tag.write_bytes(b"Signature: 8a477f597d28d172789f06886806bc55\n")
+    assert store.write_many({"1/a": b"A"}) == []
+    assert tag.read_bytes() == b"Signature: 8a477f597d28d172789f06886806bc55\n"
+
+
+def test_write_many_holds_the_lock_once(store: IndexStore, monkeypatch: pytest.MonkeyPatch) -> None:
+    lock_path = store.cache_root / LOCK_FILE_NAME
+    seen: list[str] = []
+    acquisitions: list[Path] = []
+    real_write = write_atomic
+    real_lock = package_cache_lock
+
+    def spying_write(path: Path, data: bytes) -> None:
+        seen.append(cargo_try(lock_path))  # what cargo would get right now
+        real_write(path, data)
+
+    def counting_lock(root: Path, timeout: float = 60.0) -> Any:
+        acquisitions.append(root)
+        return real_lock(root, timeout)
+
+    monkeypatch.setattr(cache.store, "write_atomic", spying_write)
+    monkeypatch.setattr(cache.store, "package_cache_lock", counting_lock)
+    assert store.write_many({"1/a": b"A", "2/bb": b"B", "3/c/ccc": b"C"}) == []
+    assert acquisitions == [store.cache_root]
+    assert seen == ["busy"] * 4  # CACHEDIR.TAG + three files, all under cargo's lock
+    assert cargo_try(lock_path) == "acquired"
+
+
+def test_write_many_nothing_to_do(store: IndexStore) -> None:
+    assert store.write_many({}) == []
+    assert not store.cache_root.exists()
+
+
+@pytest.mark.parametrize(
+    ("items", "max_ages"),
+    [
+        ({"1/a": b"A", "../x": b"X"}, None),
+        ({"1/a": b"A"}, {"1/a": -1}),
+        ({"1/a": b"A"}, {"1/a": 1.5}),
+    ],
+)
+def test_write_many_invalid_input_writes_nothing(
+    store: IndexStore, items: dict[str, bytes | None], max_ages: dict[str, int] | None
+) -> None:
+    with pytest.raises(ValueError, match=r"index path|max-age"):
+        store.write_many(items, max_ages)
+    assert not store.cache_root.exists()
+
+
+def _deny_writes_under(monkeypatch: pytest.MonkeyPatch, root: Path, err: int) -> None:
+    real_open = os.open
+    prefix = str(root) + os.sep
+
+    def guarded(path: Any, flags: int, *args: Any, **kwargs: Any) -> int:
+        if str(path).startswith(prefix) and flags & (os.O_WRONLY | os.O_RDWR | os.O_CREAT):
+            raise OSError(err, os.strerror(err), str(path))
+        return real_open(path, flags, *args, **kwargs)
+
+    monkeypatch.setattr(os, "open", guarded)
+
+
+@pytest.mark.parametrize("err", [errno.EROFS, errno.EACCES, errno.ENOSPC])
+def test_unwritable_index_dir_warns(
+    store: IndexStore, monkeypatch: pytest.MonkeyPatch, err: int
+) -> None:
+    path = store.cache_file("se/rd/serde")
+    path.parent.mkdir(parents=True)
+    path.write_bytes(b"old")
+    _deny_writes_under(monkeypatch, store.cache_root / "registry", err)
+    warnings = store.write_many({"se/rd/serde": b"new", "1/a": b"A"}, {"se/rd/serde": 60})
+    monkeypatch.undo()
+    assert len(warnings) == 3  # CACHEDIR.TAG and both files
+    assert any(str(path) in w and os.strerror(err) in w for w in warnings)
+    assert all(w.startswith("failed to write cache, path: ") for w in warnings)
+    assert path.read_bytes() == b"old"
+    assert not store.sidecar_file("se/rd/serde").exists()
+    assert remove_stale_temps(store.cache_root) == 0
+    assert store.write_config(b"{}") == []  # works again once writable
+
+
+def test_unwritable_cache_root_warns(store: IndexStore, monkeypatch: pytest.MonkeyPatch) -> None:
+    store.cache_root.mkdir()
+    _deny_writes_under(monkeypatch, store.cache_root, errno.EROFS)
+    warnings = store.write_many({"1/a": b"A"})
+    assert len(warnings) == 1
+    assert LOCK_FILE_NAME in warnings[0]
+    assert store.write_config(b"{}") != []
+    assert store.touch_fresh(["1/a"], {"1/a": 5}) != []
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes into read-only directories")
+def test_read_only_directory_warns(store: IndexStore) -> None:
+    store.cache_root.mkdir()
+    (store.cache_root / LOCK_FILE_NAME).write_bytes(b"")
+    (store.cache_root / "registry").mkdir(mode=0o555)
+    try:
+        warnings = store.write_many({"1/a": b"A"})
+    finally:
+        (store.cache_root / "registry").chmod(0o755)
+    assert warnings
+    assert store.read("1/a") is None
+
+
+def test_lock_timeout_becomes_warning(store: IndexStore) -> None:
+    store.cache_root.mkdir()
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import fcntl, os, sys\n"
+            "fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT)\n"
+            "fcntl.flock(fd, fcntl.LOCK_EX)\n"
+            "print('locked', flush=True)\n"
+            "sys.stdin.read()\n",
+            str(store.cache_root / LOCK_FILE_NAME),
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        assert proc.stdout.readline() == "locked\n"
+        quick = IndexStore(store.cache_root, DIR, lock_timeout=0)
+        warnings = quick.write_many({"1/a": b"A"})
+        assert len(warnings) == 1
+        assert LOCK_FILE_NAME in warnings[0]
+        assert quick.read("1/a") is None
+        with pytest.raises(CacheLockTimeout):
+            quick.clean()
+    finally:
+        assert proc.stdin is not None
+        proc.stdin.close()
+        proc.wait(timeout=60)
+
+
+# --- config, freshness sidecars -------------------------------------------------------------
+
+
+def test_config_round_trip(store: IndexStore) -> None:
+    raw = b'{"dl":"https://static.crates.io/crates","api":"https://crates.io"}\n'
+    assert store.write_config(raw) == []
+    assert store.read_config() == raw
+    assert (store.dir / "config.json").read_bytes() == raw
+
+
+def test_touch_fresh(store: IndexStore) -> None:
+    assert store.write_many({"1/a": b"A", "2/bb": b"B"}, {"1/a": 10, "2/bb": 10}) == []
+    for rel in ("1/a", "2/bb"):
+        os.utime(store.sidecar_file(rel), (1000, 1000))
+    assert store.touch_fresh(["1/a", "2/bb"], {"1/a": 600}) == []
+    sidecar = store.sidecar_file("1/a")
+    assert sidecar.read_bytes() == b"600\n"
+    assert sidecar.stat().st_mtime > 1000
+    assert not store.sidecar_file("2/bb").exists()  # 304 without max-age: not fresh
+    assert store.read("1/a") == b"A"  # the cache file itself is untouched
+    assert store.touch_fresh([], {}) == []
+
+
+# --- stats and clean ------------------------------------------------------------------------
+
+
+def test_stats_and_clean(store: IndexStore) -> None:
+    assert store.stats() == {}
+    assert store.clean() == 0
+    assert store.write_many({"se/rd/serde": b"12345", "1/a": b"1"}, {"1/a": 5}) == []
+    assert store.write_config(b"{}") == []
+    other = IndexStore(store.cache_root, "github.com-25cdd57fae9f0462")
+    assert other.write_many({"2/cc": b"123"}) == []
+    stale = store.cache_root / "registry" / ".CACHEDIR.TAG.tmp-1-ab"
+    young = store.cache_root / "registry" / ".CACHEDIR.TAG.tmp-2-cd"
+    stale.write_bytes(b"zz")
+    young.write_bytes(b"z")
+    os.utime(stale, (1000, 1000))
+
+    assert store.stats() == {
+        DIR: {"dirs": 7, "files": 4, "bytes": 5 + 1 + 2 + 2},
+        "github.com-25cdd57fae9f0462": {"dirs": 2, "files": 1, "bytes": 3},
+    }
+    assert store.clean() == 5 + 1 + 2 + 2 + 3
+    assert store.stats() == {}
+    assert (store.cache_root / "registry" / "index").is_dir()
+    assert (store.cache_root / "registry" / "CACHEDIR.TAG").read_bytes() == CACHEDIR_TAG
+    assert (store.cache_root / LOCK_FILE_NAME).exists()
+    assert not stale.exists()
+    assert young.exists()
+
+
+def test_clean_does_not_follow_symlinks(store: IndexStore, tmp_path: Path) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "precious").write_bytes(b"keep")
+    assert store.write_many({"1/a": b"A"}) == []
+    (store.dir / "link").symlink_to(outside)
+    (store.cache_root / "registry" / "index" / "toplink").symlink_to(outside)
+    assert store.clean() == 1  # the link inside a registry dir is removed, not followed
+    assert (outside / "precious").read_bytes() == b"keep"
+    assert not store.dir.exists()
+    assert (store.cache_root / "registry" / "index" / "toplink").is_symlink()  # not ours
