@@ -15,7 +15,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
@@ -23,8 +23,12 @@ from registry import __version__
 from registry.errors import EXIT_USAGE, RegistryError, UsageError
 from registry.source import CRATES_IO_SPARSE
 
+UNKNOWN_POLICIES = ("error", "warn", "ignore")
+
 if TYPE_CHECKING:
+    from query.verdict import Verdict
     from registry.client import Registry
+    from registry.validation import Settings
 
 EPILOG = """\b
 Exit codes:
@@ -250,6 +254,98 @@ def fetch(opts: Options, names: tuple[str, ...], lockfile: str | None) -> None:
         sys.exit(max(e.exit_code for e in report.errors.values()))
     if report.not_found:
         sys.exit(1)
+
+
+FORMATS = ("human", "json", "github", "sarif")
+
+
+def _explicit_index_url(ctx: click.Context) -> str | None:
+    """--index-url replaces crates.io for lockfile entries only when it was actually given."""
+    root = ctx.find_root()
+    source = root.get_parameter_source("index_url")
+    if source in (click.core.ParameterSource.DEFAULT, None):
+        return None
+    value = root.params.get("index_url")
+    return str(value) if value else None
+
+
+def _settings(ctx: click.Context, opts: Options, deny_yanked: bool) -> Settings:
+    from registry.source import parse_index_url
+    from registry.validation import Settings
+
+    index_url = _explicit_index_url(ctx)
+    return Settings(
+        cache_dir=opts.cache_dir,
+        offline=opts.offline,
+        refresh=opts.refresh,
+        token=opts.token,
+        index_url=parse_index_url(index_url).url if index_url else None,
+        deny_yanked=deny_yanked,
+        warn=opts.warn,
+    )
+
+
+def _emit(opts: Options, verdict: Verdict, fmt: str) -> None:
+    from registry.report import render
+
+    text = render(
+        verdict,
+        fmt,
+        color=fmt == "human" and sys.stdout.isatty(),
+        quiet=opts.quiet,
+        tool_version=__version__,
+    )
+    if text:
+        click.echo(text)
+    sys.exit(verdict.exit_code)
+
+
+def report_options(func: Any) -> Any:
+    func = click.option(
+        "--format",
+        "fmt",
+        type=click.Choice(FORMATS),
+        default="human",
+        show_default=True,
+        help="Output format (exit codes are the same for all).",
+    )(func)
+    func = click.option(
+        "--unknown",
+        type=click.Choice(UNKNOWN_POLICIES),
+        default="error",
+        show_default=True,
+        help="What a package that could not be checked does to the exit code.",
+    )(func)
+    return click.option(
+        "--deny-yanked", is_flag=True, help="Treat yanked versions as errors, not warnings."
+    )(func)
+
+
+@main.command()
+@click.argument("lockfile", default="Cargo.lock", type=click.Path(dir_okay=False))
+@report_options
+@click.pass_context
+def validate(
+    ctx: click.Context, lockfile: str, fmt: str, unknown: str, deny_yanked: bool
+) -> None:
+    """Check every registry package of LOCKFILE against its index.
+
+    Exists, version exists, checksum equals the index cksum, not yanked, dependencies
+    consistent. Path and git packages are skipped.
+    """
+    from query.verdict import Verdict
+    from registry.validation import validate_path
+
+    opts: Options = ctx.obj
+    report = validate_path(Path(lockfile), _settings(ctx, opts, deny_yanked))
+    verdict = Verdict(
+        command="validate",
+        lockfile=lockfile,
+        packages=tuple(report.results),
+        skipped=report.skipped,
+        unknown_policy=unknown,
+    )
+    _emit(opts, verdict, fmt)
 
 
 @main.group()

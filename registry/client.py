@@ -106,7 +106,7 @@ class Registry:
         warn: Callable[[str], None] | None = None,
     ) -> None:
         self.source: IndexSource = parse_index_url(index_url)
-        self.cache_root = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+        self.cache_root = Path(cache_dir if cache_dir is not None else default_cache_dir())
         self.store = IndexStore(self.cache_root, self.source.dir_name)
         self.offline = offline
         self.refresh = refresh

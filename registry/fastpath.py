@@ -18,7 +18,6 @@ import os
 import sys
 import time
 from collections.abc import Sequence
-from pathlib import Path
 
 _TRUE = frozenset({"1", "true", "t", "yes", "y", "on"})
 _FALSE = frozenset({"0", "false", "f", "no", "n", "off", ""})
@@ -102,17 +101,17 @@ def try_fast_query(args: Sequence[str]) -> int | None:
         return None
     if source.kind != SPARSE:
         return None
-    root = Path(cache_dir) if cache_dir else default_cache_dir()
-    index_dir = root / "registry" / "index" / source.dir_name
+    root = cache_dir or default_cache_dir()
+    index_dir = os.path.join(root, "registry", "index", source.dir_name)
     rel = index_path(spec.name)
     if not offline:
         from cache.freshness import is_fresh, read_max_age
 
-        fresh = read_max_age(index_dir / ".registry" / "fresh" / rel)
+        fresh = read_max_age(os.path.join(index_dir, ".registry", "fresh", rel))
         if fresh is None or not is_fresh(fresh[0], fresh[1], time.time()):
             return None
     try:
-        with open(index_dir / ".cache" / rel, "rb") as handle:
+        with open(os.path.join(index_dir, ".cache", rel), "rb") as handle:
             data = handle.read()
         blob = find_exact(data, spec.exact)
     except (OSError, CacheFormatError):

@@ -1,0 +1,205 @@
+"""The narrow network interface: requests in, responses or transport errors out.
+
+A `Transport` performs a batch of GET requests concurrently and returns one result per request,
+in request order: an `HttpResponse` for every status the server sent (1xx aside), or a
+`TransportError` when no complete response arrived. It follows no redirects (a 3xx comes back with
+its `location` header so the layer above can drop `Authorization` on a host change), retries
+nothing, and knows nothing about cargo. Response bodies are decoded from gzip/deflate.
+
+Header values are never logged and never copied into error messages: tokens travel in
+`Authorization`.
+
+Implementations: `registry.transport.curl.CurlTransport` (pycurl, the default) and
+`registry.transport.httpx.HttpxTransport` (fallback, or a caller's own `httpx.Client`). Neither is
+imported by this module, so importing it costs nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Final, Literal, Protocol
+
+from registry import __version__
+
+ErrorKind = Literal["connect", "resolve", "timeout", "reset", "partial", "tls", "protocol", "other"]
+
+#: Kinds worth retrying: cargo's "spurious" curl errors (spec §4.7) without the TLS ones.
+RETRYABLE_KINDS: Final = frozenset(
+    {"connect", "resolve", "timeout", "reset", "partial", "protocol"}
+)
+
+DEFAULT_USER_AGENT: Final = f"registry/{__version__}"
+
+_MAX_MESSAGE_CHARS: Final = 200
+
+
+@dataclass(frozen=True, slots=True)
+class HttpRequest:
+    """One GET request. Header names are sent exactly as given (cargo's are lowercase)."""
+
+    url: str
+    headers: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class HttpResponse:
+    """A complete response of any status.
+
+    `headers` holds the final response's header fields (no 1xx, no trailers of a proxy CONNECT):
+    names lowercased, values trimmed, a repeated header keeps its last value (spec §4.3).
+    `body` is decoded from any Content-Encoding. `http_version` is "1.0", "1.1", "2" or "3".
+    """
+
+    url: str
+    status: int
+    headers: Mapping[str, str]
+    body: bytes
+    http_version: str
+
+
+@dataclass(frozen=True, slots=True)
+class TransportError:
+    """No complete response for `url`. `message` is one short line without header values."""
+
+    url: str
+    kind: ErrorKind
+    message: str
+
+    @property
+    def retryable(self) -> bool:
+        """True for connect/resolve/timeout/reset/partial/protocol, False for tls/other."""
+        return self.kind in RETRYABLE_KINDS
+
+
+class Transport(Protocol):
+    """What the sparse layer needs from the network. Not safe for concurrent `perform` calls."""
+
+    def perform(self, requests: Sequence[HttpRequest]) -> list[HttpResponse | TransportError]:
+        """Run all requests concurrently; one result per request, in the same order."""
+        ...
+
+    def close(self) -> None:
+        """Release connections and handles. The transport must not be used afterwards."""
+        ...
+
+
+@dataclass(frozen=True)
+class TransportOptions:
+    """Knobs shared by every transport.
+
+    `read_timeout` works like cargo's `http.timeout` + `http.low-speed-limit`: a transfer is
+    aborted when it moves fewer than 10 bytes/s for that many seconds (httpx: no byte at all for
+    that long). `http2` enables HTTP/2 over TLS (ALPN); cleartext `http://` stays on HTTP/1.1
+    unless `h2c_prior_knowledge` is set. `ca_file` overrides the TLS trust store (cargo's
+    `http.cainfo`).
+    """
+
+    connect_timeout: float = 30.0
+    read_timeout: float = 30.0
+    max_connections_per_host: int = 8
+    http2: bool = True
+    user_agent: str = DEFAULT_USER_AGENT
+    max_body_bytes: int = 256 * 1024 * 1024
+    h2c_prior_knowledge: bool = False
+    ca_file: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.connect_timeout <= 0 or self.read_timeout <= 0:
+            raise ValueError("timeouts must be positive")
+        if self.max_connections_per_host < 1:
+            raise ValueError("max_connections_per_host must be at least 1")
+        if self.max_body_bytes < 0:
+            raise ValueError("max_body_bytes must not be negative")
+
+
+def default_transport(options: TransportOptions | None = None) -> Transport:
+    """A `CurlTransport` when pycurl imports, else an `HttpxTransport`."""
+    opts = options if options is not None else TransportOptions()
+    try:
+        from registry.transport.curl import CurlTransport
+    except ImportError:
+        from registry.transport.httpx import HttpxTransport
+
+        return HttpxTransport(opts)
+    return CurlTransport(opts)
+
+
+# --- helpers shared by the implementations (not part of the interface) ---------------------------
+
+
+def freeze_headers(headers: dict[str, str]) -> Mapping[str, str]:
+    """A read-only view of an already-normalised header dict."""
+    return MappingProxyType(headers)
+
+
+def add_header_line(headers: dict[str, str], line: str) -> None:
+    """Fold one raw header line into `headers` the way cargo does (spec §4.3).
+
+    Split at the first ':', lowercase the name, trim the value, last one wins. Lines with an
+    interior newline, folded continuation lines and lines without ':' are ignored.
+    """
+    line = line.rstrip("\r\n")
+    if not line or "\n" in line or line[0] in " \t":
+        return
+    name, sep, value = line.partition(":")
+    if not sep:
+        return
+    name = name.strip().lower()
+    if name:
+        headers[name] = value.strip()
+
+
+def invalid_header_reason(request: HttpRequest) -> str | None:
+    """Why `request`'s headers cannot be sent as given, or None. Never quotes a value."""
+    for name, value in request.headers:
+        if not name or any(c in name for c in ":\r\n\0 \t"):
+            return "invalid request header name"
+        if any(c in value for c in "\r\n\0"):
+            return f"invalid value for request header {name!r}"
+        try:
+            name.encode("ascii")
+            value.encode("latin-1")
+        except UnicodeEncodeError:
+            return f"non-latin-1 value for request header {name!r}"
+    return None
+
+
+def has_header(request: HttpRequest, name: str) -> bool:
+    """Whether `request` sets header `name` (case-insensitive)."""
+    lowered = name.lower()
+    return any(n.lower() == lowered for n, _ in request.headers)
+
+
+def short_body_error(
+    url: str, status: int, headers: Mapping[str, str], body: bytes
+) -> TransportError | None:
+    """A "partial" error when an unencoded body is shorter than its Content-Length.
+
+    Belt and braces: both HTTP stacks already report this, but a short 200 must never pass.
+    """
+    if status in (204, 304) or "content-encoding" in headers:
+        return None
+    declared = headers.get("content-length")
+    if declared is None or not declared.isdigit():
+        return None
+    if len(body) < int(declared):
+        return TransportError(url, "partial", f"received {len(body)} of {int(declared)} body bytes")
+    return None
+
+
+def body_too_large(url: str, limit: int) -> TransportError:
+    return TransportError(url, "other", f"response body over {limit} bytes")
+
+
+def clean_message(message: str, request: HttpRequest) -> str:
+    """One short line, with every request header value (e.g. a token) cut out."""
+    text = " ".join(message.split())
+    for _name, value in request.headers:
+        secret = value.strip()
+        if len(secret) >= 4 and secret in text:
+            text = text.replace(secret, "<redacted>")
+    if len(text) > _MAX_MESSAGE_CHARS:
+        text = text[: _MAX_MESSAGE_CHARS - 3] + "..."
+    return text or "transfer failed"

@@ -1,0 +1,317 @@
+"""`CurlTransport`: the default transport, on pycurl's `CurlMulti`.
+
+One multi handle lives as long as the transport, so its connection cache (keep-alive), DNS cache
+and HTTP/2 connections carry over from one `perform` call to the next. Easy handles are pooled
+and reused. HTTP/2 is negotiated by ALPN on `https://` (`CURL_HTTP_VERSION_2TLS`) and multiplexed
+(`CURLPIPE_MULTIPLEX` + `PIPEWAIT`, like cargo, spec §4.6). Cleartext `http://` uses HTTP/1.1:
+an `Upgrade: h2c` attempt costs a round trip, so h2c is only spoken with prior knowledge, on
+request (`TransportOptions.h2c_prior_knowledge`). At most `max_connections_per_host`
+connections per host; further transfers queue inside libcurl.
+
+Proxies: no proxy option is set, so libcurl reads `http_proxy`, `https_proxy`/`HTTPS_PROXY`,
+`all_proxy`/`ALL_PROXY` and `no_proxy`/`NO_PROXY` from the environment itself (for plain http it
+honours only the lowercase `http_proxy`, as curl does).
+
+The event loop is the plain `perform` loop: run `multi.perform()`, collect finished transfers,
+then wait on the multi's sockets for at most `multi.timeout()` (ignoring that timeout stalls
+HTTP/2 by a second, see shared/spec/http-clients.md).
+"""
+
+from __future__ import annotations
+
+import math
+import select
+import string
+import time
+from collections import deque
+from collections.abc import Sequence
+from typing import Final
+
+import pycurl
+
+from registry.transport.base import (
+    ErrorKind,
+    HttpRequest,
+    HttpResponse,
+    TransportError,
+    TransportOptions,
+    add_header_line,
+    body_too_large,
+    clean_message,
+    freeze_headers,
+    invalid_header_reason,
+    short_body_error,
+)
+
+# Transfers handed to libcurl at once; more wait in our queue. libcurl itself queues transfers
+# beyond MAX_HOST_CONNECTIONS (HTTP/1.1) or beyond the streams a connection allows (HTTP/2).
+_MAX_IN_FLIGHT: Final = 128
+# The speed under which a transfer counts as stalled (cargo's http.low-speed-limit).
+_LOW_SPEED_LIMIT: Final = 10
+# How long to wait when libcurl has neither a socket nor a timer for us (its docs suggest 100 ms).
+_IDLE_WAIT_S: Final = 0.1
+_NO_TIMER_WAIT_S: Final = 1.0
+
+# libcurl error codes that pycurl does not export by name.
+_E_WEIRD_SERVER_REPLY: Final = 8
+_E_HTTP2_STREAM: Final = 92
+_E_HTTP3: Final = 95
+_E_QUIC_CONNECT_ERROR: Final = 96
+_E_PROXY: Final = 97
+_E_SSL_CLIENTCERT: Final = 98
+
+_ERROR_KINDS: Final[dict[int, ErrorKind]] = {
+    pycurl.E_COULDNT_CONNECT: "connect",
+    _E_PROXY: "connect",
+    _E_QUIC_CONNECT_ERROR: "connect",
+    pycurl.E_COULDNT_RESOLVE_HOST: "resolve",
+    pycurl.E_COULDNT_RESOLVE_PROXY: "resolve",
+    pycurl.E_OPERATION_TIMEDOUT: "timeout",
+    pycurl.E_RECV_ERROR: "reset",
+    pycurl.E_SEND_ERROR: "reset",
+    pycurl.E_GOT_NOTHING: "reset",
+    pycurl.E_PARTIAL_FILE: "partial",
+    pycurl.E_HTTP2: "protocol",
+    _E_HTTP2_STREAM: "protocol",
+    _E_HTTP3: "protocol",
+    # A malformed response (garbage, HTTP/0.9, bad status line, corrupt gzip): the server or
+    # something in between spoke broken HTTP. Retrying may help, so it is "protocol".
+    pycurl.E_UNSUPPORTED_PROTOCOL: "protocol",
+    _E_WEIRD_SERVER_REPLY: "protocol",
+    pycurl.E_BAD_CONTENT_ENCODING: "protocol",
+    pycurl.E_SSL_CONNECT_ERROR: "tls",
+    pycurl.E_SSL_CACERT: "tls",  # = E_PEER_FAILED_VERIFICATION = E_SSL_PEER_CERTIFICATE
+    pycurl.E_SSL_CACERT_BADFILE: "tls",
+    pycurl.E_SSL_CERTPROBLEM: "tls",
+    pycurl.E_SSL_CIPHER: "tls",
+    pycurl.E_SSL_CRL_BADFILE: "tls",
+    pycurl.E_SSL_ENGINE_INITFAILED: "tls",
+    pycurl.E_SSL_ENGINE_NOTFOUND: "tls",
+    pycurl.E_SSL_ENGINE_SETFAILED: "tls",
+    pycurl.E_SSL_INVALIDCERTSTATUS: "tls",
+    pycurl.E_SSL_ISSUER_ERROR: "tls",
+    pycurl.E_SSL_PINNEDPUBKEYNOTMATCH: "tls",
+    pycurl.E_SSL_SHUTDOWN_FAILED: "tls",
+    pycurl.E_USE_SSL_FAILED: "tls",
+    _E_SSL_CLIENTCERT: "tls",
+}
+
+_HTTP_VERSIONS: Final[dict[int, str]] = {
+    pycurl.CURL_HTTP_VERSION_1_0: "1.0",
+    pycurl.CURL_HTTP_VERSION_1_1: "1.1",
+    pycurl.CURL_HTTP_VERSION_2_0: "2",
+    pycurl.CURL_HTTP_VERSION_3: "3",
+}
+
+
+class _Transfer:
+    """Per-request state that the pycurl callbacks fill in."""
+
+    __slots__ = ("chunks", "headers", "index", "limit", "request", "size", "too_big")
+
+    def __init__(self, index: int, request: HttpRequest, limit: int) -> None:
+        self.index = index
+        self.request = request
+        self.limit = limit
+        self.chunks: list[bytes] = []
+        self.size = 0
+        self.headers: dict[str, str] = {}
+        self.too_big = False
+
+    def on_body(self, data: bytes) -> int | None:
+        self.size += len(data)
+        if self.size > self.limit:
+            self.too_big = True
+            return 0  # makes libcurl abort the transfer with E_WRITE_ERROR
+        self.chunks.append(data)
+        return None
+
+    def on_header(self, line: bytes) -> None:
+        if line.startswith(b"HTTP/"):
+            # A new status line: 1xx, or a proxy's CONNECT reply, came before. Only the final
+            # response's headers count.
+            self.headers = {}
+        else:
+            add_header_line(self.headers, line.decode("latin-1"))
+
+
+class CurlTransport:
+    """A `Transport` on one long-lived `pycurl.CurlMulti`. Not thread-safe."""
+
+    def __init__(self, options: TransportOptions | None = None) -> None:
+        self._options = options if options is not None else TransportOptions()
+        self._multi: pycurl.CurlMulti | None = pycurl.CurlMulti()
+        self._multi.setopt(pycurl.M_PIPELINING, pycurl.PIPE_MULTIPLEX if self._options.http2 else 0)
+        self._multi.setopt(pycurl.M_MAX_HOST_CONNECTIONS, self._options.max_connections_per_host)
+        self._idle: list[pycurl.Curl] = []
+
+    def __enter__(self) -> CurlTransport:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close every pooled handle and the multi (and with it every cached connection)."""
+        for handle in self._idle:
+            handle.close()
+        self._idle.clear()
+        if self._multi is not None:
+            self._multi.close()
+            self._multi = None
+
+    def perform(self, requests: Sequence[HttpRequest]) -> list[HttpResponse | TransportError]:
+        multi = self._multi
+        if multi is None:
+            raise RuntimeError("CurlTransport is closed")
+        results: list[HttpResponse | TransportError | None] = [None] * len(requests)
+        queue: deque[int] = deque(range(len(requests)))
+        active: dict[pycurl.Curl, _Transfer] = {}
+        try:
+            while queue or active:
+                while queue and len(active) < _MAX_IN_FLIGHT:
+                    index = queue.popleft()
+                    early = self._start(multi, index, requests[index], active)
+                    if early is not None:
+                        results[index] = early
+                if not active:
+                    break
+                while True:
+                    status, _running = multi.perform()
+                    if status != pycurl.E_CALL_MULTI_PERFORM:
+                        break
+                if self._collect(multi, active, results) == 0:
+                    self._wait(multi)
+        finally:
+            # Only reached with transfers left when interrupted (e.g. KeyboardInterrupt).
+            for handle in active:
+                multi.remove_handle(handle)
+                handle.close()
+        done = [r for r in results if r is not None]
+        assert len(done) == len(requests)
+        return done
+
+    # --- internals --------------------------------------------------------------------------
+
+    def _start(
+        self,
+        multi: pycurl.CurlMulti,
+        index: int,
+        request: HttpRequest,
+        active: dict[pycurl.Curl, _Transfer],
+    ) -> TransportError | None:
+        """Hand one request to libcurl, or say why it cannot be sent."""
+        scheme = request.url.partition(":")[0].lower()
+        if scheme not in ("http", "https"):
+            return TransportError(request.url, "other", "unsupported URL scheme")
+        reason = invalid_header_reason(request)
+        if reason is not None:
+            return TransportError(request.url, "other", reason)
+        url = request.url
+        if not url.isascii():
+            # Like a URL parser (and httpx) would: percent-encode what is not ASCII.
+            from urllib.parse import quote
+
+            url = quote(url, safe=string.punctuation)
+        handle = self._idle.pop() if self._idle else self._new_handle()
+        transfer = _Transfer(index, request, self._options.max_body_bytes)
+        try:
+            handle.setopt(pycurl.URL, url)
+            handle.setopt(
+                pycurl.HTTPHEADER,
+                [f"{name}: {value}" if value else f"{name};" for name, value in request.headers],
+            )
+            handle.setopt(pycurl.HTTP_VERSION, self._http_version(scheme))
+            handle.setopt(pycurl.PIPEWAIT, 1 if self._may_multiplex(scheme) else 0)
+            handle.setopt(pycurl.WRITEFUNCTION, transfer.on_body)
+            handle.setopt(pycurl.HEADERFUNCTION, transfer.on_header)
+        except (pycurl.error, UnicodeError, ValueError, TypeError):
+            handle.close()
+            return TransportError(request.url, "other", "invalid URL")
+        multi.add_handle(handle)
+        active[handle] = transfer
+        return None
+
+    def _new_handle(self) -> pycurl.Curl:
+        opts = self._options
+        handle = pycurl.Curl()
+        handle.setopt(pycurl.NOSIGNAL, 1)
+        handle.setopt(pycurl.FOLLOWLOCATION, 0)
+        handle.setopt(pycurl.ACCEPT_ENCODING, "")  # every encoding this libcurl decodes
+        handle.setopt(pycurl.USERAGENT, opts.user_agent)
+        handle.setopt(pycurl.CONNECTTIMEOUT_MS, max(1, math.ceil(opts.connect_timeout * 1000)))
+        handle.setopt(pycurl.LOW_SPEED_LIMIT, _LOW_SPEED_LIMIT)
+        handle.setopt(pycurl.LOW_SPEED_TIME, max(1, math.ceil(opts.read_timeout)))
+        if opts.max_body_bytes > 0:  # 0 would mean "no limit" to libcurl
+            handle.setopt(pycurl.MAXFILESIZE_LARGE, opts.max_body_bytes)
+        if opts.ca_file is not None:
+            handle.setopt(pycurl.CAINFO, opts.ca_file)
+        return handle
+
+    def _http_version(self, scheme: str) -> int:
+        opts = self._options
+        if opts.http2 and scheme == "https":
+            return pycurl.CURL_HTTP_VERSION_2TLS
+        if opts.http2 and opts.h2c_prior_knowledge:
+            return pycurl.CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE
+        return pycurl.CURL_HTTP_VERSION_1_1
+
+    def _may_multiplex(self, scheme: str) -> bool:
+        opts = self._options
+        return opts.http2 and (scheme == "https" or opts.h2c_prior_knowledge)
+
+    def _collect(
+        self,
+        multi: pycurl.CurlMulti,
+        active: dict[pycurl.Curl, _Transfer],
+        results: list[HttpResponse | TransportError | None],
+    ) -> int:
+        """Turn finished transfers into results; return how many finished."""
+        finished = 0
+        while True:
+            queued, ok_list, err_list = multi.info_read()
+            done: list[tuple[pycurl.Curl, int, str]] = [(h, 0, "") for h in ok_list]
+            done.extend(err_list)
+            for handle, code, message in done:
+                multi.remove_handle(handle)
+                transfer = active.pop(handle)
+                results[transfer.index] = self._result(handle, transfer, code, message)
+                transfer.chunks = []
+                self._idle.append(handle)
+                finished += 1
+            if queued == 0:
+                return finished
+
+    def _result(
+        self, handle: pycurl.Curl, transfer: _Transfer, code: int, message: str
+    ) -> HttpResponse | TransportError:
+        url = transfer.request.url
+        if transfer.too_big or code == pycurl.E_FILESIZE_EXCEEDED:
+            return body_too_large(url, self._options.max_body_bytes)
+        if code != 0:
+            kind = _ERROR_KINDS.get(code, "other")
+            text = message or pycurl.easy_strerror(code)
+            return TransportError(
+                url, kind, clean_message(f"{text} (curl error {code})", transfer.request)
+            )
+        status = int(handle.getinfo(pycurl.RESPONSE_CODE))
+        headers = transfer.headers
+        body = b"".join(transfer.chunks)
+        short = short_body_error(url, status, headers, body)
+        if short is not None:
+            return short
+        version = _HTTP_VERSIONS.get(int(handle.getinfo(pycurl.INFO_HTTP_VERSION)), "")
+        return HttpResponse(url, status, freeze_headers(headers), body, version)
+
+    def _wait(self, multi: pycurl.CurlMulti) -> None:
+        """Sleep until a socket is ready or libcurl's next timeout is due."""
+        timeout_ms = multi.timeout()
+        if timeout_ms == 0:
+            return
+        wait_s = _NO_TIMER_WAIT_S if timeout_ms < 0 else timeout_ms / 1000
+        readable, writable, exceptional = multi.fdset()
+        if readable or writable or exceptional:
+            select.select(readable, writable, exceptional, wait_s)
+        else:
+            # libcurl is busy with something it cannot give us a socket for.
+            time.sleep(min(wait_s, _IDLE_WAIT_S))

@@ -1,0 +1,171 @@
+"""`HttpxTransport`: the fallback transport, and the way to bring your own `httpx.Client`.
+
+Used when pycurl cannot be imported, or when an API user hands over a configured client (proxy,
+certificates, event hooks ...). Requests run on a small thread pool (at most
+`max_connections_per_host` threads) over the synchronous client; a single request runs inline.
+Redirects are never followed, whatever the client's own setting.
+
+With our own client: HTTP/2 only if the `h2` package is installed (and `http2` is on), proxies
+from the environment (`trust_env`), `connect_timeout`, and `read_timeout` as httpx's read timeout
+(no byte for that long; libcurl's low-speed rule has no httpx equivalent). With a caller's
+client, its timeouts, limits, proxies and TLS settings apply, and closing the transport leaves
+the client open.
+
+httpx is imported by this module only (it costs ~120 ms): import it lazily.
+"""
+
+from __future__ import annotations
+
+import socket
+import ssl
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from importlib.util import find_spec
+
+import httpx
+
+from registry.transport.base import (
+    ErrorKind,
+    HttpRequest,
+    HttpResponse,
+    TransportError,
+    TransportOptions,
+    add_header_line,
+    body_too_large,
+    clean_message,
+    freeze_headers,
+    has_header,
+    invalid_header_reason,
+    short_body_error,
+)
+
+
+class HttpxTransport:
+    """A `Transport` over a synchronous `httpx.Client`. Not safe for concurrent `perform`."""
+
+    def __init__(
+        self, options: TransportOptions | None = None, client: httpx.Client | None = None
+    ) -> None:
+        self._options = options if options is not None else TransportOptions()
+        self._owns_client = client is None
+        self._client: httpx.Client = client if client is not None else self._new_client()
+        self._workers = self._options.max_connections_per_host
+        self._executor: ThreadPoolExecutor | None = None
+        self._closed = False
+
+    def __enter__(self) -> HttpxTransport:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Stop the worker threads; close the client unless the caller supplied it."""
+        self._closed = True
+        if self._executor is not None:
+            self._executor.shutdown(wait=True, cancel_futures=True)
+            self._executor = None
+        if self._owns_client:
+            self._client.close()
+
+    def perform(self, requests: Sequence[HttpRequest]) -> list[HttpResponse | TransportError]:
+        if self._closed:
+            raise RuntimeError("HttpxTransport is closed")
+        if len(requests) <= 1:
+            return [self._one(request) for request in requests]
+        if self._executor is None:
+            self._executor = ThreadPoolExecutor(
+                max_workers=self._workers, thread_name_prefix="registry-http"
+            )
+        return list(self._executor.map(self._one, requests))
+
+    # --- internals --------------------------------------------------------------------------
+
+    def _new_client(self) -> httpx.Client:
+        opts = self._options
+        verify: ssl.SSLContext | bool = True
+        if opts.ca_file is not None:
+            verify = ssl.create_default_context(cafile=opts.ca_file)
+        workers = opts.max_connections_per_host
+        return httpx.Client(
+            http2=opts.http2 and find_spec("h2") is not None,
+            follow_redirects=False,
+            timeout=httpx.Timeout(opts.read_timeout, connect=opts.connect_timeout, pool=None),
+            limits=httpx.Limits(max_connections=workers, max_keepalive_connections=workers),
+            verify=verify,
+            trust_env=True,
+        )
+
+    def _one(self, request: HttpRequest) -> HttpResponse | TransportError:
+        url = request.url
+        if url.partition(":")[0].lower() not in ("http", "https"):
+            return TransportError(url, "other", "unsupported URL scheme")
+        reason = invalid_header_reason(request)
+        if reason is not None:
+            return TransportError(url, "other", reason)
+        headers = list(request.headers)
+        if not has_header(request, "user-agent"):
+            headers.append(("User-Agent", self._options.user_agent))
+        limit = self._options.max_body_bytes
+        try:
+            built = self._client.build_request("GET", url, headers=headers)
+            response = self._client.send(built, stream=True, follow_redirects=False)
+            try:
+                fields: dict[str, str] = {}
+                for name, value in response.headers.multi_items():
+                    add_header_line(fields, f"{name}:{value}")
+                declared = fields.get("content-length", "")
+                if (
+                    "content-encoding" not in fields
+                    and declared.isdigit()
+                    and int(declared) > limit
+                ):
+                    return body_too_large(url, limit)
+                chunks: list[bytes] = []
+                size = 0
+                for chunk in response.iter_bytes():
+                    size += len(chunk)
+                    if size > limit:
+                        return body_too_large(url, limit)
+                    chunks.append(chunk)
+            finally:
+                response.close()
+        except (httpx.HTTPError, httpx.InvalidURL) as exc:
+            return TransportError(
+                url, _error_kind(exc), clean_message(f"{type(exc).__name__}: {exc}", request)
+            )
+        body = b"".join(chunks)
+        short = short_body_error(url, response.status_code, fields, body)
+        if short is not None:
+            return short
+        version = response.http_version.removeprefix("HTTP/")
+        return HttpResponse(url, response.status_code, freeze_headers(fields), body, version)
+
+
+def _error_kind(exc: Exception) -> ErrorKind:
+    """Map an httpx exception to a `TransportError` kind (the same kinds pycurl's codes get)."""
+    if isinstance(exc, httpx.TimeoutException):
+        return "timeout"
+    causes: list[BaseException] = []
+    cause: BaseException | None = exc
+    while cause is not None and len(causes) < 10:
+        causes.append(cause)
+        cause = cause.__cause__ or cause.__context__
+    if any(isinstance(c, ssl.SSLError | ssl.CertificateError) for c in causes):
+        return "tls"
+    if any(isinstance(c, socket.gaierror) for c in causes):
+        return "resolve"
+    if isinstance(exc, httpx.ConnectError | httpx.ProxyError):
+        return "connect"
+    if isinstance(exc, httpx.ReadError | httpx.WriteError):
+        return "reset"
+    if isinstance(exc, httpx.RemoteProtocolError):
+        text = str(exc)
+        if "complete message body" in text or "incomplete chunked read" in text:
+            return "partial"  # h11: body shorter than Content-Length / unfinished chunks
+        if "without sending a response" in text:
+            return "reset"  # curl: "Empty reply from server"
+        return "protocol"
+    if isinstance(exc, httpx.DecodingError):
+        return "protocol"
+    return "other"
