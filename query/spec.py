@@ -54,10 +54,17 @@ class QuerySpec:
 
     __slots__ = ("exact", "name", "requirement")
 
+    name: str
+    exact: str | None
+    requirement: str | None
+
     def __init__(self, name: str, exact: str | None, requirement: str | None) -> None:
-        self.name = name
-        self.exact = exact
-        self.requirement = requirement
+        object.__setattr__(self, "name", name)
+        object.__setattr__(self, "exact", exact)
+        object.__setattr__(self, "requirement", requirement)
+
+    def __setattr__(self, key: str, value: object) -> None:
+        raise AttributeError(f"QuerySpec is immutable: cannot set {key}")
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, QuerySpec):
