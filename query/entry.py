@@ -232,11 +232,12 @@ def entry_from_mapping(data: object, raw: bytes = b"") -> IndexEntry:
         v = _v(data)
     except ValueError as exc:
         status = UNSUPPORTED if v > INDEX_V_MAX else INVALID
+        raw_cksum = data.get("cksum")
         return IndexEntry(
             name=name,
             vers=vers,
             status=status,
-            cksum=data.get("cksum") if isinstance(data.get("cksum"), str) else None,  # type: ignore[arg-type]
+            cksum=raw_cksum if isinstance(raw_cksum, str) else None,
             yanked=yanked,
             rust_version=rust_version,
             v=v,

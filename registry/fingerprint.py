@@ -1,0 +1,202 @@
+"""Null-build fingerprints for ``registry check``: answer an unchanged rerun from the last verdict.
+
+A fingerprint record is stored per (workspace, options) under
+``<cache-dir>/registry/fingerprints/<key>.json``, written atomically. It holds::
+
+    inputs      BLAKE3 over the tool version, the options, and the bytes of every input file
+                (lockfile, manifests, cargo config files) plus the listing of every directory
+                a members glob was expanded in, and which candidate config files were absent
+    cache       (path, mtime_ns, size) of every cache file the check consulted
+    fresh_until the earliest time a consulted cache file is due for revalidation (online only)
+    output      the exact text printed, and the exit code
+
+A rerun rebuilds the input digest (reads the same files, lists the same directories), stats the
+cache files, and replays the output when all agree. It is never used with ``--refresh``, online
+once a revalidation is due, or with ``--no-fingerprint``. A corrupt, foreign or unreadable
+record is ignored. Records hold no token: options are hashed after the token is removed.
+
+Stdlib + blake3 only: this runs on the fast path.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping, Sequence
+
+FORMAT = "registry-fingerprint"
+FORMAT_VERSION = 1
+
+
+def _blake3() -> object:
+    from blake3 import blake3
+
+    return blake3()
+
+
+def record_path(cache_root: str, key: str) -> str:
+    return os.path.join(cache_root, "registry", "fingerprints", key + ".json")
+
+
+def record_key(workspace: str, options: Mapping[str, object]) -> str:
+    """Which record a run reads and writes: the workspace's absolute path and the options."""
+    from blake3 import blake3
+
+    hasher = blake3()
+    hasher.update(os.path.abspath(workspace).encode())
+    hasher.update(b"\0")
+    hasher.update(json.dumps(options, sort_keys=True).encode())
+    return str(hasher.hexdigest())[:32]
+
+
+def input_digest(
+    version: str,
+    options: Mapping[str, object],
+    files: Sequence[str],
+    dirs: Sequence[str],
+    absent: Sequence[str],
+) -> str | None:
+    """BLAKE3 over everything the verdict depends on; None when a file or dir is unreadable."""
+    from blake3 import blake3
+
+    hasher = blake3()
+    hasher.update(f"{FORMAT}/{FORMAT_VERSION}/{version}\0".encode())
+    hasher.update(json.dumps(options, sort_keys=True).encode() + b"\0")
+    try:
+        for path in files:
+            with open(path, "rb") as handle:
+                data = handle.read()
+            hasher.update(f"F{path}\0{len(data)}\0".encode())
+            hasher.update(data)
+        for path in dirs:
+            listing = "\0".join(sorted(os.listdir(path)))
+            hasher.update(f"D{path}\0{listing}\0".encode())
+    except OSError:
+        return None
+    for path in absent:
+        if os.path.exists(path):
+            return None
+        hasher.update(f"A{path}\0".encode())
+    return str(hasher.hexdigest())
+
+
+def stat_cache_files(paths: Iterable[str]) -> list[list[object]] | None:
+    rows: list[list[object]] = []
+    try:
+        for path in paths:
+            st = os.stat(path)
+            rows.append([path, st.st_mtime_ns, st.st_size])
+    except OSError:
+        return None
+    return rows
+
+
+def load(cache_root: str, key: str) -> dict[str, object] | None:
+    """The stored record, or None when missing, unreadable, corrupt or foreign."""
+    try:
+        with open(record_path(cache_root, key), "rb") as handle:
+            data = json.loads(handle.read())
+    except (OSError, ValueError):
+        return None
+    if (
+        not isinstance(data, dict)
+        or data.get("format") != FORMAT
+        or data.get("format_version") != FORMAT_VERSION
+        or not isinstance(data.get("inputs"), str)
+        or not isinstance(data.get("files"), list)
+        or not isinstance(data.get("dirs"), list)
+        or not isinstance(data.get("absent"), list)
+        or not isinstance(data.get("cache"), list)
+        or not isinstance(data.get("output"), str)
+        or not isinstance(data.get("exit_code"), int)
+    ):
+        return None
+    return data
+
+
+def replay(
+    record: Mapping[str, object],
+    version: str,
+    options: Mapping[str, object],
+    *,
+    offline: bool,
+    now: float | None = None,
+) -> tuple[str, int] | None:
+    """(output, exit code) when the record still holds, else None."""
+    files = record["files"]
+    dirs = record["dirs"]
+    absent = record["absent"]
+    cache = record["cache"]
+    assert isinstance(files, list) and isinstance(dirs, list)
+    assert isinstance(absent, list) and isinstance(cache, list)
+    if not offline:
+        until = record.get("fresh_until")
+        if not isinstance(until, int | float) or (now or time.time()) >= until:
+            return None
+    digest = input_digest(
+        version,
+        options,
+        [str(f) for f in files],
+        [str(d) for d in dirs],
+        [str(a) for a in absent],
+    )
+    if digest is None or digest != record["inputs"]:
+        return None
+    for row in cache:
+        if not isinstance(row, list) or len(row) != 3:
+            return None
+        path, mtime_ns, size = row
+        try:
+            st = os.stat(str(path))
+        except OSError:
+            return None
+        if st.st_mtime_ns != mtime_ns or st.st_size != size:
+            return None
+    output = record["output"]
+    code = record["exit_code"]
+    assert isinstance(output, str) and isinstance(code, int)
+    return output, code
+
+
+def store(
+    cache_root: str,
+    key: str,
+    *,
+    version: str,
+    options: Mapping[str, object],
+    files: Sequence[str],
+    dirs: Sequence[str],
+    absent: Sequence[str],
+    cache_files: Sequence[str],
+    fresh_until: float | None,
+    output: str,
+    exit_code: int,
+) -> str | None:
+    """Write the record atomically; a warning string when it could not be written."""
+    from cache.atomic import write_atomic
+
+    digest = input_digest(version, options, files, dirs, absent)
+    rows = stat_cache_files(cache_files)
+    if digest is None or rows is None:
+        return None
+    record = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "inputs": digest,
+        "files": list(files),
+        "dirs": list(dirs),
+        "absent": list(absent),
+        "cache": rows,
+        "fresh_until": fresh_until,
+        "output": output,
+        "exit_code": exit_code,
+    }
+    try:
+        write_atomic(record_path(cache_root, key), json.dumps(record).encode())
+    except OSError as exc:
+        return f"could not store the null-build fingerprint in {cache_root}: {exc.strerror}"
+    return None
