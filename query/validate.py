@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 from query.entry import INVALID, UNSUPPORTED, IndexDependency, IndexEntry
-from query.lockfile import Lockfile, LockedPackage
+from query.lockfile import LockedPackage, Lockfile
 
 OK = "ok"
 PROBLEM = "problem"
@@ -34,9 +34,7 @@ ERROR = "error"
 WARNING = "warning"
 
 CRATES_IO_GIT_URL = "https://github.com/rust-lang/crates.io-index"
-CRATES_IO_SOURCES = frozenset(
-    {"registry+" + CRATES_IO_GIT_URL, "sparse+https://index.crates.io/"}
-)
+CRATES_IO_SOURCES = frozenset({"registry+" + CRATES_IO_GIT_URL, "sparse+https://index.crates.io/"})
 
 
 @dataclass(frozen=True, slots=True)

@@ -71,9 +71,7 @@ class Verdict:
 
     @property
     def warnings(self) -> int:
-        return sum(
-            1 for p in self.packages for q in p.problems if q.severity != ERROR
-        )
+        return sum(1 for p in self.packages for q in p.problems if q.severity != ERROR)
 
     @property
     def exit_code(self) -> int:

@@ -177,7 +177,9 @@ def query(opts: Options, spec: str, as_json: bool, all_versions: bool) -> None:
         if parsed.exact is not None and not all_versions:
             entries = [reg.get(parsed.name, parsed.exact)]
         elif all_versions:
-            entries = reg.query_all(parsed.name, parsed.exact and f"={parsed.exact}" or parsed.requirement)
+            entries = reg.query_all(
+                parsed.name, (parsed.exact and f"={parsed.exact}") or parsed.requirement
+            )
         else:
             entries = [reg.query(parsed.name, parsed.requirement)]
     if as_json:
@@ -239,7 +241,7 @@ def fetch(opts: Options, names: tuple[str, ...], lockfile: str | None) -> None:
             click.echo(f"Fetching {len(set(wanted))} index files…", err=True)
         report = reg.fetch(wanted)
     elapsed = time.perf_counter() - started
-    for name, error in sorted(report.errors.items()):
+    for _name, error in sorted(report.errors.items()):
         click.echo(f"error: {error}", err=True)
     for name in report.not_found:
         click.echo(f"not found: {name}", err=True)
@@ -325,9 +327,7 @@ def report_options(func: Any) -> Any:
 @click.argument("lockfile", default="Cargo.lock", type=click.Path(dir_okay=False))
 @report_options
 @click.pass_context
-def validate(
-    ctx: click.Context, lockfile: str, fmt: str, unknown: str, deny_yanked: bool
-) -> None:
+def validate(ctx: click.Context, lockfile: str, fmt: str, unknown: str, deny_yanked: bool) -> None:
     """Check every registry package of LOCKFILE against its index.
 
     Exists, version exists, checksum equals the index cksum, not yanked, dependencies
@@ -387,8 +387,11 @@ def cache_clean(opts: Options) -> None:
 def run(argv: Sequence[str] | None = None) -> int:
     """Run the CLI and turn every error into its exit code and one line."""
     try:
-        main.main(args=list(argv) if argv is not None else None, prog_name="registry",
-                  standalone_mode=False)
+        main.main(
+            args=list(argv) if argv is not None else None,
+            prog_name="registry",
+            standalone_mode=False,
+        )
     except click.exceptions.Exit as exc:
         return int(exc.exit_code or 0)
     except click.ClickException as exc:

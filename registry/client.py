@@ -181,7 +181,7 @@ class Registry:
             parsed = _parse_config(config)
             if parsed is None:
                 raise RegistryConfigError(
-                    f"{self.source.base}config.json is not a JSON object with a \"dl\" string: "
+                    f'{self.source.base}config.json is not a JSON object with a "dl" string: '
                     "is the index URL right?"
                 )
             for problem in self.store.write_config(config):
@@ -235,7 +235,9 @@ class Registry:
                 results[name] = value
         return results
 
-    def _load_paths(self, rels: Sequence[str], force: bool = False) -> dict[str, bytes | RegistryError]:
+    def _load_paths(
+        self, rels: Sequence[str], force: bool = False
+    ) -> dict[str, bytes | RegistryError]:
         out: dict[str, bytes | RegistryError] = {}
         to_fetch: list[tuple[str, str | None]] = []
         cached: dict[str, bytes] = {}
@@ -266,7 +268,9 @@ class Registry:
             out.update(self._fetch(to_fetch, cached))
         return out
 
-    def _offline_answer(self, rel: str, data: bytes | None, unreadable: bool) -> bytes | RegistryError:
+    def _offline_answer(
+        self, rel: str, data: bytes | None, unreadable: bool
+    ) -> bytes | RegistryError:
         if data is not None:
             self._data[rel] = data
             return data
@@ -280,7 +284,9 @@ class Registry:
             f"{name} is not in the cache, and --offline was given: run without --offline"
         )
 
-    def _load_local(self, rel: str, data: bytes | None, version: str | None) -> bytes | RegistryError:
+    def _load_local(
+        self, rel: str, data: bytes | None, version: str | None
+    ) -> bytes | RegistryError:
         path = os.path.join(self.source.base, rel)
         name = rel.rsplit("/", 1)[-1]
         try:

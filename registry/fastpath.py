@@ -93,7 +93,9 @@ def try_fast_query(args: Sequence[str]) -> int | None:
     from registry.paths import default_cache_dir
     from registry.source import CRATES_IO_SPARSE, SPARSE, parse_index_url
 
-    index_url = values.get("--index-url") or os.environ.get("REGISTRY_INDEX_URL") or CRATES_IO_SPARSE
+    index_url = (
+        values.get("--index-url") or os.environ.get("REGISTRY_INDEX_URL") or CRATES_IO_SPARSE
+    )
     cache_dir = values.get("--cache-dir") or os.environ.get("REGISTRY_CACHE_DIR")
     try:
         source = parse_index_url(index_url)

@@ -52,9 +52,7 @@ def render_entry(data: Mapping[str, object]) -> str:
     deps = data.get("deps")
     if isinstance(deps, list) and deps:
         lines.append(f"dependencies ({len(deps)}):")
-        lines.extend(
-            "  " + dependency_line(d) for d in deps if isinstance(d, Mapping)
-        )
+        lines.extend("  " + dependency_line(d) for d in deps if isinstance(d, Mapping))
     else:
         lines.append("dependencies: none")
     features: dict[str, list[object]] = {}

@@ -345,8 +345,10 @@ class SparseClient:
 
 
 def _status_error(response: HttpResponse) -> HttpStatusError:
-    hint = "the registry is failing; try again later" if response.status >= 500 else (
-        "check the index URL and your access"
+    hint = (
+        "the registry is failing; try again later"
+        if response.status >= 500
+        else ("check the index URL and your access")
     )
     excerpt = body_excerpt(response.body)
     return HttpStatusError(

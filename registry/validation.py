@@ -18,7 +18,7 @@ from registry.errors import NotFoundError, RegistryError
 from registry.sources import SourceMap, Unresolved
 
 if TYPE_CHECKING:
-    from query.lockfile import Lockfile, LockedPackage
+    from query.lockfile import LockedPackage, Lockfile
     from query.validate import Lookup
     from registry.client import Registry
 
@@ -45,9 +45,7 @@ class ValidationReport:
     revalidated: bool = False
 
 
-def _lookups(
-    reg: Registry, packages: list[LockedPackage], offline: bool
-) -> dict[int, Lookup]:
+def _lookups(reg: Registry, packages: list[LockedPackage], offline: bool) -> dict[int, Lookup]:
     names = sorted({p.name for p in packages})
     loaded = reg.load(names)
     out: dict[int, Lookup] = {}
