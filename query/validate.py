@@ -206,7 +206,7 @@ def judge_package(
         )
     problems: list[Problem] = []
     if package.checksum is None:
-        if lock.version >= 2:
+        if lock.version >= 2 and not lock.checksums_discarded:
             problems.append(
                 Problem(
                     "missing-checksum",

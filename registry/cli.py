@@ -348,6 +348,83 @@ def validate(ctx: click.Context, lockfile: str, fmt: str, unknown: str, deny_yan
     _emit(opts, verdict, fmt)
 
 
+@main.command()
+@click.option(
+    "--manifest-path",
+    default="Cargo.toml",
+    show_default=True,
+    type=click.Path(dir_okay=False),
+    help="The workspace (or member) manifest; the lockfile next to the workspace root is checked.",
+)
+@report_options
+@click.option(
+    "--no-fingerprint", is_flag=True, help="Always run the full check (no stored verdict)."
+)
+@click.pass_context
+def check(
+    ctx: click.Context,
+    manifest_path: str,
+    fmt: str,
+    unknown: str,
+    deny_yanked: bool,
+    no_fingerprint: bool,
+) -> None:
+    """Is Cargo.lock still up to date with the manifests? (cargo's null build, without cargo)
+
+    Answers what `cargo update --workspace --locked --offline` answers: every requirement of
+    every member is satisfied by the lock, members match, nothing stale is left, and every
+    locked registry package validates. An unchanged rerun answers from a stored fingerprint.
+    """
+    from registry import fingerprint
+    from registry.nullcheck import run_check
+    from registry.paths import default_cache_dir
+    from registry.report import render
+
+    opts: Options = ctx.obj
+    settings = _settings(ctx, opts, deny_yanked)
+    color = fmt == "human" and sys.stdout.isatty()
+    options = fingerprint.check_options(
+        manifest=manifest_path,
+        fmt=fmt,
+        unknown=unknown,
+        deny_yanked=deny_yanked,
+        offline=opts.offline,
+        index_url=settings.index_url,
+        quiet=opts.quiet,
+        color=color,
+        token_given=opts.token is not None,
+    )
+    cache_root = opts.cache_dir or default_cache_dir()
+    key = fingerprint.record_key(manifest_path, options)
+    if not (no_fingerprint or opts.refresh):
+        hit = fingerprint.try_replay(cache_root, key, __version__, options, offline=opts.offline)
+        if hit is not None:
+            if hit[0]:
+                click.echo(hit[0])
+            sys.exit(hit[1])
+    verdict, inputs = run_check(Path(manifest_path), settings, unknown)
+    text = render(verdict, fmt, color=color, quiet=opts.quiet, tool_version=__version__)
+    if not no_fingerprint:
+        problem = fingerprint.store(
+            cache_root,
+            key,
+            version=__version__,
+            options=options,
+            files=inputs.files,
+            dirs=inputs.dirs,
+            absent=inputs.absent,
+            cache_files=inputs.cache_files,
+            fresh_until=inputs.fresh_until,
+            output=text,
+            exit_code=verdict.exit_code,
+        )
+        if problem:
+            opts.warn(problem)
+    if text:
+        click.echo(text)
+    sys.exit(verdict.exit_code)
+
+
 @main.group()
 def cache() -> None:
     """Inspect or clean the cache."""

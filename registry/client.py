@@ -30,7 +30,7 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from cache.format import CacheFormatError, find_exact, iter_keys, read_header, serialize
 from cache.freshness import is_fresh, read_max_age
@@ -57,6 +57,8 @@ if TYPE_CHECKING:
     from registry.transport.base import Transport
 
 USER_AGENT = f"registry/{__version__}"
+
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,9 +118,11 @@ class Registry:
         self._timeout = timeout
         self._warn = warn
         self._warned: set[str] = set()
+        self._write_warned = False
         self._client: SparseClient | None = None
         self._data: dict[str, bytes] = {}
         self._revalidated: set[str] = set()
+        self._repaired: set[str] = set()
         self.downloaded = 0
         self.unchanged = 0
 
@@ -132,6 +136,12 @@ class Registry:
             self._warned.add(message)
             if self._warn is not None:
                 self._warn(message)
+
+    def _write_problems(self, problems: list[str]) -> None:
+        """Cache write failures: one warning per invocation, like cargo (§5.1)."""
+        if problems and not self._write_warned:
+            self._write_warned = True
+            self.warn_once(problems[0])
 
     def close(self) -> None:
         if self._transport is not None:
@@ -184,8 +194,7 @@ class Registry:
                     f'{self.source.base}config.json is not a JSON object with a "dl" string: '
                     "is the index URL right?"
                 )
-            for problem in self.store.write_config(config):
-                self.warn_once(problem)
+            self._write_problems(self.store.write_config(config))
         if parsed.get("auth-required") is True:
             if self._token is None:
                 raise RegistryConfigError(
@@ -208,6 +217,7 @@ class Registry:
             return None, None, False
         try:
             version, _ = read_header(data)
+            find_exact(data, "")  # checks the body ends in a complete entry; finds nothing
         except CacheFormatError:
             return None, None, True
         return data, version, False
@@ -247,11 +257,11 @@ class Registry:
                 out[rel] = self._data[rel]
                 continue
             data, version, unreadable = self._read_cached(rel)
-            if self.offline:
-                out[rel] = self._offline_answer(rel, data, unreadable)
-                continue
             if self.source.kind == LOCAL:
                 out[rel] = self._load_local(rel, data, version)
+                continue
+            if self.offline:
+                out[rel] = self._offline_answer(rel, data, unreadable)
                 continue
             if data is not None:
                 cached[rel] = data
@@ -313,8 +323,7 @@ class Registry:
         return serialize(version, summaries_from_index(body))
 
     def _write(self, items: dict[str, bytes | None], max_ages: dict[str, int]) -> None:
-        for problem in self.store.write_many(items, max_ages):
-            self.warn_once(problem)
+        self._write_problems(self.store.write_many(items, max_ages))
 
     def _fetch(
         self, items: list[tuple[str, str | None]], cached: dict[str, bytes]
@@ -361,8 +370,7 @@ class Registry:
         if writes:
             self._write(writes, max_ages)
         if fresh:
-            for problem in self.store.touch_fresh(fresh, max_ages):
-                self.warn_once(problem)
+            self._write_problems(self.store.touch_fresh(fresh, max_ages))
         return out
 
     def may_revalidate(self, name: str) -> bool:
@@ -377,6 +385,20 @@ class Registry:
     def files_consulted(self) -> list[Path]:
         """The cache files this instance read or wrote (for null-build fingerprints)."""
         return [self.store.cache_file(rel) for rel in sorted(self._data)]
+
+    def fresh_until(self) -> float | None:
+        """When the first consulted entry is due for revalidation (None: already, or never
+        fresh); local and offline registries never are."""
+        if self.offline or self.source.kind == LOCAL:
+            return None
+        until: float | None = None
+        for rel in self._data:
+            fresh = read_max_age(self.store.sidecar_file(rel))
+            if fresh is None:
+                return None
+            end = fresh[0] + fresh[1]
+            until = end if until is None else min(until, end)
+        return until
 
     def entry_in(self, data: bytes, name: str, version: str) -> IndexEntry | None:
         """The entry for ``version`` in already-loaded cache bytes, parsing that line only."""
@@ -412,14 +434,46 @@ class Registry:
         except (orjson.JSONDecodeError, EntryError):
             entry = None
         if entry is None or entry.name.lower() != name.lower() or entry.vers != version:
+            hint = (
+                "run without --offline to refetch it"
+                if self.offline
+                else f"the index file in {self.source.base} is inconsistent"
+            )
             raise CacheEntryError(
-                f"cache entry for {name} holds a line that is not {name} {version}; "
-                "run with --refresh to refetch it"
+                f"cache entry for {name} holds a line that is not {name} {version}; {hint}"
             )
         return entry
 
+    def _repairing(self, name: str, answer: Callable[[], _T]) -> _T:
+        """``answer()``; when it meets an unreadable or foreign line, refetch and answer again."""
+        try:
+            return answer()
+        except CacheEntryError:
+            if not self._refetch(name):
+                raise
+            return answer()
+
+    def _refetch(self, name: str) -> bool:
+        """Rebuild a crate's cache entry from the source, unconditionally, once per instance."""
+        if self.offline:
+            return False
+        rel = index_path(name)
+        if rel in self._repaired:
+            return False
+        self._repaired.add(rel)
+        if self.source.kind == LOCAL:
+            value = self._load_local(rel, None, None)
+        else:
+            value = self._fetch([(rel, None)], {})[rel]
+        if isinstance(value, RegistryError):
+            raise value
+        return True
+
     def get(self, name: str, version: str) -> IndexEntry:
         """The entry for exactly ``version`` (build metadata included). Parses one line only."""
+        return self._repairing(name, lambda: self._get(name, version))
+
+    def _get(self, name: str, version: str) -> IndexEntry:
         data = self._entry_data(name)
         blob = self._find(data, version, name)
         if blob is None and not self.offline and self.source.kind != LOCAL:
@@ -481,6 +535,9 @@ class Registry:
         With no requirement, the newest that is not a pre-release. Lines are parsed newest
         first until one is a candidate: usually exactly one.
         """
+        return self._repairing(name, lambda: self._query(name, requirement))
+
+    def _query(self, name: str, requirement: str | Requirement | None) -> IndexEntry:
         data, keys = self._matching(name, requirement)
         skipped: list[str] = []
         for key in keys:
@@ -502,6 +559,9 @@ class Registry:
         self, name: str, requirement: str | Requirement | None = None
     ) -> list[IndexEntry]:
         """Every entry matching ``requirement`` (yanked ones included), oldest first."""
+        return self._repairing(name, lambda: self._query_all(name, requirement))
+
+    def _query_all(self, name: str, requirement: str | Requirement | None) -> list[IndexEntry]:
         data, keys = self._matching(name, requirement)
         entries = []
         for key in reversed(keys):

@@ -38,6 +38,37 @@ def _blake3() -> object:
     return blake3()
 
 
+def check_options(
+    *,
+    manifest: str,
+    fmt: str,
+    unknown: str,
+    deny_yanked: bool,
+    offline: bool,
+    index_url: str | None,
+    quiet: bool,
+    color: bool,
+    token_given: bool,
+) -> dict[str, object]:
+    """Everything besides files that a ``check`` verdict and its printed output depend on.
+
+    The full CLI and the fast path both build the record key from this, so they must agree.
+    The token itself never enters it (only whether one was given).
+    """
+    return {
+        "manifest": os.path.abspath(manifest),
+        "format": fmt,
+        "unknown": unknown,
+        "deny_yanked": deny_yanked,
+        "offline": offline,
+        "index_url": index_url,
+        "quiet": quiet,
+        "color": color,
+        "token": token_given,
+        "cargo_home": os.environ.get("CARGO_HOME", ""),
+    }
+
+
 def record_path(cache_root: str, key: str) -> str:
     return os.path.join(cache_root, "registry", "fingerprints", key + ".json")
 
@@ -160,6 +191,16 @@ def replay(
     code = record["exit_code"]
     assert isinstance(output, str) and isinstance(code, int)
     return output, code
+
+
+def try_replay(
+    cache_root: str, key: str, version: str, options: Mapping[str, object], *, offline: bool
+) -> tuple[str, int] | None:
+    """Load and replay the record for ``key`` in one step (None: run the full check)."""
+    record = load(cache_root, key)
+    if record is None:
+        return None
+    return replay(record, version, options, offline=offline)
 
 
 def store(

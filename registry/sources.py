@@ -39,24 +39,21 @@ def cargo_home() -> Path:
     return Path(home) if home else Path(os.path.expanduser("~")) / ".cargo"
 
 
-def _config_files(start: Path) -> list[Path]:
-    """Config files nearest first, then $CARGO_HOME's (each file once)."""
+def _config_files(start: Path) -> tuple[list[Path], list[Path]]:
+    """Config files nearest first, then $CARGO_HOME's (each once); and the absent candidates."""
     found: list[Path] = []
+    absent: list[Path] = []
     here = start.resolve()
-    for directory in (here, *here.parents):
-        for name in ("config.toml", "config"):
-            candidate = directory / ".cargo" / name
-            if candidate.is_file():
-                found.append(candidate)
-                break
     home = cargo_home()
-    for name in ("config.toml", "config"):
-        candidate = home / name
-        if candidate.is_file():
-            if candidate.resolve() not in {f.resolve() for f in found}:
-                found.append(candidate)
-            break
-    return found
+    for directory in (*(d / ".cargo" for d in (here, *here.parents)), home):
+        for name in ("config.toml", "config"):
+            candidate = directory / name
+            if candidate.is_file():
+                if candidate.resolve() not in {f.resolve() for f in found}:
+                    found.append(candidate)
+                break
+            absent.append(candidate)
+    return found, absent
 
 
 def _read(path: Path) -> dict[str, Any]:
@@ -87,12 +84,15 @@ class SourceMap:
     sources: dict[str, dict[str, Any]] = field(default_factory=dict)
     registries: dict[str, dict[str, Any]] = field(default_factory=dict)
     index_url: str | None = None
-    token: str | None = None
+    files: list[Path] = field(default_factory=list)
+    absent: list[Path] = field(default_factory=list)
 
     @classmethod
     def discover(cls, start: Path, *, index_url: str | None = None) -> SourceMap:
-        merged = cls(index_url=index_url)
-        for path in _config_files(start):
+        """Merge the config files that apply to ``start`` (nearest first, then CARGO_HOME)."""
+        files, absent = _config_files(start)
+        merged = cls(index_url=index_url, files=files, absent=absent)
+        for path in files:
             data = _read(path)
             for name, table in _table(data, "source").items():
                 merged.sources.setdefault(name, {}).update(

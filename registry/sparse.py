@@ -129,12 +129,15 @@ def backoff(attempt: int, rng: random.Random) -> float:
     return min(0.5 + 3.0 * (attempt - 1), 10.0)
 
 
-def body_excerpt(body: bytes) -> str:
+def body_excerpt(body: bytes, secret: str | None = None) -> str:
+    """One line of an error body; ``secret`` (the token) is cut out should a server echo it."""
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError:
         return f"[{len(body)} non-utf8 bytes]"
     text = " ".join(text.split())
+    if secret and secret.strip():
+        text = text.replace(secret.strip(), "<redacted>")
     return text[:BODY_EXCERPT] + ("…" if len(text) > BODY_EXCERPT else "")
 
 
@@ -289,7 +292,7 @@ class SparseClient:
                 "is the index URL right?"
             )
         if result.status != 200:
-            raise _status_error(result)
+            raise _status_error(result, self._token)
         return result.body
 
     # -- index files ------------------------------------------------------------------------
@@ -341,16 +344,16 @@ class SparseClient:
                 f"{outcome.url}: the registry requires authentication (HTTP 401): "
                 "pass a token with --token or REGISTRY_TOKEN"
             )
-        return _status_error(outcome)
+        return _status_error(outcome, self._token)
 
 
-def _status_error(response: HttpResponse) -> HttpStatusError:
+def _status_error(response: HttpResponse, secret: str | None = None) -> HttpStatusError:
     hint = (
         "the registry is failing; try again later"
         if response.status >= 500
         else ("check the index URL and your access")
     )
-    excerpt = body_excerpt(response.body)
+    excerpt = body_excerpt(response.body, secret)
     return HttpStatusError(
         f"{response.url}: HTTP {response.status}"
         + (f" ({excerpt})" if excerpt else "")

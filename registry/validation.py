@@ -43,6 +43,7 @@ class ValidationReport:
     skipped: int
     files_consulted: list[Path] = field(default_factory=list)
     revalidated: bool = False
+    fresh_until: float | None = None
 
 
 def _lookups(reg: Registry, packages: list[LockedPackage], offline: bool) -> dict[int, Lookup]:
@@ -93,10 +94,13 @@ def validate_path(path: Path, settings: Settings) -> ValidationReport:
     return validate_loaded(lock, path, settings)
 
 
-def validate_loaded(lock: Lockfile, path: Path, settings: Settings) -> ValidationReport:
+def validate_loaded(
+    lock: Lockfile, path: Path, settings: Settings, *, sources: SourceMap | None = None
+) -> ValidationReport:
     from registry.client import Registry
 
-    sources = SourceMap.discover(path.parent, index_url=settings.index_url)
+    if sources is None:
+        sources = SourceMap.discover(path.parent, index_url=settings.index_url)
     registry_packages = list(lock.registry_packages())
     skipped = len(lock.packages) - len(registry_packages)
     groups: dict[str, list[LockedPackage]] = {}
@@ -109,6 +113,7 @@ def validate_loaded(lock: Lockfile, path: Path, settings: Settings) -> Validatio
             groups.setdefault(target, []).append(package)
     consulted: list[Path] = []
     revalidated = False
+    fresh: list[float | None] = []
     for url, packages in groups.items():
         with Registry(
             url,
@@ -121,7 +126,10 @@ def validate_loaded(lock: Lockfile, path: Path, settings: Settings) -> Validatio
             lookups.update(_lookups(reg, packages, settings.offline))
             consulted.extend(reg.files_consulted())
             revalidated = revalidated or reg.requests_made > 0
+            fresh.append(reg.fresh_until())
     results = validate_lockfile(
         lock, lookups, deny_yanked=settings.deny_yanked, packages=registry_packages
     )
-    return ValidationReport(path, results, skipped, consulted, revalidated)
+    known = [f for f in fresh if f is not None]
+    until = min(known) if known and len(known) == len(fresh) else None
+    return ValidationReport(path, results, skipped, consulted, revalidated, until)

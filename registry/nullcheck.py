@@ -1,0 +1,185 @@
+"""``registry check``: the null-build check, from the files on disk to a :class:`Verdict`.
+
+Reads the workspace (root manifest, members, globbed member directories, path packages), the
+lockfile next to the root manifest and the cargo configuration, applies
+:func:`query.nullbuild.check_workspace`, validates every locked registry package like
+``registry validate``, and records everything the verdict depended on for the null-build
+fingerprint (:mod:`registry.fingerprint`).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from query.verdict import Mismatch, Verdict
+from registry.errors import InputError
+from registry.lockload import read_toml
+from registry.sources import SourceMap
+from registry.validation import Settings, validate_loaded
+
+CRATES_IO_SOURCE = "registry+https://github.com/rust-lang/crates.io-index"
+_GLOB = re.compile(r"[*?\[]")
+
+
+@dataclass(slots=True)
+class CheckInputs:
+    """What the verdict depended on, for the fingerprint."""
+
+    files: list[str] = field(default_factory=list)
+    dirs: list[str] = field(default_factory=list)
+    absent: list[str] = field(default_factory=list)
+    cache_files: list[str] = field(default_factory=list)
+    fresh_until: float | None = None
+
+
+def find_root(manifest: Path) -> Path:
+    """The workspace root manifest: ``manifest`` unless a parent's [workspace] claims it."""
+    data, _ = read_toml(manifest)
+    if "workspace" in data:
+        return manifest
+    here = manifest.parent.resolve()
+    for parent in here.parents:
+        candidate = parent / "Cargo.toml"
+        if candidate.is_file():
+            try:
+                parent_data, _ = read_toml(candidate)
+            except InputError:
+                continue
+            if "workspace" in parent_data:
+                return candidate
+    return manifest
+
+
+def _glob_dirs(root: Path, patterns: list[str], inputs: CheckInputs) -> list[str]:
+    """Candidate member directories for glob patterns, recording each listed directory."""
+    found: set[str] = set()
+    for pattern in patterns:
+        parts = pattern.strip("/").split("/")
+        static: list[str] = []
+        for part in parts:
+            if _GLOB.search(part):
+                break
+            static.append(part)
+        depth = len(parts) - len(static)
+        if depth == 0:
+            continue
+        level = ["/".join(static)] if static else ["."]
+        for _ in range(depth):
+            next_level: list[str] = []
+            for rel in level:
+                directory = root / rel
+                try:
+                    names = sorted(os.listdir(directory))
+                except OSError:
+                    continue
+                inputs.dirs.append(str(directory))
+                for name in names:
+                    if (directory / name).is_dir():
+                        next_level.append(name if rel == "." else f"{rel}/{name}")
+            level = next_level
+        found.update(level)
+    return sorted(found)
+
+
+def _registry_sources(sources: SourceMap) -> Any:
+    def lookup(name: str | None) -> str | None:
+        if name is None or name == "crates-io":
+            return CRATES_IO_SOURCE
+        index = sources.registries.get(name, {}).get("index")
+        if not isinstance(index, str):
+            return None
+        return index if index.startswith(("sparse+", "registry+")) else "registry+" + index
+
+    return lookup
+
+
+def _locate(mismatch: Mismatch, root: Path, texts: dict[str, str]) -> Mismatch:
+    """Point a manifest mismatch at the line that declares its dependency, when found."""
+    if mismatch.line is not None or mismatch.file not in texts:
+        return mismatch
+    name = mismatch.message.split(" ", 1)[0]
+    text = texts[mismatch.file]
+    pattern = re.compile(
+        rf"^\s*(?:{re.escape(name)}\s*=|\[.*dependencies\.{re.escape(name)}\])", re.M
+    )
+    match = pattern.search(text)
+    if match is None:
+        return mismatch
+    line = text.count("\n", 0, match.start()) + 1
+    return Mismatch(mismatch.code, mismatch.message, mismatch.file, line)
+
+
+def run_check(
+    manifest_path: Path, settings: Settings, unknown_policy: str
+) -> tuple[Verdict, CheckInputs]:
+    from query.manifest import ManifestError, discover_workspace, workspace_members
+    from registry.lockload import load_lockfile
+
+    inputs = CheckInputs()
+    root_manifest = find_root(manifest_path)
+    root = root_manifest.parent
+    texts: dict[str, str] = {}
+
+    def read(rel_dir: str) -> dict[str, Any]:
+        path = root_manifest if rel_dir == "." else root / rel_dir / "Cargo.toml"
+        data, text = read_toml(path)
+        inputs.files.append(str(path))
+        texts["Cargo.toml" if rel_dir == "." else f"{rel_dir}/Cargo.toml"] = text
+        return data
+
+    root_data = read(".")
+    try:
+        members, _exclude = workspace_members(root_data)
+        globbed = [m for m in members if _GLOB.search(m)]
+        existing = _glob_dirs(root, globbed, inputs) if globbed else []
+        workspace = discover_workspace(root_data, read, existing)
+    except ManifestError as exc:
+        raise InputError(f"{root}: {exc}") from None
+
+    lock_path = root / "Cargo.lock"
+    lock_name = os.path.relpath(lock_path)
+    if not lock_path.is_file():
+        inputs.absent.append(str(lock_path))
+        mismatch = Mismatch(
+            "member-missing",
+            f"{lock_name} does not exist: cargo would create it (run cargo generate-lockfile)",
+            lock_name,
+        )
+        return Verdict("check", lock_name, (), (mismatch,), 0, unknown_policy), inputs
+    lock = load_lockfile(lock_path)
+    inputs.files.append(str(lock_path))
+
+    sources = SourceMap.discover(root, index_url=settings.index_url)
+    inputs.files.extend(str(p) for p in sources.files)
+    inputs.absent.extend(str(p) for p in sources.absent)
+
+    from query.nullbuild import check_workspace
+
+    mismatches = [
+        _locate(m, root, texts)
+        for m in check_workspace(workspace, lock, _registry_sources(sources), lock_name=lock_name)
+    ]
+    relative = os.path.relpath(root)
+    if relative != ".":
+        mismatches = [
+            Mismatch(m.code, m.message, os.path.join(relative, m.file), m.line)
+            if m.file and m.file != lock_name
+            else m
+            for m in mismatches
+        ]
+    report = validate_loaded(lock, lock_path, settings, sources=sources)
+    inputs.cache_files.extend(str(p) for p in report.files_consulted)
+    inputs.fresh_until = report.fresh_until
+    verdict = Verdict(
+        "check",
+        lock_name,
+        tuple(report.results),
+        tuple(mismatches),
+        report.skipped,
+        unknown_policy,
+    )
+    return verdict, inputs
