@@ -12,10 +12,13 @@ Layout, under the cache root (``CARGO_HOME`` or our own cache dir)::
 (``se/rd/serde``). Reads take no lock: every write is an atomic replace. All writes happen under
 one acquisition of the package-cache lock and never raise for I/O trouble (read-only or full
 disk): they return warnings, since a cache that cannot be written must not stop an answer.
+`IndexStore.holding_lock` keeps the lock across a read-check-fetch-write sequence (the client's
+coalescing of missing entries); writes inside it do not take the lock again.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 
@@ -25,7 +28,7 @@ from cache.lock import CacheLockTimeout, package_cache_lock
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable, Mapping
+    from collections.abc import Callable, Iterable, Iterator, Mapping
 
 __all__ = ["CACHEDIR_TAG", "CacheReadError", "IndexStore"]
 
@@ -58,6 +61,8 @@ class IndexStore:
         self.cache_root = Path(cache_root)
         self.dir = self.cache_root / "registry" / "index" / dir_name
         self.lock_timeout = lock_timeout
+        # Inside `holding_lock`: [] when the lock is held, [warning] when it could not be taken.
+        self._held: list[str] | None = None
 
     def __repr__(self) -> str:
         return f"IndexStore({str(self.dir)!r})"
@@ -74,11 +79,9 @@ class IndexStore:
             or any(p in ("", ".", "..") for p in parts)
         ):
             raise ValueError(f"invalid index path: {rel!r}")
-        path = base.joinpath(*parts)
-        base_text = os.path.normpath(base)
-        if not os.path.normpath(path).startswith(base_text + os.sep):
-            raise ValueError(f"index path escapes the cache directory: {rel!r}")
-        return path
+        # Every part is a plain name (no "", ".", "..", separators or NUL), so the joined path
+        # cannot leave ``base``; plain string joining keeps this cheap (it runs per crate).
+        return Path(f"{base}/{rel}")
 
     def cache_file(self, rel: str) -> Path:
         """``.dir/.cache/<rel>``; ValueError unless ``rel`` is a plain relative index path."""
@@ -187,15 +190,47 @@ class IndexStore:
         self._locked(apply, warnings)
         return warnings
 
+    @contextlib.contextmanager
+    def holding_lock(self) -> Iterator[bool]:
+        """Hold the package-cache lock for a block; yields whether it is held.
+
+        `write_many`, `touch_fresh` and `write_config` inside the block run under this one
+        acquisition (the lock is not reentrant: never call `clean` inside). If the lock cannot
+        be taken (timeout, read-only or full disk), the block still runs, unlocked, and every
+        write inside it is skipped and returns that failure as its warning. Not thread-safe.
+        """
+        if self._held is not None:
+            raise RuntimeError(f"{self!r}: holding_lock is not reentrant")
+        with contextlib.ExitStack() as stack:
+            try:
+                stack.enter_context(package_cache_lock(self.cache_root, self.lock_timeout))
+            except OSError as exc:  # CacheLockTimeout included
+                self._held = [self._lock_failure(exc)]
+            else:
+                self._held = []
+            try:
+                yield not self._held
+            finally:
+                self._held = None
+
+    def _lock_failure(self, exc: OSError) -> str:
+        if isinstance(exc, CacheLockTimeout):
+            return f"failed to write cache: {exc}"
+        # the lock file itself: read-only or full disk
+        return _write_failure(self.cache_root / ".package-cache", exc)
+
     def _locked(self, apply: Callable[[], None], warnings: list[str]) -> None:
+        if self._held is not None:  # inside holding_lock
+            if self._held:
+                warnings.extend(self._held)
+            else:
+                apply()
+            return
         try:
             with package_cache_lock(self.cache_root, self.lock_timeout):
                 apply()
-        except CacheLockTimeout as exc:
-            warnings.append(f"failed to write cache: {exc}")
-        except OSError as exc:  # the lock file itself: read-only or full disk
-            path = self.cache_root / ".package-cache"
-            warnings.append(_write_failure(path, exc))
+        except OSError as exc:  # CacheLockTimeout included
+            warnings.append(self._lock_failure(exc))
 
     def _write_cachedir_tag(self, warnings: list[str]) -> None:
         tag = self.cache_root / "registry" / "CACHEDIR.TAG"

@@ -20,8 +20,12 @@ Only candidates are selectable by a resolver; a yanked version stays usable when
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, MutableMapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from query.requirement import Requirement
 
 INDEX_V_MAX = 2
 
@@ -47,6 +51,7 @@ class IndexDependency:
     kind: str = "normal"
     registry: str | None = None
     package: str | None = None
+    parsed: Requirement | None = field(default=None, compare=False, repr=False)
 
     @property
     def package_name(self) -> str:
@@ -103,7 +108,7 @@ def _bool(value: object, default: bool, what: str) -> bool:
     raise ValueError(f"{what} is not a boolean")
 
 
-def _dependency(raw: object) -> IndexDependency:
+def _dependency(raw: object, reqs: MutableMapping[str, Requirement]) -> IndexDependency:
     from query.requirement import Requirement
 
     if not isinstance(raw, Mapping):
@@ -112,7 +117,9 @@ def _dependency(raw: object) -> IndexDependency:
     req = raw.get("req")
     if not isinstance(name, str) or not isinstance(req, str):
         raise ValueError("a dependency lacks a string name or req")
-    Requirement.parse(req)
+    parsed = reqs.get(req)
+    if parsed is None:
+        parsed = reqs[req] = Requirement.parse(req)
     features = raw.get("features") or []
     if not isinstance(features, list) or not all(isinstance(f, str) for f in features):
         raise ValueError(f"dependency {name} has non-string features")
@@ -128,6 +135,7 @@ def _dependency(raw: object) -> IndexDependency:
         kind=_kind(raw.get("kind")),
         registry=_str_or_none(raw.get("registry"), f"dependency {name} registry"),
         package=_str_or_none(raw.get("package"), f"dependency {name} package"),
+        parsed=parsed,
     )
 
 
@@ -183,12 +191,19 @@ def _v(data: Mapping[str, object]) -> int:
     return value
 
 
-def entry_from_mapping(data: object, raw: bytes = b"") -> IndexEntry:
+def entry_from_mapping(
+    data: object,
+    raw: bytes = b"",
+    *,
+    requirements: MutableMapping[str, Requirement] | None = None,
+) -> IndexEntry:
     """Build and classify an entry from a parsed index line (§3.5).
 
     Raises :class:`EntryError` when not even ``name`` and ``vers`` are usable (cargo skips such a
     line). Every other defect gives an entry with status ``invalid`` and ``problem`` set.
+    ``requirements`` memoizes parsed dependency requirements across entries (most repeat).
     """
+    reqs: MutableMapping[str, Requirement] = {} if requirements is None else requirements
     from query.version import VersionError, parse_version
 
     if not isinstance(data, Mapping):
@@ -217,7 +232,7 @@ def entry_from_mapping(data: object, raw: bytes = b"") -> IndexEntry:
         cksum = data.get("cksum")
         if not isinstance(cksum, str):
             raise ValueError('required field "cksum" is missing or not a string')
-        deps = tuple(_dependency(d) for d in deps_raw)
+        deps = tuple(_dependency(d, reqs) for d in deps_raw)
         features = _features(data)
         _check_features(features, deps)
         if yanked_raw is not None and not isinstance(yanked_raw, bool):

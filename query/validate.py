@@ -122,7 +122,7 @@ def _dependency_problems(
             version = parse_version(target.version)
         except VersionError:
             continue
-        if not any(Requirement.parse(d.req).matches(version) for d in candidates):
+        if not any((d.parsed or Requirement.parse(d.req)).matches(version) for d in candidates):
             reqs = ", ".join(sorted({d.req for d in candidates}))
             problems.append(
                 Problem(

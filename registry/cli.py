@@ -15,12 +15,12 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from registry import __version__
-from registry.errors import EXIT_USAGE, RegistryError, UsageError
+from registry.errors import EXIT_USAGE
 from registry.source import CRATES_IO_SPARSE
 
 UNKNOWN_POLICIES = ("error", "warn", "ignore")
@@ -79,36 +79,6 @@ class Options:
     def info(self, message: str) -> None:
         if self.verbose:
             click.echo(message, err=True)
-
-
-def fail(exc: RegistryError) -> NoReturn:
-    click.echo(f"error: {exc}", err=True)
-    sys.exit(exc.exit_code)
-
-
-def input_errors() -> tuple[type[ValueError], ...]:
-    """ValueError subclasses from query/ and cache/ that mean bad user input (exit 2)."""
-    from query.names import CrateNameError
-    from query.spec import QuerySpecError
-
-    errors: list[type[ValueError]] = [CrateNameError, QuerySpecError]
-    if "query.requirement" in sys.modules:
-        from query.requirement import RequirementError
-
-        errors.append(RequirementError)
-    if "query.version" in sys.modules:
-        from query.version import VersionError
-
-        errors.append(VersionError)
-    if "query.lockfile" in sys.modules:
-        from query.lockfile import LockfileError
-
-        errors.append(LockfileError)
-    if "query.manifest" in sys.modules:
-        from query.manifest import ManifestError
-
-        errors.append(ManifestError)
-    return tuple(errors)
 
 
 @click.group(epilog=EPILOG, context_settings={"help_option_names": ["-h", "--help"]})
@@ -375,54 +345,28 @@ def check(
     every member is satisfied by the lock, members match, nothing stale is left, and every
     locked registry package validates. An unchanged rerun answers from a stored fingerprint.
     """
-    from registry import fingerprint
-    from registry.nullcheck import run_check
-    from registry.paths import default_cache_dir
-    from registry.report import render
+    from registry.checkcmd import CheckRequest, execute
 
     opts: Options = ctx.obj
     settings = _settings(ctx, opts, deny_yanked)
-    color = fmt == "human" and sys.stdout.isatty()
-    options = fingerprint.check_options(
-        manifest=manifest_path,
-        fmt=fmt,
-        unknown=unknown,
-        deny_yanked=deny_yanked,
-        offline=opts.offline,
-        index_url=settings.index_url,
-        quiet=opts.quiet,
-        color=color,
-        token_given=opts.token is not None,
-    )
-    cache_root = opts.cache_dir or default_cache_dir()
-    key = fingerprint.record_key(manifest_path, options)
-    if not (no_fingerprint or opts.refresh):
-        hit = fingerprint.try_replay(cache_root, key, __version__, options, offline=opts.offline)
-        if hit is not None:
-            if hit[0]:
-                click.echo(hit[0])
-            sys.exit(hit[1])
-    verdict, inputs = run_check(Path(manifest_path), settings, unknown)
-    text = render(verdict, fmt, color=color, quiet=opts.quiet, tool_version=__version__)
-    if not no_fingerprint:
-        problem = fingerprint.store(
-            cache_root,
-            key,
-            version=__version__,
-            options=options,
-            files=inputs.files,
-            dirs=inputs.dirs,
-            absent=inputs.absent,
-            cache_files=inputs.cache_files,
-            fresh_until=inputs.fresh_until,
-            output=text,
-            exit_code=verdict.exit_code,
+    text, code = execute(
+        CheckRequest(
+            manifest_path=manifest_path,
+            fmt=fmt,
+            unknown=unknown,
+            deny_yanked=deny_yanked,
+            no_fingerprint=no_fingerprint,
+            cache_dir=opts.cache_dir,
+            offline=opts.offline,
+            refresh=opts.refresh,
+            token=opts.token,
+            index_url=settings.index_url,
+            quiet=opts.quiet,
         )
-        if problem:
-            opts.warn(problem)
+    )
     if text:
         click.echo(text)
-    sys.exit(verdict.exit_code)
+    sys.exit(code)
 
 
 @main.group()
@@ -463,6 +407,12 @@ def cache_clean(opts: Options) -> None:
 
 def run(argv: Sequence[str] | None = None) -> int:
     """Run the CLI and turn every error into its exit code and one line."""
+    from registry.guard import guarded
+
+    return guarded(lambda: _run_click(argv))
+
+
+def _run_click(argv: Sequence[str] | None) -> int:
     try:
         main.main(
             args=list(argv) if argv is not None else None,
@@ -477,19 +427,8 @@ def run(argv: Sequence[str] | None = None) -> int:
     except click.Abort:
         click.echo("error: aborted", err=True)
         return 130
-    except RegistryError as exc:
-        click.echo(f"error: {exc}", err=True)
-        return exc.exit_code
     except SystemExit as exc:
         return int(exc.code or 0) if not isinstance(exc.code, str) else 1
-    except OSError as exc:
-        click.echo(f"error: {exc.filename or ''}: {exc.strerror or exc}", err=True)
-        return 3
-    except ValueError as exc:
-        if isinstance(exc, input_errors()):
-            click.echo(f"error: {UsageError(str(exc))}", err=True)
-            return EXIT_USAGE
-        raise
     return 0
 
 

@@ -20,7 +20,17 @@ How a crate's cache entry is made current (:meth:`Registry.load`), once per inst
                                      missing or unreadable), 200 rewrites the entry,
                                      404/410/451 deletes it
 
-All requests of one :meth:`load` call go out as one concurrent batch.
+All requests of one :meth:`load` call go out as one concurrent batch (two when it both
+revalidates cached entries and fetches missing ones).
+
+Entries MISSING from the cache (absent or unreadable) are coalesced under cargo's package-cache
+lock, so that concurrent processes wanting the same missing file cost about one download: take
+the lock, re-read those entries (another process, cargo or us, may have just written them: that
+copy is used as is, counted as revalidated), fetch only the still-missing ones, write them,
+release. The lock is held only for that. Revalidations of cached entries go out unlocked and take
+the lock only to write. If the lock cannot be taken (timeout, read-only or full disk), the missing
+entries are fetched anyway and not written (one warning). Repairs of a foreign line
+(:meth:`_refetch`) always refetch.
 """
 
 from __future__ import annotations
@@ -125,6 +135,7 @@ class Registry:
         self._repaired: set[str] = set()
         self.downloaded = 0
         self.unchanged = 0
+        self._requirements: dict[str, Requirement] = {}
 
     def __repr__(self) -> str:
         return f"Registry({self.source.url!r}, cache_dir={str(self.cache_root)!r})"
@@ -275,7 +286,7 @@ class Registry:
                         continue
             to_fetch.append((rel, version))
         if to_fetch:
-            out.update(self._fetch(to_fetch, cached))
+            out.update(self._fetch_coalesced(to_fetch, cached))
         return out
 
     def _offline_answer(
@@ -324,6 +335,30 @@ class Registry:
 
     def _write(self, items: dict[str, bytes | None], max_ages: dict[str, int]) -> None:
         self._write_problems(self.store.write_many(items, max_ages))
+
+    def _fetch_coalesced(
+        self, items: list[tuple[str, str | None]], cached: dict[str, bytes]
+    ) -> dict[str, bytes | RegistryError]:
+        """`_fetch`, with the entries missing from the cache coalesced under the lock."""
+        missing = [rel for rel, _ in items if rel not in cached]
+        if not missing:
+            return self._fetch(items, cached)
+        self._sparse()  # config.json first, outside the lock
+        revalidate = [item for item in items if item[0] in cached]
+        out = self._fetch(revalidate, cached) if revalidate else {}
+        with self.store.holding_lock():
+            still_missing: list[tuple[str, str | None]] = []
+            for rel in missing:
+                data, _version, _unreadable = self._read_cached(rel)
+                if data is None:
+                    still_missing.append((rel, None))
+                    continue
+                # Written by another process since we looked: as current as a download.
+                out[rel] = self._data[rel] = data
+                self._revalidated.add(rel)
+            if still_missing:
+                out.update(self._fetch(still_missing, {}))
+        return out
 
     def _fetch(
         self, items: list[tuple[str, str | None]], cached: dict[str, bytes]
@@ -430,7 +465,9 @@ class Registry:
         import orjson
 
         try:
-            entry = entry_from_mapping(orjson.loads(blob), blob)
+            entry = entry_from_mapping(
+                orjson.loads(blob), blob, requirements=self._requirements
+            )
         except (orjson.JSONDecodeError, EntryError):
             entry = None
         if entry is None or entry.name.lower() != name.lower() or entry.vers != version:

@@ -1,4 +1,4 @@
-"""The warm path of ``registry query NAME==VERSION``, without click, semver or orjson.
+"""The warm paths of ``registry query NAME==VERSION`` and ``registry check``, without click.
 
 A null build asks exact questions of a warm cache, so this path costs about one interpreter
 start: it parses the few arguments it knows, finds ``\\0<version>\\0`` in one cache file and
@@ -10,6 +10,11 @@ index, and either ``--offline`` or a cache entry still fresh by the server's ``m
 Anything else (another option, a miss, a corrupt entry, a mismatched blob) returns None and the
 full CLI runs, producing the same output or the proper error. Output comes from
 ``registry.render``, which the full CLI uses too.
+
+``check`` in the plain CI shape (``[--offline] check [--manifest-path P] [--format F]
+[--unknown U] [--deny-yanked] [--no-fingerprint]``) runs ``registry.checkcmd`` directly: the
+fingerprint hit then costs an interpreter start plus hashing the inputs (click alone would
+add ~35 ms), and the full check shares exactly the click command's code.
 """
 
 from __future__ import annotations
@@ -23,6 +28,22 @@ _TRUE = frozenset({"1", "true", "t", "yes", "y", "on"})
 _FALSE = frozenset({"0", "false", "f", "no", "n", "off", ""})
 
 
+def _int(text: str) -> int | float:
+    value = int(text)
+    return value if -(2**63) <= value < 2**64 else float(text)
+
+
+def _float(text: str) -> float:
+    value = float(text)
+    if value in (float("inf"), float("-inf")):
+        raise ValueError(f"{text} is out of range")
+    return value
+
+
+def _no_constant(text: str) -> object:
+    raise ValueError(f"{text} is not JSON")
+
+
 def _env_flag(name: str) -> bool | None:
     value = os.environ.get(name)
     if value is None:
@@ -33,6 +54,96 @@ def _env_flag(name: str) -> bool | None:
     if value in _FALSE:
         return False
     return None
+
+
+def _globals(args: Sequence[str], command: str) -> tuple[dict[str, str], int] | None:
+    """Global options before ``command``: their values and the command's index, else None."""
+    values: dict[str, str] = {}
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        if arg == command:
+            return values, i
+        if arg in ("--offline", "-q", "--quiet"):
+            values[arg.lstrip("-")[:1]] = "1"
+        elif arg in ("--index-url", "--cache-dir") and i + 1 < len(args):
+            values[arg] = args[i + 1]
+            i += 1
+        elif arg.startswith(("--index-url=", "--cache-dir=")):
+            key, _, value = arg.partition("=")
+            values[key] = value
+        else:
+            return None
+        i += 1
+    return None
+
+
+_CHECK_CHOICES = {
+    "--format": ("human", "json", "github", "sarif"),
+    "--unknown": ("error", "warn", "ignore"),
+}
+
+
+def try_fast_check(args: Sequence[str]) -> int | None:
+    """Run ``check`` without click when the arguments have the plain CI shape."""
+    found = _globals(args, "check")
+    if found is None:
+        return None
+    values, at = found
+    env_offline = _env_flag("REGISTRY_OFFLINE")
+    if env_offline is None:
+        return None
+    options: dict[str, str] = {}
+    flags: set[str] = set()
+    rest = list(args[at + 1 :])
+    while rest:
+        arg = rest.pop(0)
+        key, eq, value = arg.partition("=")
+        if key in ("--manifest-path", *_CHECK_CHOICES):
+            if not eq:
+                if not rest:
+                    return None
+                value = rest.pop(0)
+            if key in _CHECK_CHOICES and value not in _CHECK_CHOICES[key]:
+                return None
+            options[key] = value
+        elif arg in ("--deny-yanked", "--no-fingerprint"):
+            flags.add(arg)
+        else:
+            return None
+
+    from registry.checkcmd import CheckRequest, execute
+    from registry.errors import UsageError
+    from registry.guard import guarded
+    from registry.source import parse_index_url
+
+    index_url = values.get("--index-url") or os.environ.get("REGISTRY_INDEX_URL")
+    explicit: str | None = None
+    if index_url:
+        try:
+            explicit = parse_index_url(index_url).url
+        except UsageError:
+            return None
+    request = CheckRequest(
+        manifest_path=options.get("--manifest-path", "Cargo.toml"),
+        fmt=options.get("--format", "human"),
+        unknown=options.get("--unknown", "error"),
+        deny_yanked="--deny-yanked" in flags,
+        no_fingerprint="--no-fingerprint" in flags,
+        cache_dir=values.get("--cache-dir") or os.environ.get("REGISTRY_CACHE_DIR") or None,
+        offline="o" in values or env_offline,
+        token=os.environ.get("REGISTRY_TOKEN") or None,
+        index_url=explicit,
+        quiet="q" in values,
+    )
+
+    def action() -> int:
+        text, code = execute(request)
+        if text:
+            sys.stdout.write(text + "\n")
+        return code
+
+    return guarded(action)
 
 
 def _parse(args: Sequence[str]) -> tuple[dict[str, str], bool, str, bool] | None:
@@ -124,8 +235,14 @@ def try_fast_query(args: Sequence[str]) -> int | None:
     import json
 
     try:
-        entry = json.loads(blob)
+        # Parse as the full CLI's orjson does, or defer: no BOM, NaN, infinite number or lone
+        # surrogate, and integers beyond 64 bits become floats (they show in the rendering).
+        entry = json.loads(
+            blob.decode(), parse_int=_int, parse_float=_float, parse_constant=_no_constant
+        )
     except ValueError:
+        return None
+    if b"\\ud" in blob.lower():
         return None
     if (
         not isinstance(entry, dict)

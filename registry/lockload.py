@@ -17,8 +17,11 @@ if TYPE_CHECKING:
 MAX_INPUT_BYTES = 256 * 1024 * 1024
 
 
-def read_toml(path: Path) -> tuple[dict[str, Any], str]:
-    """Parse a TOML file; the mapping and its text, or one clear InputError."""
+def read_toml(path: Path, *, lockfile: bool = False) -> tuple[dict[str, Any], str]:
+    """Parse a TOML file; the mapping and its text, or one clear InputError.
+
+    ``lockfile`` selects the fast reader for cargo's own lockfile layout (same mapping).
+    """
     import tomllib
 
     try:
@@ -37,6 +40,10 @@ def read_toml(path: Path) -> tuple[dict[str, Any], str]:
     except UnicodeDecodeError as exc:
         raise InputError(f"{path}: not UTF-8 (byte {exc.start})") from None
     try:
+        if lockfile:
+            from query.locktext import parse_lockfile_text
+
+            return parse_lockfile_text(text), text
         return tomllib.loads(text), text
     except tomllib.TOMLDecodeError as exc:
         raise InputError(f"{path}: invalid TOML: {exc}") from None
@@ -48,7 +55,7 @@ def load_lockfile(path: Path) -> Lockfile:
     """Read and model a Cargo.lock (formats v1-v4)."""
     from query.lockfile import LockfileError, lockfile_from_mapping
 
-    data, text = read_toml(path)
+    data, text = read_toml(path, lockfile=True)
     try:
         return lockfile_from_mapping(data, text)
     except LockfileError as exc:

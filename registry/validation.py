@@ -13,8 +13,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from query.names import CrateNameError, validate_crate_name
 from query.validate import MissingCrate, MissingVersion, PackageResult, Unknown, validate_lockfile
-from registry.errors import NotFoundError, RegistryError
+from registry.errors import InputError, NotFoundError, RegistryError
 from registry.sources import SourceMap, Unresolved
 
 if TYPE_CHECKING:
@@ -103,6 +104,13 @@ def validate_loaded(
         sources = SourceMap.discover(path.parent, index_url=settings.index_url)
     registry_packages = list(lock.registry_packages())
     skipped = len(lock.packages) - len(registry_packages)
+    for package in registry_packages:
+        # A name no index can hold is malformed input (exit 2), not an unknown (exit 3).
+        try:
+            validate_crate_name(package.name)
+        except CrateNameError as exc:
+            where = f"line {package.line}: " if package.line is not None else ""
+            raise InputError(f"{path}: {where}{exc}") from None
     groups: dict[str, list[LockedPackage]] = {}
     lookups: dict[int, Lookup] = {}
     for package in registry_packages:
