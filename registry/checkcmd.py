@@ -26,6 +26,7 @@ class CheckRequest:
         "offline",
         "quiet",
         "refresh",
+        "timeout",
         "token",
         "unknown",
     )
@@ -44,6 +45,7 @@ class CheckRequest:
         token: str | None = None,
         index_url: str | None = None,
         quiet: bool = False,
+        timeout: float = 30.0,
     ) -> None:
         self.manifest_path = manifest_path
         self.fmt = fmt
@@ -56,6 +58,7 @@ class CheckRequest:
         self.token = token
         self.index_url = index_url
         self.quiet = quiet
+        self.timeout = timeout
 
 
 def warn(request: CheckRequest, message: str) -> None:
@@ -101,6 +104,7 @@ def execute(request: CheckRequest) -> tuple[str, int]:
         index_url=request.index_url,
         deny_yanked=request.deny_yanked,
         warn=lambda message: warn(request, message),
+        timeout=request.timeout,
     )
     verdict, inputs = run_check(Path(request.manifest_path), settings, request.unknown)
     text = render(verdict, request.fmt, color=color, quiet=request.quiet, tool_version=__version__)

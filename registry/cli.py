@@ -28,6 +28,7 @@ UNKNOWN_POLICIES = ("error", "warn", "ignore")
 if TYPE_CHECKING:
     from query.verdict import Verdict
     from registry.client import Registry
+    from registry.sources import SourceMap
     from registry.validation import Settings
 
 EPILOG = """\b
@@ -59,16 +60,21 @@ class Options:
         self.token = token
         self.quiet = quiet
         self.verbose = verbose
+        self.timeout = 30.0
 
-    def registry(self) -> Registry:
+    def registry(self, index_url: str | None = None, token: str | None = None) -> Registry:
+        """A Registry for ``index_url`` (default: --index-url). --token goes only to the
+        --index-url registry; another one gets ``token`` (from cargo's credentials) or none."""
         from registry.client import Registry
 
+        own = index_url is None or index_url == self.index_url
         return Registry(
-            self.index_url,
+            index_url or self.index_url,
             self.cache_dir,
             offline=self.offline,
             refresh=self.refresh,
-            token=self.token,
+            token=self.token if own else token,
+            timeout=self.timeout,
             warn=self.warn,
         )
 
@@ -108,6 +114,15 @@ class Options:
 )
 @click.option("--refresh", is_flag=True, help="Revalidate every index file used.")
 @click.option(
+    "--timeout",
+    envvar="REGISTRY_TIMEOUT",
+    show_envvar=True,
+    type=click.FloatRange(min=0.1),
+    default=30.0,
+    show_default=True,
+    help="Seconds to connect, and seconds a transfer may stall, before it fails (and retries).",
+)
+@click.option(
     "--token",
     envvar="REGISTRY_TOKEN",
     show_envvar=True,
@@ -122,6 +137,7 @@ def main(
     cache_dir: str | None,
     offline: bool,
     refresh: bool,
+    timeout: float,
     token: str | None,
     quiet: bool,
     verbose: int,
@@ -130,6 +146,7 @@ def main(
     if offline and refresh:
         raise click.UsageError("--offline and --refresh contradict each other")
     ctx.obj = Options(index_url, cache_dir, offline, refresh, token or None, quiet, verbose)
+    ctx.obj.timeout = timeout
 
 
 @main.command()
@@ -179,11 +196,23 @@ def versions(opts: Options, name: str) -> None:
     click.echo(render_versions((r.version, r.yanked) for r in rows))
 
 
-def _lockfile_names(path: str, index_url: str) -> list[str]:
+def _lockfile_groups(
+    path: str, explicit_index_url: str | None, opts: Options
+) -> tuple[dict[str, list[str]], SourceMap]:
+    """The lockfile's registry packages by the index that serves them (cargo's source mapping)."""
     from registry.lockload import load_lockfile
+    from registry.sources import SourceMap, Unresolved
 
     lock = load_lockfile(Path(path))
-    return sorted({p.name for p in lock.registry_packages()})
+    sources = SourceMap.discover(Path(path).parent, index_url=explicit_index_url)
+    groups: dict[str, list[str]] = {}
+    for package in lock.registry_packages():
+        target = sources.resolve(package.source or "")
+        if isinstance(target, Unresolved):
+            opts.warn(f"{package.name} {package.version}: {target.reason}; not fetched")
+            continue
+        groups.setdefault(target, []).append(package.name)
+    return groups, sources
 
 
 @main.command()
@@ -191,40 +220,70 @@ def _lockfile_names(path: str, index_url: str) -> list[str]:
 @click.option(
     "--lockfile",
     type=click.Path(dir_okay=False),
-    help="Fetch every registry package named in this Cargo.lock.",
+    help="Fetch every registry package named in this Cargo.lock (each from its own index).",
 )
-@click.pass_obj
-def fetch(opts: Options, names: tuple[str, ...], lockfile: str | None) -> None:
+@click.pass_context
+def fetch(ctx: click.Context, names: tuple[str, ...], lockfile: str | None) -> None:
     """Warm the cache for NAMES (and/or a lockfile's packages), concurrently."""
     import time
 
     from query.names import validate_crate_name
+    from registry.client import FetchReport
+    from registry.source import parse_index_url
 
-    wanted = [validate_crate_name(n) for n in names]
+    opts: Options = ctx.obj
+    explicit = _explicit_index_url(ctx)
+    default_url = parse_index_url(opts.index_url).url
+    groups: dict[str, list[str]] = {}
+    sources: SourceMap | None = None
+    if names:
+        groups[default_url] = [validate_crate_name(n) for n in names]
     if lockfile:
-        wanted.extend(_lockfile_names(lockfile, opts.index_url))
-    if not wanted:
+        lock_groups, sources = _lockfile_groups(
+            lockfile, parse_index_url(explicit).url if explicit else None, opts
+        )
+        for url, group in lock_groups.items():
+            groups.setdefault(url, []).extend(group)
+    if not names and not lockfile:
         raise click.UsageError("give crate names or --lockfile")
+    total = sum(len(set(g)) for g in groups.values())
     started = time.perf_counter()
-    with opts.registry() as reg:
-        if sys.stderr.isatty() and not opts.quiet:
-            click.echo(f"Fetching {len(set(wanted))} index files…", err=True)
-        report = reg.fetch(wanted)
+    reports: list[FetchReport] = []
+    bar = None
+    if sys.stderr.isatty() and not opts.quiet and total:
+        bar = click.progressbar(length=total, label="Fetching index files", file=sys.stderr)
+
+    def advance(count: int) -> None:
+        if bar is not None:
+            bar.update(min(count, total - bar.pos))
+
+    try:
+        for url, group in groups.items():
+            token = sources.token_for(url, None) if sources is not None else None
+            with opts.registry(None if url == default_url else url, token) as reg:
+                if bar is not None:
+                    reg.progress = advance
+                reports.append(reg.fetch(group))
+    finally:
+        if bar is not None:
+            bar.render_finish()
     elapsed = time.perf_counter() - started
-    for _name, error in sorted(report.errors.items()):
+    errors = {k: v for r in reports for k, v in r.errors.items()}
+    not_found = [n for r in reports for n in r.not_found]
+    for _name, error in sorted(errors.items()):
         click.echo(f"error: {error}", err=True)
-    for name in report.not_found:
+    for name in not_found:
         click.echo(f"not found: {name}", err=True)
     if not opts.quiet:
         click.echo(
-            f"{len(set(wanted))} crates: {report.downloaded} downloaded, "
-            f"{report.unchanged} unchanged, {report.cached} from cache, "
-            f"{len(report.not_found)} not found, {len(report.errors)} failed "
-            f"({elapsed:.2f} s)"
+            f"{total} crates: {sum(r.downloaded for r in reports)} downloaded, "
+            f"{sum(r.unchanged for r in reports)} unchanged, "
+            f"{sum(r.cached for r in reports)} from cache, "
+            f"{len(not_found)} not found, {len(errors)} failed ({elapsed:.2f} s)"
         )
-    if report.errors:
-        sys.exit(max(e.exit_code for e in report.errors.values()))
-    if report.not_found:
+    if errors:
+        sys.exit(max(e.exit_code for e in errors.values()))
+    if not_found:
         sys.exit(1)
 
 
@@ -254,6 +313,7 @@ def _settings(ctx: click.Context, opts: Options, deny_yanked: bool) -> Settings:
         index_url=parse_index_url(index_url).url if index_url else None,
         deny_yanked=deny_yanked,
         warn=opts.warn,
+        timeout=opts.timeout,
     )
 
 
@@ -362,6 +422,7 @@ def check(
             token=opts.token,
             index_url=settings.index_url,
             quiet=opts.quiet,
+            timeout=opts.timeout,
         )
     )
     if text:

@@ -116,8 +116,10 @@ class Registry:
         httpx_client: httpx.Client | None = None,
         timeout: float = 30.0,
         warn: Callable[[str], None] | None = None,
+        progress: Callable[[int], None] | None = None,
     ) -> None:
         self.source: IndexSource = parse_index_url(index_url)
+        self.progress = progress
         self.cache_root = Path(cache_dir if cache_dir is not None else default_cache_dir())
         self.store = IndexStore(self.cache_root, self.source.dir_name)
         self.offline = offline
@@ -195,7 +197,10 @@ class Registry:
             token=self._token,
             fixed_sleep=int(fixed) / 1000 if fixed and fixed.isdigit() else None,
         )
-        config = None if self.refresh else self.store.read_config()
+        try:
+            config = None if self.refresh else self.store.read_config()
+        except CacheReadError:  # unreadable (e.g. the cache dir is not a directory): refetch
+            config = None
         parsed = _parse_config(config) if config is not None else None
         if parsed is None:
             config = client.fetch_config()
@@ -368,10 +373,10 @@ class Registry:
         client = self._sparse()
         if client.requests_made == 0 and len(items) > 1:
             # One connection set-up before going wide.
-            results = client.fetch(items[:1])
-            results.update(client.fetch(items[1:]))
+            results = client.fetch(items[:1], self.progress)
+            results.update(client.fetch(items[1:], self.progress))
         else:
-            results = client.fetch(items)
+            results = client.fetch(items, self.progress)
         out: dict[str, bytes | RegistryError] = {}
         writes: dict[str, bytes | None] = {}
         max_ages: dict[str, int] = {}

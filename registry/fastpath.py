@@ -124,6 +124,12 @@ def try_fast_check(args: Sequence[str]) -> int | None:
             explicit = parse_index_url(index_url).url
         except UsageError:
             return None
+    try:
+        timeout = float(os.environ.get("REGISTRY_TIMEOUT") or 30.0)
+    except ValueError:
+        return None
+    if timeout < 0.1:
+        return None
     request = CheckRequest(
         manifest_path=options.get("--manifest-path", "Cargo.toml"),
         fmt=options.get("--format", "human"),
@@ -135,6 +141,7 @@ def try_fast_check(args: Sequence[str]) -> int | None:
         token=os.environ.get("REGISTRY_TOKEN") or None,
         index_url=explicit,
         quiet="q" in values,
+        timeout=timeout,
     )
 
     def action() -> int:

@@ -201,21 +201,29 @@ class SparseClient:
         return tuple(headers)
 
     def _perform(
-        self, pending: Sequence[_Pending], with_auth: bool
+        self,
+        pending: Sequence[_Pending],
+        with_auth: bool,
+        on_done: Callable[[int], None] | None = None,
     ) -> list[HttpResponse | TransportError]:
         requests = [
             HttpRequest(p.url, self._headers(p.url, p.conditional, with_auth)) for p in pending
         ]
         self.requests_made += len(requests)
-        return self._transport.perform(requests)
+        if on_done is None:
+            return self._transport.perform(requests)
+        return self._transport.perform(requests, on_done)
 
     def _run(
-        self, pending: list[_Pending], with_auth: bool
+        self,
+        pending: list[_Pending],
+        with_auth: bool,
+        on_done: Callable[[int], None] | None = None,
     ) -> dict[str, HttpResponse | RegistryError]:
         """Perform requests with redirects and retries; the final response or error per key."""
         done: dict[str, HttpResponse | RegistryError] = {}
         while pending:
-            outcomes = self._perform(pending, with_auth)
+            outcomes = self._perform(pending, with_auth, on_done)
             again: list[_Pending] = []
             delay = 0.0
             for item, outcome in zip(pending, outcomes, strict=True):
@@ -298,7 +306,9 @@ class SparseClient:
     # -- index files ------------------------------------------------------------------------
 
     def fetch(
-        self, items: Sequence[tuple[str, str | None]]
+        self,
+        items: Sequence[tuple[str, str | None]],
+        on_done: Callable[[int], None] | None = None,
     ) -> dict[str, FetchResult | RegistryError]:
         """Fetch index paths; ``items`` pairs each path with its cached index version or None.
 
@@ -310,7 +320,7 @@ class SparseClient:
             _Pending(rel, self.base_url + rel, conditional_headers(version))
             for rel, version in items
         ]
-        raw = self._run(pending, self.auth_required)
+        raw = self._run(pending, self.auth_required, on_done)
         results: dict[str, FetchResult | RegistryError] = {}
         for rel, outcome in raw.items():
             results[rel] = self._interpret(outcome, versions[rel])

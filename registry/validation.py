@@ -35,6 +35,7 @@ class Settings:
     index_url: str | None = None
     deny_yanked: bool = False
     warn: Callable[[str], None] | None = None
+    timeout: float = 30.0
 
 
 @dataclass(slots=True)
@@ -129,6 +130,7 @@ def validate_loaded(
             offline=settings.offline,
             refresh=settings.refresh,
             token=sources.token_for(url, settings.token),
+            timeout=settings.timeout,
             warn=settings.warn,
         ) as reg:
             lookups.update(_lookups(reg, packages, settings.offline))

@@ -16,7 +16,7 @@ imported by this module, so importing it costs nothing.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Final, Literal, Protocol
@@ -76,8 +76,13 @@ class TransportError:
 class Transport(Protocol):
     """What the sparse layer needs from the network. Not safe for concurrent `perform` calls."""
 
-    def perform(self, requests: Sequence[HttpRequest]) -> list[HttpResponse | TransportError]:
-        """Run all requests concurrently; one result per request, in the same order."""
+    def perform(
+        self, requests: Sequence[HttpRequest], on_done: Callable[[int], None] | None = None
+    ) -> list[HttpResponse | TransportError]:
+        """Run all requests concurrently; one result per request, in the same order.
+
+        ``on_done(n)`` is called as ``n`` more requests finish (for progress displays).
+        """
         ...
 
     def close(self) -> None:

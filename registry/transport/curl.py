@@ -24,7 +24,7 @@ import select
 import string
 import time
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Final
 
 import pycurl
@@ -160,7 +160,9 @@ class CurlTransport:
             self._multi.close()
             self._multi = None
 
-    def perform(self, requests: Sequence[HttpRequest]) -> list[HttpResponse | TransportError]:
+    def perform(
+        self, requests: Sequence[HttpRequest], on_done: Callable[[int], None] | None = None
+    ) -> list[HttpResponse | TransportError]:
         multi = self._multi
         if multi is None:
             raise RuntimeError("CurlTransport is closed")
@@ -174,14 +176,19 @@ class CurlTransport:
                     early = self._start(multi, index, requests[index], active)
                     if early is not None:
                         results[index] = early
+                        if on_done is not None:
+                            on_done(1)
                 if not active:
                     break
                 while True:
                     status, _running = multi.perform()
                     if status != pycurl.E_CALL_MULTI_PERFORM:
                         break
-                if self._collect(multi, active, results) == 0:
+                finished = self._collect(multi, active, results)
+                if finished == 0:
                     self._wait(multi)
+                elif on_done is not None:
+                    on_done(finished)
         finally:
             # Only reached with transfers left when interrupted (e.g. KeyboardInterrupt).
             for handle in active:

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import socket
 import ssl
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from importlib.util import find_spec
 
@@ -68,16 +68,25 @@ class HttpxTransport:
         if self._owns_client:
             self._client.close()
 
-    def perform(self, requests: Sequence[HttpRequest]) -> list[HttpResponse | TransportError]:
+    def perform(
+        self, requests: Sequence[HttpRequest], on_done: Callable[[int], None] | None = None
+    ) -> list[HttpResponse | TransportError]:
         if self._closed:
             raise RuntimeError("HttpxTransport is closed")
+
+        def one(request: HttpRequest) -> HttpResponse | TransportError:
+            result = self._one(request)
+            if on_done is not None:
+                on_done(1)
+            return result
+
         if len(requests) <= 1:
-            return [self._one(request) for request in requests]
+            return [one(request) for request in requests]
         if self._executor is None:
             self._executor = ThreadPoolExecutor(
                 max_workers=self._workers, thread_name_prefix="registry-http"
             )
-        return list(self._executor.map(self._one, requests))
+        return list(self._executor.map(one, requests))
 
     # --- internals --------------------------------------------------------------------------
 
