@@ -161,12 +161,10 @@ def query(opts: Options, spec: str, as_json: bool, all_versions: bool) -> None:
 
     parsed = parse_query_spec(spec)
     with opts.registry() as reg:
-        if parsed.exact is not None and not all_versions:
+        if parsed.exact is not None:  # the exact key (build metadata counts), --all or not
             entries = [reg.get(parsed.name, parsed.exact)]
         elif all_versions:
-            entries = reg.query_all(
-                parsed.name, (parsed.exact and f"={parsed.exact}") or parsed.requirement
-            )
+            entries = reg.query_all(parsed.name, parsed.requirement)
         else:
             entries = [reg.query(parsed.name, parsed.requirement)]
     if as_json:
@@ -483,7 +481,10 @@ def _run_click(argv: Sequence[str] | None) -> int:
     except click.exceptions.Exit as exc:
         return int(exc.exit_code or 0)
     except click.ClickException as exc:
-        exc.show()
+        # One line, like every other error (click's own form is a multi-line usage block).
+        message = " ".join(exc.format_message().split())
+        hint = " (see registry --help)" if isinstance(exc, click.UsageError) else ""
+        click.echo(f"error: {message}{hint}", err=True)
         return EXIT_USAGE if exc.exit_code == 2 else exc.exit_code
     except click.Abort:
         click.echo("error: aborted", err=True)

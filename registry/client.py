@@ -44,6 +44,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 from cache.format import CacheFormatError, find_exact, iter_keys, read_header, serialize
 from cache.freshness import is_fresh, read_max_age
+from cache.integrity import CORRUPT, FOREIGN, check_file
 from cache.store import CacheReadError, IndexStore
 from query.entry import EntryError, IndexEntry, entry_from_mapping
 from query.names import CrateNameError, index_path
@@ -135,6 +136,8 @@ class Registry:
         self._data: dict[str, bytes] = {}
         self._revalidated: set[str] = set()
         self._repaired: set[str] = set()
+        # Entries another writer (cargo) replaced since we wrote them (cache/integrity.py).
+        self._foreign: set[str] = set()
         self.downloaded = 0
         self.unchanged = 0
         self._requirements: dict[str, Requirement] = {}
@@ -236,6 +239,11 @@ class Registry:
             find_exact(data, "")  # checks the body ends in a complete entry; finds nothing
         except CacheFormatError:
             return None, None, True
+        state = check_file(data, str(self.store.dir), rel)
+        if state == CORRUPT:  # changed behind our back: bit rot, truncation, a stray write
+            return None, None, True
+        if state == FOREIGN:
+            self._foreign.add(rel)
         return data, version, False
 
     def load(
@@ -284,7 +292,7 @@ class Registry:
                 if rel in self._revalidated and not force:
                     out[rel] = self._data.setdefault(rel, data)
                     continue
-                if not self.refresh and not force:
+                if not self.refresh and not force and rel not in self._foreign:
                     fresh = read_max_age(self.store.sidecar_file(rel))
                     if fresh is not None and is_fresh(fresh[0], fresh[1], now):
                         out[rel] = self._data.setdefault(rel, data)
@@ -339,7 +347,7 @@ class Registry:
         return serialize(version, summaries_from_index(body))
 
     def _write(self, items: dict[str, bytes | None], max_ages: dict[str, int]) -> None:
-        self._write_problems(self.store.write_many(items, max_ages))
+        self._write_problems(self.store.write_many(items, max_ages, record_sums=True))
 
     def _fetch_coalesced(
         self, items: list[tuple[str, str | None]], cached: dict[str, bytes]
@@ -386,6 +394,7 @@ class Registry:
             if isinstance(result, Fetched):
                 data = self._build(result.body, result.index_version)
                 writes[rel] = data
+                self._foreign.discard(rel)
                 if result.max_age:
                     max_ages[rel] = result.max_age
                 out[rel] = data
@@ -393,13 +402,16 @@ class Registry:
             elif isinstance(result, CacheValid):
                 data = cached[rel]
                 self.unchanged += 1
+                if rel in self._foreign:  # another writer's entry, confirmed current: adopt it
+                    self._foreign.discard(rel)
+                    self._write_problems(self.store.write_sums({rel: data}))
                 if result.max_age:
                     max_ages[rel] = result.max_age
                     fresh.append(rel)
                 out[rel] = data
             elif isinstance(result, NotFound):
-                if rel in cached:
-                    writes[rel] = None
+                if rel in cached or self.store.cache_file(rel).exists():
+                    writes[rel] = None  # cargo deletes the entry, readable or not
                 out[rel] = NotFoundError(f"no crate named {name} in {self.source.base}")
                 continue
             else:
@@ -627,17 +639,23 @@ class Registry:
 
     def versions(self, name: str) -> list[VersionInfo]:
         """Every version in cargo's order, yanked ones marked; no JSON is parsed."""
+        from cache.format import parse
         from query.version import VersionError, parse_version, version_key
 
         data = self._entry_data(name)
+        try:
+            entries = dict(parse(data).entries)  # one pass over the file; later duplicates win
+        except CacheFormatError:
+            raise CacheEntryError(
+                f"cache entry for {name} is unreadable; run without --offline to refetch"
+            ) from None
         rows = []
-        for key in dict.fromkeys(self._keys(name, data)):
+        for key, blob in entries.items():
             try:
                 parsed = parse_version(key)
             except VersionError:
                 continue
-            blob = self._find(data, key, name)
-            rows.append((version_key(parsed), VersionInfo(key, _yanked_hint(blob or b""))))
+            rows.append((version_key(parsed), VersionInfo(key, _yanked_hint(blob))))
         rows.sort(key=lambda row: row[0])
         return [info for _, info in rows]
 

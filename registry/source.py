@@ -14,7 +14,7 @@ credentials (``https://user:pass@host/``) are refused: a token belongs in ``--to
 from __future__ import annotations
 
 import os
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from registry.errors import UsageError
 
@@ -143,7 +143,12 @@ def parse_index_url(text: str) -> IndexSource:
     if text.startswith("sparse+") or text.startswith(("http://", "https://")):
         return _sparse(text)
     if text.startswith("file://"):
-        return _local(text.removeprefix("file://"))
+        parts = urlsplit(text)
+        if parts.netloc not in ("", "localhost"):
+            raise UsageError(
+                f"index URL {_redacted(text)!r} names a remote host: give file:///abs/dir"
+            )
+        return _local(unquote(parts.path))
     if text.startswith("registry+"):
         raise UsageError(
             f"index URL {_redacted(text)!r} names a git registry: registry reads sparse "

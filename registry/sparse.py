@@ -350,6 +350,12 @@ class SparseClient:
                 return AuthError(
                     f"{outcome.url}: token rejected (HTTP 401): check --token / REGISTRY_TOKEN"
                 )
+            if self._token is not None:
+                # Like cargo, the token goes only to registries whose config.json asks for it.
+                return AuthError(
+                    f"{outcome.url}: HTTP 401, but the registry's config.json does not set "
+                    '"auth-required": true, so the token was not sent: the registry must set it'
+                )
             return AuthError(
                 f"{outcome.url}: the registry requires authentication (HTTP 401): "
                 "pass a token with --token or REGISTRY_TOKEN"
