@@ -24,6 +24,7 @@ from pathlib import Path
 
 from cache.atomic import remove_stale_temps, write_atomic
 from cache.freshness import write_max_age
+from cache.integrity import record as integrity_record
 from cache.lock import CacheLockTimeout, package_cache_lock
 
 TYPE_CHECKING = False
@@ -91,6 +92,11 @@ class IndexStore:
         """``.dir/.registry/fresh/<rel>``: the max-age sidecar of a cache file."""
         return self._under(self.dir / ".registry" / "fresh", rel)
 
+    def sum_file(self, rel: str) -> Path:
+        """``.dir/.registry/sum/<rel>``: the integrity sidecar of a cache file
+        (cache/integrity.py)."""
+        return self._under(self.dir / ".registry" / "sum", rel)
+
     @property
     def config_file(self) -> Path:
         return self.dir / "config.json"
@@ -126,13 +132,17 @@ class IndexStore:
         self,
         items: Mapping[str, bytes | None],
         max_ages: Mapping[str, int] | None = None,
+        *,
+        record_sums: bool = False,
     ) -> list[str]:
         """Store (bytes) or delete (None) each ``.cache/<rel>``, under one lock acquisition.
 
         A rel with bytes and an entry in ``max_ages`` gets a sidecar recording that max-age;
-        every other rel in ``items`` loses its sidecar. Returns warnings for what could not be
-        written (and writes what it can); raises ValueError only for invalid index paths or
-        max-ages, before touching anything.
+        every other rel in ``items`` loses its sidecar. With ``record_sums`` (the data are valid
+        `.cache` files), each written file also gets its integrity sidecar, after the file
+        itself; a deleted one loses it. Returns warnings for what could not be written (and
+        writes what it can); raises ValueError only for invalid index paths or max-ages, before
+        touching anything.
         """
         max_ages = max_ages or {}
         plan = [
@@ -153,10 +163,14 @@ class IndexStore:
                     if data is None:
                         path.unlink(missing_ok=True)
                     else:
+                        if path.is_dir() and not path.is_symlink():
+                            path.rmdir()  # a directory where a cache file belongs: never ours
                         write_atomic(path, data)
                 except OSError as exc:
                     warnings.append(_write_failure(path, exc))
                     continue
+                if record_sums:
+                    self._set_sum(rel, data, warnings)
                 self._set_sidecar(sidecar, None if data is None else max_ages.get(rel), warnings)
 
         self._locked(apply, warnings)
@@ -175,6 +189,31 @@ class IndexStore:
 
         self._locked(apply, warnings)
         return warnings
+
+    def write_sums(self, items: Mapping[str, bytes]) -> list[str]:
+        """Record integrity sidecars for cache files already on disk with these bytes (a file
+        another writer stored, adopted after a 304)."""
+        plan = [(rel, self.sum_file(rel), data) for rel, data in items.items()]
+        if not plan:
+            return []
+        warnings: list[str] = []
+
+        def apply() -> None:
+            for rel, _path, data in plan:
+                self._set_sum(rel, data, warnings)
+
+        self._locked(apply, warnings)
+        return warnings
+
+    def _set_sum(self, rel: str, data: bytes | None, warnings: list[str]) -> None:
+        path = self.sum_file(rel)
+        try:
+            if data is None:
+                path.unlink(missing_ok=True)
+            else:
+                write_atomic(path, integrity_record(data))
+        except OSError as exc:
+            warnings.append(_write_failure(path, exc))
 
     def write_config(self, data: bytes) -> list[str]:
         """Store ``config.json`` (raw bytes) under the lock; returns warnings like `write_many`."""
