@@ -23,8 +23,10 @@ The registry packages themselves are judged by :mod:`query.validate`.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import NamedTuple
 
+from query.entry import IndexEntry
 from query.lockfile import LockedPackage, Lockfile
 from query.manifest import GitSource, Manifest, ManifestDependency, PathSource, Workspace
 from query.verdict import Mismatch
@@ -255,3 +257,233 @@ def check_workspace(
     checker.git_packages()
     checker.unmodelled_patches()
     return checker.found
+
+
+# -- features ---------------------------------------------------------------------------------
+#
+# Which optional dependencies a locked package has is decided by features, unified over the
+# whole graph: cargo writes the lockfile from a resolve with every feature of every workspace
+# member enabled (dev-dependencies included), and each other package gets the features its
+# dependents ask for (``default`` unless ``default-features = false``), expanded through its
+# ``[features]`` table. Weak ``dep?/feat`` entries count as strong ones there (cargo#10801).
+# Turning on a feature of a registry dependency can therefore add locked packages, and turning
+# one off can drop some, without any requirement changing.
+
+
+class _Dep(NamedTuple):
+    name: str  # name in TOML: what feature strings refer to
+    package: str
+    req: str | None
+    optional: bool
+    features: tuple[str, ...]
+    default_features: bool
+
+
+class _Summary(NamedTuple):
+    features: Mapping[str, tuple[str, ...]]
+    deps: tuple[_Dep, ...]  # dev-dependencies only for members
+
+
+def _feature_map(
+    features: Mapping[str, Sequence[str]], deps: Sequence[_Dep]
+) -> dict[str, tuple[str, ...]]:
+    """Explicit features plus the implicit one of each optional dependency (unless ``dep:``)."""
+    out = {name: tuple(values) for name, values in features.items()}
+    namespaced = {v[4:] for values in out.values() for v in values if v.startswith("dep:")}
+    for dep in deps:
+        if dep.optional and dep.name not in namespaced and dep.name not in out:
+            out[dep.name] = (f"dep:{dep.name}",)
+    return out
+
+
+def _requirements(summary: _Summary, wanted: set[str], everything: bool) -> dict[str, set[str]]:
+    """Dependency name -> features asked of it, for the features ``wanted`` (cargo's
+    ``build_requirements``); an optional dependency is enabled when its name is a key."""
+    fmap = summary.features
+    optional = {d.name for d in summary.deps if d.optional}
+    out: dict[str, set[str]] = {}
+    seen: set[str] = set()
+
+    def feature(name: str) -> None:
+        if name in seen:
+            return
+        seen.add(name)
+        for value in fmap.get(name, ()):
+            require(value)
+
+    def require(value: str) -> None:
+        if value.startswith("dep:"):
+            out.setdefault(value[4:], set())
+        elif "/" in value:
+            name, feat = value.split("/", 1)
+            weak = name.endswith("?")
+            name = name.removesuffix("?")
+            if not weak and name in optional:
+                if name in fmap:
+                    feature(name)
+                else:
+                    out.setdefault(name, set())
+            out.setdefault(name, set()).add(feat)
+        else:
+            feature(value)
+
+    if everything:
+        for name in fmap:
+            feature(name)
+        for name in optional:
+            out.setdefault(name, set())
+    else:
+        for value in wanted:
+            require(value)
+    return out
+
+
+def _manifest_summary(manifest: Manifest, member: bool) -> _Summary:
+    deps = tuple(
+        _Dep(d.name_in_toml, d.package, d.requirement, d.optional, d.features, d.default_features)
+        for d in manifest.dependencies
+        if member or d.kind != "dev"
+    )
+    return _Summary(_feature_map(manifest.features, deps), deps)
+
+
+def _entry_summary(entry: IndexEntry) -> _Summary:
+    deps = tuple(
+        _Dep(d.name, d.package_name, d.req, d.optional, d.features, d.default_features)
+        for d in entry.deps
+        if d.kind != "dev"
+    )
+    return _Summary(_feature_map(entry.features, deps), deps)
+
+
+def _targets(dep: _Dep, edges: Sequence[LockedPackage]) -> list[LockedPackage]:
+    named = [p for p in edges if p.name == dep.package]
+    if len(named) > 1:
+        fitting = [p for p in named if _satisfies(dep.req, p.version)]
+        named = fitting or named
+    return named
+
+
+def check_features(
+    workspace: Workspace,
+    lock: Lockfile,
+    entries: Mapping[int, IndexEntry],
+    *,
+    lock_name: str = "Cargo.lock",
+) -> list[Mismatch]:
+    """Optional dependencies of locked packages that the unified features turn on but the lock
+    lacks, or that the lock keeps though no enabled feature turns them on.
+
+    ``entries`` maps a registry package's ``index`` to its index entry; packages without one
+    (and git packages) are not judged, and nothing below them is called stale.
+    """
+    members = {m.name for m in workspace.members if m.name}
+    manifests = {
+        m.name: m for m in (*workspace.members, *workspace.path_packages) if m.name is not None
+    }
+    summaries: dict[int, _Summary] = {}
+    unknown: list[LockedPackage] = []
+    roots: list[LockedPackage] = []
+    for package in lock.packages:
+        if package.source is None and package.name in manifests:
+            member = package.name in members
+            summaries[package.index] = _manifest_summary(manifests[package.name], member)
+            if member:
+                roots.append(package)
+        elif package.index in entries:
+            summaries[package.index] = _entry_summary(entries[package.index])
+        else:
+            unknown.append(package)
+
+    wanted: dict[int, set[str]] = {p.index: set() for p in lock.packages}
+    asked_by: dict[tuple[int, str], LockedPackage] = {}
+    reached: set[int] = set()
+    stack = list(roots)
+    while stack:
+        package = stack.pop()
+        reached.add(package.index)
+        summary = summaries.get(package.index)
+        if summary is None:
+            continue
+        everything = package in roots
+        asked = _requirements(summary, wanted[package.index], everything)
+        edges = lock.dependencies_of(package)
+        for dep in summary.deps:
+            if dep.optional and dep.name not in asked:
+                continue
+            features = asked.get(dep.name, set()) | set(dep.features)
+            if dep.default_features:
+                features.add("default")
+            for target in _targets(dep, edges):
+                have = wanted[target.index]
+                if target.index not in reached or not features <= have:
+                    for feature in features - have:
+                        asked_by.setdefault((target.index, feature), package)
+                    have |= features
+                    stack.append(target)
+
+    # packages whose features may be under-counted: below a package we cannot read
+    partial: set[int] = set()
+    stack = [q for p in unknown for q in lock.dependencies_of(p)]
+    while stack:
+        package = stack.pop()
+        if package.index not in partial:
+            partial.add(package.index)
+            stack.extend(lock.dependencies_of(package))
+
+    found: list[Mismatch] = []
+    for package in lock.packages:
+        summary = summaries.get(package.index)
+        if summary is None or package.index not in reached:
+            continue
+        for feature in sorted(wanted[package.index] - {"default"} - set(summary.features)):
+            # cargo refuses to resolve: "depends on `x` with feature `f` but `x` does not
+            # have that feature"
+            requester = asked_by[(package.index, feature)]
+            local = manifests.get(requester.name) if requester.source is None else None
+            found.append(
+                Mismatch(
+                    "missing-feature",
+                    f"{package.name} {package.version} has no feature `{feature}`, which "
+                    f"{requester.name} {requester.version} asks for",
+                    local.manifest_path if local is not None else lock_name,
+                    None if local is not None else requester.line,
+                )
+            )
+        if package.name in members:
+            continue
+        if package.source is None:
+            continue  # local non-members: their edges are checked by _Checker
+        asked = _requirements(summary, wanted[package.index], False)
+        edges = lock.dependencies_of(package)
+        enabled = {d.package for d in summary.deps if not d.optional or d.name in asked}
+        for dep in summary.deps:
+            if dep.optional and dep.name in asked and not _targets(dep, edges):
+                found.append(
+                    Mismatch(
+                        "missing-dependency",
+                        f"{package.name} {package.version} needs its optional dependency "
+                        f"{dep.package} {dep.req} (enabled by features), which {lock_name} "
+                        "does not list for it",
+                        lock_name,
+                        package.line,
+                    )
+                )
+        if package.index in partial:
+            continue
+        optional_only = {d.package for d in summary.deps if d.optional} - {
+            d.package for d in summary.deps if not d.optional
+        }
+        for target in edges:
+            if target.name in optional_only and target.name not in enabled:
+                found.append(
+                    Mismatch(
+                        "stale-dependency",
+                        f"{lock_name} lists {target.name} {target.version} as a dependency of "
+                        f"{package.name} {package.version}, but no enabled feature turns on "
+                        "that optional dependency",
+                        lock_name,
+                        package.line,
+                    )
+                )
+    return found

@@ -33,8 +33,9 @@ class Mismatch:
     """A workspace-level finding of ``check`` (not tied to one locked registry package).
 
     ``code``: ``unsatisfied-requirement``, ``missing-dependency``, ``stale-package``,
-    ``member-missing``, ``member-extra``, ``member-version``, ``source-mismatch`` or
-    ``unknown``. ``file``/``line`` locate it (a manifest, or the lockfile for stale packages).
+    ``member-missing``, ``member-extra``, ``member-version``, ``source-mismatch``,
+    ``stale-dependency``, ``missing-feature`` or ``unknown``. ``file``/``line`` locate it
+    (a manifest, or the lockfile for stale packages).
     """
 
     code: str

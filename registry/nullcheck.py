@@ -157,12 +157,13 @@ def run_check(
     inputs.files.extend(str(p) for p in sources.files)
     inputs.absent.extend(str(p) for p in sources.absent)
 
-    from query.nullbuild import check_workspace
+    from query.nullbuild import check_features, check_workspace
 
-    mismatches = [
-        _locate(m, root, texts)
-        for m in check_workspace(workspace, lock, _registry_sources(sources), lock_name=lock_name)
-    ]
+    report = validate_loaded(lock, lock_path, settings, sources=sources)
+    found = check_workspace(workspace, lock, _registry_sources(sources), lock_name=lock_name)
+    # optional dependencies turned on or off by features (needs the index entries)
+    found += check_features(workspace, lock, report.entries, lock_name=lock_name)
+    mismatches = [_locate(m, root, texts) for m in found]
     relative = os.path.relpath(root)
     if relative != ".":
         mismatches = [
@@ -171,7 +172,6 @@ def run_check(
             else m
             for m in mismatches
         ]
-    report = validate_loaded(lock, lock_path, settings, sources=sources)
     inputs.cache_files.extend(str(p) for p in report.files_consulted)
     inputs.fresh_until = report.fresh_until
     verdict = Verdict(

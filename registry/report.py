@@ -74,6 +74,8 @@ CODE_DESCRIPTIONS = MappingProxyType(
         "member-extra": "The lockfile lists a workspace member that no longer exists.",
         "member-version": "A workspace member's locked version is not its manifest version.",
         "source-mismatch": "A dependency is locked from another source than the manifest says.",
+        "stale-dependency": "The lock keeps a dependency edge the manifest no longer declares.",
+        "missing-feature": "A requested feature does not exist in the locked package.",
         "yanked": "The locked version is yanked.",
         UNKNOWN_CODE: "Could not be checked (offline and not cached, auth, server error, ...).",
     }

@@ -19,6 +19,7 @@ from registry.errors import InputError, NotFoundError, RegistryError
 from registry.sources import SourceMap, Unresolved
 
 if TYPE_CHECKING:
+    from query.entry import IndexEntry
     from query.lockfile import LockedPackage, Lockfile
     from query.validate import Lookup
     from registry.client import Registry
@@ -46,6 +47,7 @@ class ValidationReport:
     files_consulted: list[Path] = field(default_factory=list)
     revalidated: bool = False
     fresh_until: float | None = None
+    entries: dict[int, IndexEntry] = field(default_factory=dict)  # by LockedPackage.index
 
 
 def _lookups(reg: Registry, packages: list[LockedPackage], offline: bool) -> dict[int, Lookup]:
@@ -142,4 +144,7 @@ def validate_loaded(
     )
     known = [f for f in fresh if f is not None]
     until = min(known) if known and len(known) == len(fresh) else None
-    return ValidationReport(path, results, skipped, consulted, revalidated, until)
+    from query.entry import IndexEntry
+
+    entries = {i: found for i, found in lookups.items() if isinstance(found, IndexEntry)}
+    return ValidationReport(path, results, skipped, consulted, revalidated, until, entries)
