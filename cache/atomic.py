@@ -51,11 +51,18 @@ def write_atomic(path: StrPath, data: bytes) -> None:
     parent, name = os.path.split(target)
     if not name:
         raise IsADirectoryError(21, "not a file path", target)
-    if parent:
-        os.makedirs(parent, exist_ok=True)
     tmp = os.path.join(parent, temp_name_for(name))
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC
     try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o666)
+        try:
+            fd = os.open(tmp, flags, 0o666)
+        except FileNotFoundError:
+            if not parent:
+                raise
+            # Directories are created only when missing: a makedirs per write costs a syscall
+            # per path level on every one of hundreds of writes.
+            os.makedirs(parent, exist_ok=True)
+            fd = os.open(tmp, flags, 0o666)
         try:
             view = memoryview(data)
             while view:

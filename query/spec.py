@@ -22,21 +22,13 @@ from __future__ import annotations
 import re
 
 from query.names import CrateNameError, validate_crate_name
+from query.versionsyntax import is_version
 
 __all__ = ["QuerySpec", "QuerySpecError", "parse_query_spec"]
 
-_U64_MAX = 2**64 - 1
 
 _SPLIT = re.compile(r"([^@=]*)(?:(==|@)(.*))?", re.DOTALL)
 
-_NUM = r"(0|[1-9][0-9]*)"
-_PRE_IDENT = r"(?:0|[1-9][0-9]*|[0-9]*[A-Za-z-][0-9A-Za-z-]*)"
-_BUILD_IDENT = r"[0-9A-Za-z-]+"
-_EXACT_VERSION = re.compile(
-    rf"{_NUM}\.{_NUM}\.{_NUM}"
-    rf"(?:-{_PRE_IDENT}(?:\.{_PRE_IDENT})*)?"
-    rf"(?:\+{_BUILD_IDENT}(?:\.{_BUILD_IDENT})*)?"
-)
 
 _FORMS = "expected NAME, NAME==VERSION or NAME@REQUIREMENT"
 
@@ -83,8 +75,7 @@ class QuerySpec:
 
 
 def _is_exact_version(text: str) -> bool:
-    m = _EXACT_VERSION.fullmatch(text)
-    return m is not None and all(int(part) <= _U64_MAX for part in m.groups())
+    return is_version(text)
 
 
 def parse_query_spec(text: str) -> QuerySpec:

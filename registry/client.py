@@ -478,14 +478,31 @@ class Registry:
 
     # -- queries ----------------------------------------------------------------------------
 
-    def _entry(self, name: str, version: str, blob: bytes) -> IndexEntry:
+    def _entry(
+        self, name: str, version: str, blob: bytes, *, allow_invalid: bool = False
+    ) -> IndexEntry:
+        """The entry of one cached line. A line cargo keeps though it is not valid UTF-8 JSON
+        becomes an "invalid" entry with ``allow_invalid`` (queries skip it), else an error."""
         import orjson
 
+        entry: IndexEntry | None
         try:
             entry = entry_from_mapping(
                 orjson.loads(blob), blob, requirements=self._requirements
             )
-        except (orjson.JSONDecodeError, EntryError):
+        except orjson.JSONDecodeError:
+            invalid = _invalid_entry(blob, name, version)
+            if invalid is not None and allow_invalid:
+                return invalid
+            if invalid is not None:
+                # Kept like cargo (registry/indexfile.py) though not valid UTF-8 JSON
+                # throughout: the version exists, but cargo cannot use it either.
+                raise CacheEntryError(
+                    f"cache entry for {name} {version} is an invalid index line (not valid "
+                    f"UTF-8 JSON) in {self.source.base}; cargo cannot use this version either"
+                ) from None
+            entry = None
+        except EntryError:
             entry = None
         if entry is None or entry.name.lower() != name.lower() or entry.vers != version:
             hint = (
@@ -601,7 +618,7 @@ class Registry:
             if _yanked_hint(blob):
                 skipped.append(f"{key} (yanked)")
                 continue
-            entry = self._entry(name, key, blob)
+            entry = self._entry(name, key, blob, allow_invalid=True)
             if entry.selectable:
                 return entry
             skipped.append(f"{key} ({entry.status})")
@@ -621,7 +638,7 @@ class Registry:
         for key in reversed(keys):
             blob = self._find(data, key, name)
             if blob is not None:
-                entries.append(self._entry(name, key, blob))
+                entries.append(self._entry(name, key, blob, allow_invalid=True))
         if not entries:
             wanted = f" matching {requirement}" if requirement is not None else ""
             raise NotFoundError(f"{name} has no version{wanted}")
@@ -682,12 +699,33 @@ class Registry:
         )
 
 
+def _invalid_entry(blob: bytes, name: str, version: str) -> IndexEntry | None:
+    """A cached line that is not valid UTF-8 JSON (a stray byte, a lone surrogate escape, 1e400:
+    cargo keeps such lines) but names exactly this crate and version: cargo's "invalid" index
+    summary. None if it does not."""
+    from query.entry import INVALID
+    from registry.indexfile import serde_minimal
+
+    found = serde_minimal(blob)
+    if found is None or not isinstance(found[0], str) or found[0].lower() != name.lower():
+        return None
+    if found[1] != version:
+        return None
+    return IndexEntry(
+        name=found[0],
+        vers=version,
+        status=INVALID,
+        problem="the index line is not valid UTF-8 JSON",
+        raw=blob,
+    )
+
+
 def _parse_config(raw: bytes) -> dict[str, object] | None:
     import json
 
     try:
         data = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: [[[[...]]]]
         return None
     if not isinstance(data, dict) or not isinstance(data.get("dl"), str):
         return None

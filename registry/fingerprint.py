@@ -131,7 +131,7 @@ def load(cache_root: str, key: str) -> dict[str, object] | None:
     try:
         with open(record_path(cache_root, key), "rb") as handle:
             data = json.loads(handle.read())
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):  # RecursionError: a corrupt [[[[...]]]]
         return None
     if (
         not isinstance(data, dict)

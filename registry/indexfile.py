@@ -18,7 +18,7 @@ tests/test_cargo_compat.py; generated files in tests/reliability/test_properties
   duplicate other keys, wrong types. Such lines are kept.
 
 orjson reads every ordinary line; the few it rejects, or that could hide a duplicate key, go to
-the stdlib ``json`` module with the rules above (``_serde_minimal``). Known gap: a line nested
+the stdlib ``json`` module with the rules above (``serde_minimal``). Known gap: a line nested
 deeper than Python's recursion limit (~1000 levels) is dropped, where cargo keeps it.
 
 This is the one place that parses every line of an index file, once per download.
@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import orjson
 
-from query.version import VersionError, parse_version
+from query.versionsyntax import is_version
 
 
 class _Pairs(list[tuple[str, object]]):
@@ -48,7 +48,7 @@ def _valid_text(text: str) -> bool:
     return True
 
 
-def _serde_minimal(line: bytes) -> tuple[object, object] | None:
+def serde_minimal(line: bytes) -> tuple[object, object] | None:
     """(name, vers) as serde_json reads cargo's ``IndexPackageMinimal``, or None if it fails."""
     import json
 
@@ -108,12 +108,12 @@ def summaries_from_index(raw: bytes) -> list[tuple[str, bytes]]:
         try:
             data = loads(line)
         except orjson.JSONDecodeError:
-            data = None  # maybe only stricter than serde_json: see _serde_minimal
+            data = None  # maybe only stricter than serde_json: see serde_minimal
         if type(data) is dict and not _may_hide_duplicate(line):
             name = data.get("name")
             vers = data.get("vers")
         elif data is None or type(data) is dict or type(data) is list:
-            name_vers = _serde_minimal(line)
+            name_vers = serde_minimal(line)
             if name_vers is None:
                 continue
             name, vers = name_vers
@@ -121,9 +121,7 @@ def summaries_from_index(raw: bytes) -> list[tuple[str, bytes]]:
             continue
         if not isinstance(name, str) or not isinstance(vers, str):
             continue
-        try:
-            version = parse_version(vers)
-        except VersionError:
+        if not is_version(vers):
             continue
-        pairs.append((str(version), line))
+        pairs.append((vers, line))  # a valid version renders exactly as written
     return pairs

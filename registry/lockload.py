@@ -54,9 +54,20 @@ def read_toml(path: Path, *, lockfile: bool = False) -> tuple[dict[str, Any], st
 def load_lockfile(path: Path) -> Lockfile:
     """Read and model a Cargo.lock (formats v1-v4)."""
     from query.lockfile import LockfileError, lockfile_from_mapping
+    from query.names import CrateNameError, validate_crate_name
 
     data, text = read_toml(path, lockfile=True)
     try:
-        return lockfile_from_mapping(data, text)
+        lock = lockfile_from_mapping(data, text)
     except LockfileError as exc:
         raise InputError(f"{path}: {exc}") from None
+    for package in lock.registry_packages():
+        # A registry name no index can hold ("../x", "a/b", NUL, Unicode look-alikes) is
+        # malformed input for every command (validate, check, fetch --lockfile), before any
+        # request or cache path is made from it.
+        try:
+            validate_crate_name(package.name)
+        except CrateNameError as exc:
+            where = f"line {package.line}: " if package.line is not None else ""
+            raise InputError(f"{path}: {where}{exc}") from None
+    return lock

@@ -70,13 +70,16 @@ class IndexSource:
 
 
 def _redacted(url: str) -> str:
-    parts = urlsplit(url)
-    if parts.password is None and parts.username is None:
+    """``url`` with any ``user:password@`` replaced by ``***@``. Plain string work, so it never
+    raises, even for the malformed URLs (bad port, broken IPv6) it is used to report."""
+    scheme, sep, rest = url.partition("://")
+    if not sep:
         return url
-    netloc = parts.hostname or ""
-    if parts.port:
-        netloc += f":{parts.port}"
-    return parts._replace(netloc="***@" + netloc).geturl()
+    end = min((i for i in (rest.find(c) for c in "/?#") if i >= 0), default=len(rest))
+    authority = rest[:end]
+    if "@" not in authority:
+        return url
+    return f"{scheme}://***@{authority.rpartition('@')[2]}{rest[end:]}"
 
 
 def _sparse(text: str) -> IndexSource:

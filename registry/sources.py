@@ -62,8 +62,8 @@ def _read(path: Path) -> dict[str, Any]:
     try:
         with open(path, "rb") as handle:
             return tomllib.load(handle)
-    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError):
-        return {}
+    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError, RecursionError):
+        return {}  # RecursionError: tomllib on deeply nested arrays/tables
 
 
 def _table(data: Mapping[str, Any], key: str) -> dict[str, dict[str, Any]]:

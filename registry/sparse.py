@@ -289,7 +289,7 @@ class SparseClient:
                 self.auth_required = True
                 result = self._run([_Pending("config.json", url, ())], True)["config.json"]
         if isinstance(result, RegistryError):
-            raise result
+            raise self._redacted(result)
         if result.status in (401, 403) and self.auth_required:
             raise AuthError(
                 f"{url}: token rejected (HTTP {result.status}): check --token / REGISTRY_TOKEN"
@@ -300,7 +300,7 @@ class SparseClient:
                 "is the index URL right?"
             )
         if result.status != 200:
-            raise _status_error(result, self._token)
+            raise self._redacted(_status_error(result, self._token))
         return result.body
 
     # -- index files ------------------------------------------------------------------------
@@ -323,8 +323,21 @@ class SparseClient:
         raw = self._run(pending, self.auth_required, on_done)
         results: dict[str, FetchResult | RegistryError] = {}
         for rel, outcome in raw.items():
-            results[rel] = self._interpret(outcome, versions[rel])
+            result = self._interpret(outcome, versions[rel])
+            results[rel] = self._redacted(result) if isinstance(result, RegistryError) else result
         return results
+
+    def _redacted(self, error: RegistryError) -> RegistryError:
+        """``error`` without the token: a server may echo it into a redirect ``Location`` that
+        the message then names (bodies are already cut by `body_excerpt`)."""
+        secret = (self._token or "").strip()
+        url = getattr(error, "url", "")
+        if len(secret) < 4 or (secret not in str(error) and secret not in url):
+            return error
+        text = str(error).replace(secret, "<redacted>")
+        if isinstance(error, HttpStatusError):
+            return HttpStatusError(text, url=url.replace(secret, "<redacted>"), status=error.status)
+        return type(error)(text)
 
     def _interpret(
         self, outcome: HttpResponse | RegistryError, version: str | None

@@ -373,10 +373,12 @@ class IndexServer:
         auth_paths: Iterable[str] | None = None,
         login_url: str | None = None,
         extra_headers: Iterable[tuple[str, str]] = (),
+        host: str = "127.0.0.1",
     ) -> None:
         if not base_path.startswith("/") or not base_path.endswith("/"):
             raise ValueError("base_path must start and end with '/'")
         self.root = Path(root)
+        self.host = host  # any loopback address: 127.0.0.2 is "another host" for redirects
         self.base_path = base_path
         self.etag = etag
         self.last_modified = last_modified
@@ -400,7 +402,7 @@ class IndexServer:
     # --- lifecycle ---------------------------------------------------------------------------
 
     def start(self) -> IndexServer:
-        httpd = _Server(("127.0.0.1", 0), _Handler)
+        httpd = _Server((self.host, 0), _Handler)
         httpd.owner = self
         self._httpd = httpd
         self._thread = threading.Thread(
@@ -446,8 +448,8 @@ class IndexServer:
 
     @property
     def url(self) -> str:
-        """`http://127.0.0.1:<port><base_path>`, ending in '/'."""
-        return f"http://127.0.0.1:{self.port}{self.base_path}"
+        """`http://<host>:<port><base_path>` (host 127.0.0.1 by default), ending in '/'."""
+        return f"http://{self.host}:{self.port}{self.base_path}"
 
     @property
     def requests(self) -> list[LoggedRequest]:

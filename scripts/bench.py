@@ -1,0 +1,913 @@
+#!/usr/bin/env python3
+"""Benchmark ``registry`` against cargo 1.95 on a local sparse index (stdlib only).
+
+Run with the venv's interpreter (it is the one timed, with its ``registry`` console script)::
+
+    /work/venv/bin/python scripts/bench.py [--runs N] [--projects ripgrep,nushell] \
+        [--out docs/benchmarks.md]
+
+What it does:
+
+1. Byte-compiles the package dirs (``registry``, ``cache``, ``query``; found through the venv's
+   interpreter) with ``python -m compileall -q`` so start-up is timed with bytecode, as a user
+   has it (the environment may set PYTHONDONTWRITEBYTECODE=1, which stops imports writing it).
+2. Unpacks the crates.io index snapshot into ``<workdir>/index`` (reused when present) and
+   serves it with nginx on 127.0.0.1: one HTTP/1.1 port and one cleartext HTTP/2
+   (prior-knowledge) port. nginx runs in the foreground as our child, its pid file, logs and
+   temp dirs inside the work dir; it is stopped at the end, on Ctrl-C and on errors.
+3. Per project: a fresh copy of the fixture, CARGO_HOMEs whose ``config.toml`` replaces
+   crates.io by the local sparse index, and ``registry`` cache dirs; then hyperfine (``-N``,
+   warmups, ``--export-json``; ``--prepare`` empties the caches of cold runs) times cargo and
+   registry side by side. Every hyperfine run has the work dir as cwd and the same environment
+   for both sides; paths are absolute (``--manifest-path``), so no ``sh -c 'cd …'`` wrapper.
+4. Prints a markdown table of medians and ratios (registry / baseline), with the machine facts,
+   load averages before/after and the date, and writes it to ``--out`` if given.
+
+The CLI has no switch for cleartext HTTP/2 (``TransportOptions.h2c_prior_knowledge`` is not
+exposed), so the HTTP/2 row runs the same ``registry.__main__.main`` through ``python -c`` with
+``default_transport`` wrapped to set that option; nginx's h2c port answers nothing else, so a
+successful run is an HTTP/2 run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import fcntl
+import hashlib
+import importlib.util
+import json
+import os
+import platform
+import shlex
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tarfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+DEFAULT_SNAPSHOT = Path("/work/shared/data/crates-io-index-2019-11-10.tar.xz")
+DEFAULT_WORKDIR = Path("/tmp/registry-bench")
+DEFAULT_PROJECTS = REPO / "tests" / "fixtures" / "projects"
+NGINX = "/usr/sbin/nginx"
+PACKAGES = ("registry", "cache", "query")
+
+# Targets: registry median / baseline median (None: no target, shown for information).
+TARGET_COLD = 0.5
+TARGET_REVALIDATE = 0.3
+TARGET_NULL = {"ripgrep": 0.7, "nushell": 0.35}
+TARGET_FINGERPRINT = 0.5  # of registry's own full check
+TARGET_QUERY_SECONDS = 0.050  # absolute median
+
+KEEP_MARKER = "<!-- notes below this line are kept when bench.py rewrites the file -->"
+
+H2_SHIM = (
+    "import sys,dataclasses,registry.transport.base as b;"
+    "f=b.default_transport;"
+    "b.default_transport=lambda o=None:"
+    "f(dataclasses.replace(o or b.TransportOptions(),h2c_prior_knowledge=True));"
+    "from registry.__main__ import main;"
+    "sys.exit(main(sys.argv[1:]))"
+)
+
+
+class BenchError(RuntimeError):
+    pass
+
+
+def log(msg: str) -> None:
+    print(f"[bench] {msg}", file=sys.stderr, flush=True)
+
+
+def loadavg() -> str:
+    return " / ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+def run(
+    cmd: list[str],
+    *,
+    env: dict[str, str] | None = None,
+    cwd: Path | None = None,
+    check: bool = True,
+) -> subprocess.CompletedProcess[str]:
+    proc = subprocess.run(cmd, env=env, cwd=cwd, capture_output=True, text=True, check=False)
+    if check and proc.returncode != 0:
+        raise BenchError(
+            f"command failed ({proc.returncode}): {shlex.join(cmd)}\n"
+            f"stdout: {proc.stdout[-2000:]}\nstderr: {proc.stderr[-2000:]}"
+        )
+    return proc
+
+
+def q(*parts: object) -> str:
+    """One hyperfine command line (hyperfine -N splits it with POSIX shell-words rules)."""
+    return shlex.join(str(p) for p in parts)
+
+
+# --------------------------------------------------------------------------- setup
+
+
+def compile_packages(python: str) -> list[str]:
+    code = (
+        "import importlib.util as u,os;"
+        f"print('\\n'.join(os.path.dirname(u.find_spec(n).origin) for n in {PACKAGES!r}))"
+    )
+    dirs = run([python, "-c", code]).stdout.split()
+    run([python, "-m", "compileall", "-q", *dirs])
+    return dirs
+
+
+def stale_sources(dirs: list[str]) -> list[str]:
+    """Sources whose .pyc is missing or out of date (others may be editing the tree)."""
+    stale = []
+    for d in dirs:
+        for src in sorted(Path(d).rglob("*.py")):
+            pyc = Path(importlib.util.cache_from_source(str(src)))
+            try:
+                head = pyc.read_bytes()[:16]
+                st = src.stat()
+            except OSError:
+                stale.append(str(src))
+                continue
+            mtime = int.from_bytes(head[8:12], "little")
+            size = int.from_bytes(head[12:16], "little")
+            if int.from_bytes(head[4:8], "little") & 1:  # hash-based pyc: trust compileall
+                continue
+            if mtime != int(st.st_mtime) & 0xFFFFFFFF or size != st.st_size & 0xFFFFFFFF:
+                stale.append(str(src))
+    return stale
+
+
+def source_digest(dirs: list[str]) -> str:
+    h = hashlib.sha256()
+    for d in dirs:
+        for src in sorted(Path(d).rglob("*.py")):
+            h.update(str(src).encode() + b"\0" + src.read_bytes() + b"\0")
+    return h.hexdigest()[:16]
+
+
+def git_state() -> str:
+    head = run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"], check=False).stdout.strip()
+    dirty = run(
+        ["git", "-C", str(REPO), "status", "--porcelain", "--", *PACKAGES], check=False
+    ).stdout.split("\n")
+    changed = [line[3:] for line in dirty if line.strip()]
+    return f"{head or '?'}" + (f" + uncommitted changes in {', '.join(changed)}" if changed else "")
+
+
+def unpack_snapshot(snapshot: Path, workdir: Path) -> Path:
+    index = workdir / "index"
+    if (index / "config.json").is_file():
+        log(f"reusing unpacked index {index}")
+        return index
+    log(f"unpacking {snapshot} into {index} …")
+    staging = workdir / "index.unpacking"
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    with tarfile.open(snapshot, "r:xz") as tar:
+        tar.extractall(staging, filter="data")
+    roots = [p for p in staging.iterdir() if p.is_dir()]
+    root = roots[0] if len(roots) == 1 and not (staging / "config.json").exists() else staging
+    if not (root / "config.json").is_file():
+        raise BenchError(f"{snapshot}: no config.json at the top of the archive")
+    root.rename(index)
+    shutil.rmtree(staging, ignore_errors=True)
+    # nginx workers may run as another user (nobody): make the tree world-readable.
+    for dirpath, _dirs, _files in os.walk(index):
+        os.chmod(dirpath, 0o755)
+    return index
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Nginx:
+    """nginx in the foreground (``daemon off``) as our child; stopped by its pid."""
+
+    def __init__(self, workdir: Path, root: Path) -> None:
+        self.dir = workdir / "nginx"
+        self.root = root
+        self.http1 = free_port()
+        self.http2 = free_port()
+        while self.http2 == self.http1:
+            self.http2 = free_port()
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def config(self) -> str:
+        d = self.dir
+        return f"""\
+daemon off;
+worker_processes 2;
+pid {d}/nginx.pid;
+error_log {d}/error.log;
+events {{ worker_connections 1024; }}
+http {{
+  access_log off;
+  default_type text/plain;
+  sendfile on;
+  keepalive_requests 100000;
+  client_body_temp_path {d}/tmp/body;
+  proxy_temp_path {d}/tmp/proxy;
+  fastcgi_temp_path {d}/tmp/fastcgi;
+  uwsgi_temp_path {d}/tmp/uwsgi;
+  scgi_temp_path {d}/tmp/scgi;
+  server {{ listen 127.0.0.1:{self.http1}; root {self.root}; }}
+  server {{ listen 127.0.0.1:{self.http2} http2; root {self.root}; }}
+}}
+"""
+
+    def start(self) -> None:
+        (self.dir / "tmp").mkdir(parents=True, exist_ok=True)
+        conf = self.dir / "nginx.conf"
+        conf.write_text(self.config())
+        err = open(self.dir / "stderr.log", "wb")  # noqa: SIM115 - kept for the child
+        self.proc = subprocess.Popen(
+            [NGINX, "-p", f"{self.dir}/", "-c", str(conf), "-e", str(self.dir / "error.log")],
+            stdin=subprocess.DEVNULL,
+            stdout=err,
+            stderr=err,
+            start_new_session=True,
+        )
+        deadline = time.monotonic() + 10
+        for port in (self.http1, self.http2):
+            while True:
+                if self.proc.poll() is not None:
+                    raise BenchError(
+                        f"nginx exited ({self.proc.returncode}): "
+                        + (self.dir / "stderr.log").read_text(errors="replace")
+                        + (self.dir / "error.log").read_text(errors="replace")
+                    )
+                try:
+                    socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+                    break
+                except OSError:
+                    if time.monotonic() > deadline:
+                        raise BenchError(f"nginx did not listen on {port}") from None
+                    time.sleep(0.05)
+        log(f"nginx pid {self.proc.pid}: HTTP/1.1 on {self.http1}, h2c on {self.http2}")
+
+    def stop(self) -> None:
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        self.proc.send_signal(signal.SIGQUIT)  # graceful: master stops its workers
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        log(f"nginx pid {self.proc.pid} stopped")
+
+
+# --------------------------------------------------------------------------- measuring
+
+
+@dataclass
+class Stat:
+    name: str
+    command: str
+    median: float
+    mean: float
+    stddev: float
+    low: float
+    high: float
+    runs: int
+
+
+@dataclass
+class Row:
+    scenario: str
+    project: str
+    base: Stat
+    ours: Stat
+    target: float | None
+    note: str = ""
+    absolute: bool = False  # target is an absolute registry median (seconds)
+
+    @property
+    def ratio(self) -> float:
+        return self.ours.median / self.base.median
+
+    @property
+    def met(self) -> bool | None:
+        if self.target is None:
+            return None
+        if self.absolute:
+            return self.ours.median <= self.target
+        return self.ratio <= self.target
+
+
+@dataclass
+class Context:
+    python: str
+    registry: str
+    cargo: str
+    hyperfine: str
+    workdir: Path
+    runs: int
+    warmup: int
+    rounds: int
+    env: dict[str, str]
+    dirs: list[str]
+    project: str = ""
+    stats: list[tuple[str, Stat]] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+def hyperfine(
+    ctx: Context, label: str, cmds: list[tuple[str, str, str | None]], env: dict[str, str]
+) -> dict[str, Stat]:
+    """Time (name, command, prepare) triples side by side; statistics by name.
+
+    The runs are split into ``ctx.rounds`` hyperfine invocations whose command order alternates
+    (hyperfine runs all of one command, then the next), so a change of background load biases
+    neither side; each round has its own warmups. Statistics are over all rounds' times.
+    """
+    per_round = [ctx.runs // ctx.rounds + (i < ctx.runs % ctx.rounds) for i in range(ctx.rounds)]
+    times: dict[str, list[float]] = {name: [] for name, _, _ in cmds}
+    log(f"hyperfine {label}: " + ", ".join(n for n, _, _ in cmds))
+    for rnd, runs in enumerate(r for r in per_round if r > 0):
+        order = cmds if rnd % 2 == 0 else cmds[::-1]
+        out = ctx.workdir / "results" / f"{label}.round{rnd + 1}.json"
+        out.parent.mkdir(parents=True, exist_ok=True)
+        argv = [ctx.hyperfine, "-N", "--style", "basic", "--warmup", str(ctx.warmup)]
+        argv += ["--runs", str(max(runs, 2)), "--export-json", str(out)]
+        if any(p for _, _, p in order):
+            for _, _, prepare in order:
+                argv += ["--prepare", prepare or "true"]
+        for name, command, _ in order:
+            argv += ["--command-name", name, command]
+        for attempt in range(1, 4):
+            # Bytecode must be current for the whole round: the tree may be edited meanwhile,
+            # and with PYTHONDONTWRITEBYTECODE=1 a stale .pyc is recompiled on every run.
+            run([ctx.python, "-m", "compileall", "-q", *ctx.dirs])
+            proc = subprocess.run(
+                argv,
+                env=env,
+                cwd=ctx.workdir,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+                check=False,
+            )
+            if proc.returncode != 0:
+                raise BenchError(f"hyperfine {label} failed:\n{proc.stdout[-4000:]}")
+            stale = stale_sources(ctx.dirs)
+            if not stale:
+                break
+            msg = f"{label}: sources edited during the runs ({', '.join(stale)})"
+            if attempt == 3:
+                ctx.warnings.append(msg + "; kept the third attempt")
+            else:
+                log(msg + "; recompiling and measuring again")
+        data = json.loads(out.read_text())
+        for (name, _, _), res in zip(order, data["results"], strict=True):
+            times[name] += res["times"]
+    stats: dict[str, Stat] = {}
+    for name, command, _ in cmds:
+        t = times[name]
+        st = Stat(
+            name,
+            command,
+            statistics.median(t),
+            statistics.fmean(t),
+            statistics.stdev(t) if len(t) > 1 else 0.0,
+            min(t),
+            max(t),
+            len(t),
+        )
+        stats[name] = st
+        ctx.stats.append((ctx.project, st))
+        log(f"  {name}: median {st.median * 1000:.1f} ms")
+    return stats
+
+
+def cache_files(root: Path) -> int:
+    return sum(1 for p in root.glob("registry/index/*/.cache/**/*") if p.is_file())
+
+
+def fingerprint_records(cache: Path) -> dict[str, int]:
+    d = cache / "registry" / "fingerprints"
+    return {p.name: p.stat().st_mtime_ns for p in d.glob("*.json")} if d.is_dir() else {}
+
+
+def lock_crate(lock: Path) -> str:
+    """serde==1.0.102 when serde is locked (the whole serde file is cached), else a locked one."""
+    import tomllib
+
+    data = tomllib.loads(lock.read_text())
+    pkgs = [p for p in data.get("package", []) if str(p.get("source", "")).startswith("registry+")]
+    if any(p["name"] == "serde" for p in pkgs):
+        return "serde==1.0.102"
+    if not pkgs:
+        raise BenchError(f"{lock}: no registry package")
+    return f"{pkgs[0]['name']}=={pkgs[0]['version']}"
+
+
+def bench_project(ctx: Context, nginx: Nginx, src: Path) -> tuple[list[Row], list[str]]:
+    name = src.name
+    ctx.project = name
+    w = ctx.workdir
+    proj = w / "projects" / name
+    shutil.rmtree(proj, ignore_errors=True)
+    shutil.copytree(src, proj)
+    manifest, lock = proj / "Cargo.toml", proj / "Cargo.lock"
+    orig = w / "projects" / f"{name}.Cargo.lock.orig"
+    shutil.copy2(lock, orig)
+    url1 = f"sparse+http://127.0.0.1:{nginx.http1}/"
+    url2 = f"sparse+http://127.0.0.1:{nginx.http2}/"
+    homes = {k: w / "cargo-home" / f"{name}-{k}" for k in ("cold", "warm")}
+    for home in homes.values():
+        shutil.rmtree(home, ignore_errors=True)
+        home.mkdir(parents=True)
+        (home / "config.toml").write_text(
+            '[source.crates-io]\nreplace-with = "local-sparse"\n'
+            f'[source.local-sparse]\nregistry = "{url1}"\n'
+        )
+    caches = {k: w / "registry-cache" / f"{name}-{k}" for k in ("cold", "h2cold", "warm")}
+    for cache in caches.values():
+        shutil.rmtree(cache, ignore_errors=True)
+    restore = q("cp", orig, lock)
+    cold_env = dict(ctx.env, CARGO_HOME=str(homes["cold"]))
+    warm_env = dict(ctx.env, CARGO_HOME=str(homes["warm"]))
+    cargo, reg, py = ctx.cargo, ctx.registry, ctx.python
+    notes: list[str] = []
+
+    # --- warm the caches and check every command once (untimed)
+    log(f"{name}: warming cargo and registry caches")
+    run([cargo, "generate-lockfile", "--manifest-path", str(manifest)], env=warm_env, cwd=w)
+    shutil.copy2(orig, lock)
+    run(
+        [cargo, "update", "--workspace", "--locked", "--manifest-path", str(manifest)],
+        env=warm_env,
+        cwd=w,
+    )
+    run(
+        [cargo, "update", "--workspace", "--locked", "--offline", "--manifest-path", str(manifest)],
+        env=warm_env,
+        cwd=w,
+    )
+    if lock.read_bytes() != orig.read_bytes():
+        raise BenchError(f"{name}: cargo update --locked changed Cargo.lock")
+    warm = caches["warm"]
+    fetched = run(
+        [reg, "--index-url", url1, "--cache-dir", str(warm), "fetch", "--lockfile", str(lock)],
+        env=warm_env,
+        cwd=w,
+    )
+    log(f"{name}: {fetched.stderr.strip() or fetched.stdout.strip()}")
+    crate = lock_crate(lock)
+    run(
+        [reg, "--index-url", url1, "--cache-dir", str(warm), "--offline", "query", crate],
+        env=warm_env,
+        cwd=w,
+    )
+    # the cold commands once, to know which files each side fetches
+    run([cargo, "generate-lockfile", "--manifest-path", str(manifest)], env=cold_env, cwd=w)
+    shutil.copy2(orig, lock)
+    run(
+        [
+            py,
+            "-c",
+            H2_SHIM,
+            "--index-url",
+            url2,
+            "--cache-dir",
+            str(caches["h2cold"]),
+            "fetch",
+            "--lockfile",
+            str(lock),
+        ],
+        env=cold_env,
+        cwd=w,
+    )
+    notes.append(
+        f"{name}: cold cargo fetched {cache_files(homes['cold'])} index files (fresh resolution), "
+        f"registry {cache_files(caches['h2cold'])} (the lockfile's packages)"
+    )
+
+    rows: list[Row] = []
+    reg1 = (reg, "--index-url", url1)
+
+    # --- cold fetch: empty caches before every run (and the lockfile put back)
+    ch = homes["cold"]
+    s = hyperfine(
+        ctx,
+        f"{name}-cold",
+        [
+            (
+                "cargo generate-lockfile",
+                q(cargo, "generate-lockfile", "--manifest-path", manifest),
+                "sh -c "
+                + shlex.quote(
+                    f"rm -rf {q(ch / 'registry')} {q(ch / '.package-cache')} "
+                    f"{q(ch / '.package-cache-mutate')} {q(ch / '.global-cache')} && {restore}"
+                ),
+            ),
+            (
+                "registry fetch (HTTP/1.1)",
+                q(*reg1, "--cache-dir", caches["cold"], "fetch", "--lockfile", lock),
+                "sh -c " + shlex.quote(f"rm -rf {q(caches['cold'])} && {restore}"),
+            ),
+            (
+                "registry fetch (h2c)",
+                q(
+                    py,
+                    "-c",
+                    H2_SHIM,
+                    "--index-url",
+                    url2,
+                    "--cache-dir",
+                    caches["h2cold"],
+                    "fetch",
+                    "--lockfile",
+                    lock,
+                ),
+                "sh -c " + shlex.quote(f"rm -rf {q(caches['h2cold'])} && {restore}"),
+            ),
+        ],
+        cold_env,
+    )
+    shutil.copy2(orig, lock)
+    rows.append(
+        Row(
+            "cold fetch, empty cache (HTTP/1.1)",
+            name,
+            s["cargo generate-lockfile"],
+            s["registry fetch (HTTP/1.1)"],
+            TARGET_COLD,
+        )
+    )
+    rows.append(
+        Row(
+            "cold fetch, empty cache, registry over h2c ¹",
+            name,
+            s["cargo generate-lockfile"],
+            s["registry fetch (h2c)"],
+            TARGET_COLD,
+        )
+    )
+
+    # --- revalidation: every file answered 304
+    s = hyperfine(
+        ctx,
+        f"{name}-revalidate",
+        [
+            (
+                "cargo update --dry-run",
+                q(cargo, "update", "--dry-run", "--manifest-path", manifest),
+                None,
+            ),
+            (
+                "registry --refresh fetch",
+                q(*reg1, "--cache-dir", warm, "--refresh", "fetch", "--lockfile", lock),
+                None,
+            ),
+        ],
+        warm_env,
+    )
+    rows.append(
+        Row(
+            "revalidation, all 304",
+            name,
+            s["cargo update --dry-run"],
+            s["registry --refresh fetch"],
+            TARGET_REVALIDATE,
+        )
+    )
+
+    # --- offline, warm: null check, fingerprint hit, validate
+    check = (*reg1, "--cache-dir", warm, "--offline", "check", "--manifest-path", manifest)
+    run([*map(str, check)], env=warm_env, cwd=w)  # store the fingerprint record
+    before = fingerprint_records(warm)
+    s = hyperfine(
+        ctx,
+        f"{name}-offline",
+        [
+            (
+                "cargo update --workspace --locked --offline",
+                q(
+                    cargo,
+                    "update",
+                    "--workspace",
+                    "--locked",
+                    "--offline",
+                    "--manifest-path",
+                    manifest,
+                ),
+                None,
+            ),
+            ("registry check --no-fingerprint", q(*check, "--no-fingerprint"), None),
+            ("registry check (fingerprint hit)", q(*check), None),
+            (
+                "registry validate",
+                q(*reg1, "--cache-dir", warm, "--offline", "validate", lock),
+                None,
+            ),
+        ],
+        warm_env,
+    )
+    after = fingerprint_records(warm)
+    if not before or any(after.get(k) != v for k, v in before.items()):
+        notes.append(
+            f"{name}: WARNING the fingerprint record was rewritten during the runs "
+            "(some 'hits' were misses)"
+        )
+    if lock.read_bytes() != orig.read_bytes():
+        raise BenchError(f"{name}: Cargo.lock changed during the offline runs")
+    cargo_null = s["cargo update --workspace --locked --offline"]
+    full = s["registry check --no-fingerprint"]
+    rows.append(Row("null check, warm, offline", name, cargo_null, full, TARGET_NULL.get(name)))
+    rows.append(
+        Row(
+            "fingerprint hit vs registry full check ²",
+            name,
+            full,
+            s["registry check (fingerprint hit)"],
+            TARGET_FINGERPRINT,
+        )
+    )
+    rows.append(
+        Row(
+            "fingerprint hit vs cargo null check",
+            name,
+            cargo_null,
+            s["registry check (fingerprint hit)"],
+            None,
+        )
+    )
+    rows.append(
+        Row(
+            "validate, warm, offline (vs cargo null check)",
+            name,
+            cargo_null,
+            s["registry validate"],
+            None,
+        )
+    )
+
+    # --- exact query fast path vs a bare interpreter
+    s = hyperfine(
+        ctx,
+        f"{name}-query",
+        [
+            ("python -c pass", q(py, "-c", "pass"), None),
+            (
+                f"registry query {crate}",
+                q(*reg1, "--cache-dir", warm, "--offline", "query", crate),
+                None,
+            ),
+        ],
+        warm_env,
+    )
+    rows.append(
+        Row(
+            f"exact query `{crate}` vs `python -c pass` ³",
+            name,
+            s["python -c pass"],
+            s[f"registry query {crate}"],
+            TARGET_QUERY_SECONDS,
+            absolute=True,
+        )
+    )
+    return rows, notes
+
+
+# --------------------------------------------------------------------------- report
+
+
+def fmt_s(x: float) -> str:
+    return f"{x:.3f} s"
+
+
+def render(
+    rows: list[Row], ctx: Context, facts: list[tuple[str, str]], notes: list[str], rerun: str
+) -> str:
+    out = ["# Benchmarks: registry vs cargo 1.95 on a local sparse index", ""]
+    out += [f"- **{k}**: {v}" for k, v in facts]
+    out += [
+        "",
+        "| scenario | project | cargo median | registry median | ratio | target | met? "
+        "| ratio of mins |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        if r.target is None:
+            target, met = "-", "-"
+        elif r.absolute:
+            target, met = f"≤ {r.target * 1000:.0f} ms", "yes" if r.met else "**no**"
+        else:
+            target, met = f"≤ {r.target:g}x", "yes" if r.met else "**no**"
+        out.append(
+            f"| {r.scenario} | {r.project} | {fmt_s(r.base.median)} | "
+            f"{fmt_s(r.ours.median)} | {r.ratio:.2f}x | {target} | {met} | "
+            f"{r.ours.low / r.base.low:.2f}x |"
+        )
+    out += [
+        "",
+        'ratio = registry median / baseline median (the "cargo median" column holds the '
+        'baseline; for rows marked ² and ³ it is not cargo). "ratio of mins" (fastest run '
+        "of each) is less sensitive to other load on the machine.",
+        "",
+        "¹ cargo cannot speak cleartext HTTP/2, so its figure is the HTTP/1.1 one. The registry "
+        "CLI has no h2c switch either: this row runs `registry.__main__.main` via `python -c` "
+        "with `default_transport` wrapped to set `TransportOptions.h2c_prior_knowledge` (the h2c "
+        "port answers nothing but HTTP/2).",
+        "² baseline is registry's own full check (`check --no-fingerprint`).",
+        "³ baseline is the venv's bare interpreter start; the target is the registry median "
+        "itself ≤ 50 ms.",
+        "",
+        "Cold runs: `--prepare` empties the cache (cargo: `$CARGO_HOME/registry`, "
+        "`.package-cache*`, `.global-cache`; registry: its `--cache-dir`) and puts the original "
+        "Cargo.lock back. `cargo generate-lockfile` resolves afresh (newest compatible "
+        "versions), so it does not fetch exactly the lockfile's set of files:",
+        "",
+    ]
+    out += [f"- {n}" for n in notes]
+    if ctx.warnings:
+        out += ["", "Warnings:", ""] + [f"- {w}" for w in ctx.warnings]
+    out += [
+        "",
+        "## Every command (hyperfine, seconds)",
+        "",
+        "| project | command | median | mean ± sd | min | max | runs |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for project, st in ctx.stats:
+        out.append(
+            f"| {project} | `{st.name}` | {st.median:.4f} | {st.mean:.4f} ± "
+            f"{st.stddev:.4f} | {st.low:.4f} | {st.high:.4f} | {st.runs} |"
+        )
+    out += ["", "<details><summary>exact commands (ports are picked afresh each run)</summary>", ""]
+    out += ["```"] + [f"[{project}] {st.name}: {st.command}" for project, st in ctx.stats]
+    out += ["```", "", "</details>"]
+    out += ["", "Rerun:", "", "```sh", rerun, "```", ""]
+    return "\n".join(out)
+
+
+def version_of(cmd: list[str]) -> str:
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    return (proc.stdout.strip() or proc.stderr.strip()).splitlines()[0]
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--runs", type=int, default=10)
+    ap.add_argument("--warmup", type=int, default=3, help="warmup runs per command and round")
+    ap.add_argument(
+        "--rounds",
+        type=int,
+        default=2,
+        help="split the runs into this many hyperfine invocations, alternating command order",
+    )
+    ap.add_argument("--projects", default="ripgrep,nushell")
+    ap.add_argument("--out", type=Path)
+    ap.add_argument("--workdir", type=Path, default=DEFAULT_WORKDIR)
+    ap.add_argument("--snapshot", type=Path, default=DEFAULT_SNAPSHOT)
+    ap.add_argument("--fixtures", type=Path, default=DEFAULT_PROJECTS)
+    args = ap.parse_args(argv)
+
+    bindir = Path(sys.executable).parent
+    python = str(bindir / "python") if (bindir / "python").exists() else sys.executable
+    registry = bindir / "registry"
+    if not registry.exists():
+        ap.error(f"no registry console script next to {sys.executable}: run with the venv python")
+    tools = {t: shutil.which(t) for t in ("cargo", "hyperfine")}
+    missing = [t for t, p in tools.items() if p is None]
+    if missing or not Path(NGINX).exists():
+        ap.error(f"missing: {', '.join(missing) or NGINX}")
+    projects = [args.fixtures / p.strip() for p in args.projects.split(",") if p.strip()]
+    for p in projects:
+        if not (p / "Cargo.toml").is_file():
+            ap.error(f"no project {p}")
+
+    def on_term(signum: int, _frame: object) -> None:
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    signal.signal(signal.SIGTERM, on_term)
+    # also when started in the background, where SIGINT is inherited as ignored
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    load_before = loadavg()
+    started = dt.datetime.now(dt.UTC)
+    workdir = args.workdir.resolve()
+    workdir.mkdir(parents=True, exist_ok=True)
+    os.chmod(workdir, 0o755)
+
+    dirs = compile_packages(python)
+    log(f"byte-compiled {', '.join(dirs)}")
+    code_before = (git_state(), source_digest(dirs))
+    env = dict(os.environ)
+    env.pop("REGISTRY_INDEX_URL", None)
+    env.pop("REGISTRY_CACHE_DIR", None)
+    env.pop("REGISTRY_OFFLINE", None)
+    env.pop("REGISTRY_TOKEN", None)
+    env["CARGO_TERM_COLOR"] = "never"
+    ctx = Context(
+        python,
+        str(registry),
+        str(tools["cargo"]),
+        str(tools["hyperfine"]),
+        workdir,
+        args.runs,
+        args.warmup,
+        max(1, min(args.rounds, args.runs // 2)),
+        env,
+        dirs,
+    )
+
+    lock = open(workdir / ".bench.lock", "w")  # noqa: SIM115 - held until exit
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        log(f"another bench.py run is using {workdir}: pass another --workdir")
+        return 1
+    shutil.rmtree(workdir / "results", ignore_errors=True)
+    index = unpack_snapshot(args.snapshot, workdir)
+    nginx = Nginx(workdir, index)
+    rows: list[Row] = []
+    notes: list[str] = []
+    loads: list[str] = []
+    try:
+        nginx.start()
+        for p in projects:
+            before = loadavg()
+            r, n = bench_project(ctx, nginx, p)
+            rows += r
+            notes += n
+            loads.append(f"{p.name}: {before} → {loadavg()}")
+    except KeyboardInterrupt:
+        log("interrupted")
+        return 130
+    except BenchError as e:
+        log(f"error: {e}")
+        return 1
+    finally:
+        nginx.stop()
+
+    load_after = loadavg()
+    code_after = (git_state(), source_digest(dirs))
+    code = f"{code_before[0]}; sources sha256 {code_before[1]}"
+    if code_after != code_before:
+        code += f" at the start, {code_after[1]} at the end (edited during the run)"
+        ctx.warnings.append("the package sources changed during the run: figures mix versions")
+    rerun = (
+        "cd "
+        + shlex.quote(str(REPO))
+        + " && "
+        + shlex.join(
+            [python, "scripts/bench.py", "--runs", str(args.runs), "--projects", args.projects]
+            + (["--warmup", str(args.warmup)] if args.warmup != 3 else [])
+            + (["--rounds", str(args.rounds)] if args.rounds != 2 else [])
+            + (["--workdir", str(args.workdir)] if args.workdir != DEFAULT_WORKDIR else [])
+            + (["--out", str(args.out)] if args.out else [])
+        )
+    )
+    facts = [
+        ("date", started.strftime("%Y-%m-%d %H:%M UTC")),
+        (
+            "machine",
+            f"{platform.machine()}, nproc {len(os.sched_getaffinity(0))}, "
+            f"{platform.system()} {platform.release()}",
+        ),
+        ("python", f"{platform.python_version()} ({python})"),
+        ("code measured", code),
+        ("cargo", version_of([ctx.cargo, "--version"])),
+        (
+            "hyperfine",
+            version_of([ctx.hyperfine, "--version"])
+            + f", -N, {args.runs} runs per command in {ctx.rounds} rounds of alternating order "
+            f"(warmup {args.warmup} per round), medians; work dir {workdir}",
+        ),
+        ("nginx", version_of([NGINX, "-v"]) + ", 127.0.0.1, HTTP/1.1 + h2c ports"),
+        (
+            "load average (1/5/15 min)",
+            f"before {load_before}, after {load_after}; per project: " + "; ".join(loads),
+        ),
+    ]
+    report = render(rows, ctx, facts, notes, rerun)
+    print(report)
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        # hand-written notes after the marker survive a rerun
+        old = args.out.read_text() if args.out.is_file() else ""
+        if KEEP_MARKER in old:
+            report = report.rstrip("\n") + "\n\n" + old[old.index(KEEP_MARKER) :]
+        args.out.write_text(report)
+        log(f"wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
