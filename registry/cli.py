@@ -86,6 +86,13 @@ class Options:
         if self.verbose:
             click.echo(message, err=True)
 
+    def report(self, reg: Registry) -> None:
+        """With -v: which index and cache answered, and what it cost on the network."""
+        self.info(
+            f"{reg.source.url}: cache {reg.store.dir}; {reg.requests_made} requests, "
+            f"{reg.downloaded} downloaded, {reg.unchanged} not modified"
+        )
+
 
 @click.group(epilog=EPILOG, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="registry")
@@ -167,6 +174,7 @@ def query(opts: Options, spec: str, as_json: bool, all_versions: bool) -> None:
             entries = reg.query_all(parsed.name, parsed.requirement)
         else:
             entries = [reg.query(parsed.name, parsed.requirement)]
+        opts.report(reg)
     if as_json:
         out = sys.stdout.buffer
         for entry in entries:
@@ -191,6 +199,7 @@ def versions(opts: Options, name: str) -> None:
     validate_crate_name(name)
     with opts.registry() as reg:
         rows = reg.versions(name)
+        opts.report(reg)
     click.echo(render_versions((r.version, r.yanked) for r in rows))
 
 
@@ -262,6 +271,7 @@ def fetch(ctx: click.Context, names: tuple[str, ...], lockfile: str | None) -> N
                 if bar is not None:
                     reg.progress = advance
                 reports.append(reg.fetch(group))
+                opts.report(reg)
     finally:
         if bar is not None:
             bar.render_finish()
