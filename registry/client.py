@@ -487,9 +487,7 @@ class Registry:
 
         entry: IndexEntry | None
         try:
-            entry = entry_from_mapping(
-                orjson.loads(blob), blob, requirements=self._requirements
-            )
+            entry = entry_from_mapping(orjson.loads(blob), blob, requirements=self._requirements)
         except orjson.JSONDecodeError:
             invalid = _invalid_entry(blob, name, version)
             if invalid is not None and allow_invalid:

@@ -238,6 +238,13 @@ def try_fast_query(args: Sequence[str]) -> int | None:
         return None
     if blob is None:
         return None
+    from cache.integrity import FOREIGN, INTACT, check_file
+
+    # Bytes we wrote that changed since are never trusted (the full CLI refetches or says so);
+    # a file cargo rewrote is used offline, as the full CLI does.
+    state = check_file(data, index_dir, rel)
+    if state != INTACT and not (offline and state == FOREIGN):
+        return None
 
     import json
 
@@ -247,7 +254,7 @@ def try_fast_query(args: Sequence[str]) -> int | None:
         entry = json.loads(
             blob.decode(), parse_int=_int, parse_float=_float, parse_constant=_no_constant
         )
-    except ValueError:
+    except (ValueError, RecursionError):
         return None
     if b"\\ud" in blob.lower():
         return None

@@ -57,13 +57,23 @@ def _config_files(start: Path) -> tuple[list[Path], list[Path]]:
 
 
 def _read(path: Path) -> dict[str, Any]:
+    """A cargo config file; a malformed one is an input error, as in cargo (a broken
+    ``replace-with`` silently ignored would send requests to crates.io instead of the mirror)."""
     import tomllib
+
+    from registry.errors import InputError
 
     try:
         with open(path, "rb") as handle:
             return tomllib.load(handle)
-    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError, RecursionError):
-        return {}  # RecursionError: tomllib on deeply nested arrays/tables
+    except FileNotFoundError:
+        return {}
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read cargo configuration ({exc.strerror})") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise InputError(f"{path}: invalid cargo configuration: {exc}") from None
+    except RecursionError:
+        raise InputError(f"{path}: invalid cargo configuration: nested too deeply") from None
 
 
 def _table(data: Mapping[str, Any], key: str) -> dict[str, dict[str, Any]]:
