@@ -155,34 +155,16 @@ def try_fast_check(args: Sequence[str]) -> int | None:
 
 def _parse(args: Sequence[str]) -> tuple[dict[str, str], bool, str, bool] | None:
     """(global values, offline, spec, as_json) for the one shape handled here, else None."""
-    values: dict[str, str] = {}
-    offline = False
-    i = 0
-    while i < len(args):
-        arg = args[i]
-        if arg == "query":
-            break
-        if arg == "--offline":
-            offline = True
-        elif arg in ("-q", "--quiet"):
-            pass
-        elif arg in ("--index-url", "--cache-dir") and i + 1 < len(args):
-            values[arg] = args[i + 1]
-            i += 1
-        elif arg.startswith(("--index-url=", "--cache-dir=")):
-            key, _, value = arg.partition("=")
-            values[key] = value
-        else:
-            return None
-        i += 1
-    rest = list(args[i + 1 :]) if i < len(args) else None
-    if rest is None:
+    found = _globals(args, "query")
+    if found is None:
         return None
+    values, at = found
+    rest = list(args[at + 1 :])
     as_json = "--json" in rest
     rest = [a for a in rest if a != "--json"]
     if len(rest) != 1 or rest[0].startswith("-"):
         return None
-    return values, offline, rest[0], as_json
+    return values, "o" in values, rest[0], as_json
 
 
 def try_fast_query(args: Sequence[str]) -> int | None:
