@@ -10,64 +10,26 @@
     [v.version for v in reg.versions("serde")]         # every version, no JSON parsed
     reg.fetch(["serde", "tokio"])                      # warm the cache, one concurrent batch
 
-How a crate's cache entry is made current (:meth:`Registry.load`), once per instance:
-
-    offline ........................ the cache as it is (missing: OfflineError;
-                                     unreadable: CacheEntryError)
-    local index directory .......... re-read when the file's (mtime, size) changed
-    sparse, fresh by max-age ....... the cache, no request
-    sparse, otherwise .............. one conditional request (unconditional when the cache is
-                                     missing or unreadable), 200 rewrites the entry,
-                                     404/410/451 deletes it
-
-All requests of one :meth:`load` call go out as one concurrent batch (two when it both
-revalidates cached entries and fetches missing ones).
-
-Entries MISSING from the cache (absent or unreadable) are coalesced under cargo's package-cache
-lock, so that concurrent processes wanting the same missing file cost about one download: take
-the lock, re-read those entries (another process, cargo or us, may have just written them: that
-copy is used as is, counted as revalidated), fetch only the still-missing ones, write them,
-release. The lock is held only for that. Revalidations of cached entries go out unlocked and take
-the lock only to write. If the lock cannot be taken (timeout, read-only or full disk), the missing
-entries are fetched anyway and not written (one warning). Repairs of a foreign line
-(:meth:`_refetch`) always refetch.
+Keeping each entry current is :class:`registry.entries.IndexEntries`' job (the base class).
 """
 
 from __future__ import annotations
 
-import os
-import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
-from cache.format import CacheFormatError, find_exact, iter_keys, read_header, serialize
-from cache.freshness import is_fresh, read_max_age
-from cache.integrity import CORRUPT, FOREIGN, check_file
-from cache.store import CacheReadError, IndexStore
+from cache.format import CacheFormatError, find_exact, iter_keys
 from query.entry import EntryError, IndexEntry, entry_from_mapping
-from query.names import CrateNameError, index_path
-from registry import __version__
-from registry.errors import (
-    CacheEntryError,
-    NotFoundError,
-    OfflineError,
-    RegistryConfigError,
-    RegistryError,
-    UsageError,
-)
-from registry.paths import default_cache_dir
-from registry.source import CRATES_IO_SPARSE, LOCAL, IndexSource, parse_index_url
+from query.names import index_path
+from registry.entries import USER_AGENT, IndexEntries
+from registry.errors import CacheEntryError, NotFoundError, RegistryError
+from registry.source import LOCAL
 
 if TYPE_CHECKING:
-    import httpx
-
     from query.requirement import Requirement
-    from registry.sparse import SparseClient
-    from registry.transport.base import Transport
 
-USER_AGENT = f"registry/{__version__}"
+__all__ = ["USER_AGENT", "FetchReport", "Registry", "VersionInfo"]
 
 _T = TypeVar("_T")
 
@@ -89,10 +51,6 @@ class FetchReport:
     errors: dict[str, RegistryError]
 
 
-def _local_version(stat: os.stat_result) -> str:
-    return f'etag: "local-{stat.st_mtime_ns}-{stat.st_size}"'
-
-
 def _yanked_hint(blob: bytes) -> bool:
     """Cheap yanked test on a raw line: a JSON key cannot hide its quotes, so no match = no."""
     at = blob.find(b'"yanked"')
@@ -102,355 +60,11 @@ def _yanked_hint(blob: bytes) -> bool:
     return rest.startswith(b":") and rest[1:].lstrip(b" \t\r\n").startswith(b"true")
 
 
-class Registry:
+class Registry(IndexEntries):
     """A sparse (or local) index with its on-disk summaries cache."""
-
-    def __init__(
-        self,
-        index_url: str = CRATES_IO_SPARSE,
-        cache_dir: str | os.PathLike[str] | None = None,
-        *,
-        offline: bool = False,
-        refresh: bool = False,
-        token: str | None = None,
-        transport: Transport | None = None,
-        httpx_client: httpx.Client | None = None,
-        timeout: float = 30.0,
-        warn: Callable[[str], None] | None = None,
-        progress: Callable[[int], None] | None = None,
-    ) -> None:
-        self.source: IndexSource = parse_index_url(index_url)
-        self.progress = progress
-        self.cache_root = Path(cache_dir if cache_dir is not None else default_cache_dir())
-        self.store = IndexStore(self.cache_root, self.source.dir_name)
-        self.offline = offline
-        self.refresh = refresh
-        self._token = token
-        self._transport = transport
-        self._httpx_client = httpx_client
-        self._timeout = timeout
-        self._warn = warn
-        self._warned: set[str] = set()
-        self._write_warned = False
-        self._client: SparseClient | None = None
-        self._data: dict[str, bytes] = {}
-        self._revalidated: set[str] = set()
-        self._repaired: set[str] = set()
-        # Entries another writer (cargo) replaced since we wrote them (cache/integrity.py).
-        self._foreign: set[str] = set()
-        self.downloaded = 0
-        self.unchanged = 0
-        self._requirements: dict[str, Requirement] = {}
 
     def __repr__(self) -> str:
         return f"Registry({self.source.url!r}, cache_dir={str(self.cache_root)!r})"
-
-    # -- plumbing ---------------------------------------------------------------------------
-
-    def warn_once(self, message: str) -> None:
-        if message not in self._warned:
-            self._warned.add(message)
-            if self._warn is not None:
-                self._warn(message)
-
-    def _write_problems(self, problems: list[str]) -> None:
-        """Cache write failures: one warning per invocation, like cargo (§5.1)."""
-        if problems and not self._write_warned:
-            self._write_warned = True
-            self.warn_once(problems[0])
-
-    def close(self) -> None:
-        if self._transport is not None:
-            self._transport.close()
-
-    def __enter__(self) -> Registry:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    @property
-    def requests_made(self) -> int:
-        return self._client.requests_made if self._client is not None else 0
-
-    def _sparse(self) -> SparseClient:
-        if self._client is not None:
-            return self._client
-        from registry.sparse import SparseClient
-
-        if self._transport is None:
-            from registry.transport.base import TransportOptions
-
-            options = TransportOptions(
-                connect_timeout=self._timeout, read_timeout=self._timeout, user_agent=USER_AGENT
-            )
-            if self._httpx_client is not None:
-                from registry.transport.httpx import HttpxTransport
-
-                self._transport = HttpxTransport(options, client=self._httpx_client)
-            else:
-                from registry.transport.base import default_transport
-
-                self._transport = default_transport(options)
-        fixed = os.environ.get("REGISTRY_RETRY_SLEEP_MS")
-        client = SparseClient(
-            self.source.base,
-            self._transport,
-            user_agent=USER_AGENT,
-            token=self._token,
-            fixed_sleep=int(fixed) / 1000 if fixed and fixed.isdigit() else None,
-        )
-        try:
-            config = None if self.refresh else self.store.read_config()
-        except CacheReadError:  # unreadable (e.g. the cache dir is not a directory): refetch
-            config = None
-        parsed = _parse_config(config) if config is not None else None
-        if parsed is None:
-            config = client.fetch_config()
-            parsed = _parse_config(config)
-            if parsed is None:
-                raise RegistryConfigError(
-                    f'{self.source.base}config.json is not a JSON object with a "dl" string: '
-                    "is the index URL right?"
-                )
-            self._write_problems(self.store.write_config(config))
-        if parsed.get("auth-required") is True:
-            if self._token is None:
-                raise RegistryConfigError(
-                    f"{self.source.base}: the registry requires authentication "
-                    "(auth-required in config.json): pass a token with --token or REGISTRY_TOKEN"
-                )
-            client.auth_required = True
-        self._client = client
-        return client
-
-    # -- loading cache entries --------------------------------------------------------------
-
-    def _read_cached(self, rel: str) -> tuple[bytes | None, str | None, bool]:
-        """(data, index version, unreadable) of a cache entry; reads take no lock."""
-        try:
-            data = self.store.read(rel)
-        except CacheReadError:
-            return None, None, True
-        if data is None:
-            return None, None, False
-        try:
-            version, _ = read_header(data)
-            find_exact(data, "")  # checks the body ends in a complete entry; finds nothing
-        except CacheFormatError:
-            return None, None, True
-        state = check_file(data, str(self.store.dir), rel)
-        if state == CORRUPT:  # changed behind our back: bit rot, truncation, a stray write
-            return None, None, True
-        if state == FOREIGN:
-            self._foreign.add(rel)
-        return data, version, False
-
-    def load(
-        self, names: Iterable[str], *, force: bool = False
-    ) -> dict[str, bytes | RegistryError]:
-        """Make each crate's cache entry current; its ``.cache`` bytes or the error, by name.
-
-        ``force`` revalidates even entries used or revalidated earlier (never offline).
-        """
-        results: dict[str, bytes | RegistryError] = {}
-        wanted: dict[str, str] = {}
-        for name in names:
-            try:
-                wanted[name] = index_path(name)
-            except CrateNameError as exc:
-                results[name] = UsageError(str(exc))
-        by_rel: dict[str, list[str]] = {}
-        for name, rel in wanted.items():
-            by_rel.setdefault(rel, []).append(name)
-        outcome = self._load_paths(list(by_rel), force=force and not self.offline)
-        for rel, value in outcome.items():
-            for name in by_rel[rel]:
-                results[name] = value
-        return results
-
-    def _load_paths(
-        self, rels: Sequence[str], force: bool = False
-    ) -> dict[str, bytes | RegistryError]:
-        out: dict[str, bytes | RegistryError] = {}
-        to_fetch: list[tuple[str, str | None]] = []
-        cached: dict[str, bytes] = {}
-        now = time.time()
-        for rel in rels:
-            if rel in self._data and not force:
-                out[rel] = self._data[rel]
-                continue
-            data, version, unreadable = self._read_cached(rel)
-            if self.source.kind == LOCAL:
-                out[rel] = self._load_local(rel, data, version)
-                continue
-            if self.offline:
-                out[rel] = self._offline_answer(rel, data, unreadable)
-                continue
-            if data is not None:
-                cached[rel] = data
-                if rel in self._revalidated and not force:
-                    out[rel] = self._data.setdefault(rel, data)
-                    continue
-                if not self.refresh and not force and rel not in self._foreign:
-                    fresh = read_max_age(self.store.sidecar_file(rel))
-                    if fresh is not None and is_fresh(fresh[0], fresh[1], now):
-                        out[rel] = self._data.setdefault(rel, data)
-                        continue
-            to_fetch.append((rel, version))
-        if to_fetch:
-            out.update(self._fetch_coalesced(to_fetch, cached))
-        return out
-
-    def _offline_answer(
-        self, rel: str, data: bytes | None, unreadable: bool
-    ) -> bytes | RegistryError:
-        if data is not None:
-            self._data[rel] = data
-            return data
-        name = rel.rsplit("/", 1)[-1]
-        if unreadable:
-            return CacheEntryError(
-                f"cache entry for {name} is unreadable ({self.store.cache_file(rel)}); "
-                "run without --offline to refetch"
-            )
-        return OfflineError(
-            f"{name} is not in the cache, and --offline was given: run without --offline"
-        )
-
-    def _load_local(
-        self, rel: str, data: bytes | None, version: str | None
-    ) -> bytes | RegistryError:
-        path = os.path.join(self.source.base, rel)
-        name = rel.rsplit("/", 1)[-1]
-        try:
-            stat = os.stat(path)
-            current = _local_version(stat)
-            if data is not None and version == current:
-                self._data[rel] = data
-                return data
-            with open(path, "rb") as handle:
-                body = handle.read()
-        except FileNotFoundError:
-            self._write({rel: None}, {})
-            return NotFoundError(f"no crate named {name} in {self.source.base}")
-        except OSError as exc:
-            return CacheEntryError(f"cannot read {path}: {exc.strerror}")
-        new = self._build(body, current)
-        self._write({rel: new}, {})
-        self._data[rel] = new
-        return new
-
-    def _build(self, body: bytes, version: str) -> bytes:
-        from registry.indexfile import summaries_from_index
-
-        return serialize(version, summaries_from_index(body))
-
-    def _write(self, items: dict[str, bytes | None], max_ages: dict[str, int]) -> None:
-        self._write_problems(self.store.write_many(items, max_ages, record_sums=True))
-
-    def _fetch_coalesced(
-        self, items: list[tuple[str, str | None]], cached: dict[str, bytes]
-    ) -> dict[str, bytes | RegistryError]:
-        """`_fetch`, with the entries missing from the cache coalesced under the lock."""
-        missing = [rel for rel, _ in items if rel not in cached]
-        if not missing:
-            return self._fetch(items, cached)
-        self._sparse()  # config.json first, outside the lock
-        revalidate = [item for item in items if item[0] in cached]
-        out = self._fetch(revalidate, cached) if revalidate else {}
-        with self.store.holding_lock():
-            still_missing: list[tuple[str, str | None]] = []
-            for rel in missing:
-                data, _version, _unreadable = self._read_cached(rel)
-                if data is None:
-                    still_missing.append((rel, None))
-                    continue
-                # Written by another process since we looked: as current as a download.
-                out[rel] = self._data[rel] = data
-                self._revalidated.add(rel)
-            if still_missing:
-                out.update(self._fetch(still_missing, {}))
-        return out
-
-    def _fetch(
-        self, items: list[tuple[str, str | None]], cached: dict[str, bytes]
-    ) -> dict[str, bytes | RegistryError]:
-        from registry.sparse import CacheValid, Fetched, NotFound
-
-        client = self._sparse()
-        if client.requests_made == 0 and len(items) > 1:
-            # One connection set-up before going wide.
-            results = client.fetch(items[:1], self.progress)
-            results.update(client.fetch(items[1:], self.progress))
-        else:
-            results = client.fetch(items, self.progress)
-        out: dict[str, bytes | RegistryError] = {}
-        writes: dict[str, bytes | None] = {}
-        max_ages: dict[str, int] = {}
-        fresh: list[str] = []
-        for rel, result in results.items():
-            name = rel.rsplit("/", 1)[-1]
-            if isinstance(result, Fetched):
-                data = self._build(result.body, result.index_version)
-                writes[rel] = data
-                self._foreign.discard(rel)
-                if result.max_age:
-                    max_ages[rel] = result.max_age
-                out[rel] = data
-                self.downloaded += 1
-            elif isinstance(result, CacheValid):
-                data = cached[rel]
-                self.unchanged += 1
-                if rel in self._foreign:  # another writer's entry, confirmed current: adopt it
-                    self._foreign.discard(rel)
-                    self._write_problems(self.store.write_sums({rel: data}))
-                if result.max_age:
-                    max_ages[rel] = result.max_age
-                    fresh.append(rel)
-                out[rel] = data
-            elif isinstance(result, NotFound):
-                if rel in cached or self.store.cache_file(rel).exists():
-                    writes[rel] = None  # cargo deletes the entry, readable or not
-                out[rel] = NotFoundError(f"no crate named {name} in {self.source.base}")
-                continue
-            else:
-                out[rel] = result
-                continue
-            self._revalidated.add(rel)
-            self._data[rel] = data
-        if writes:
-            self._write(writes, max_ages)
-        if fresh:
-            self._write_problems(self.store.touch_fresh(fresh, max_ages))
-        return out
-
-    def may_revalidate(self, name: str) -> bool:
-        """Could a request in this run still find versions the cache lacks?"""
-        if self.offline or self.source.kind == LOCAL:
-            return False
-        try:
-            return index_path(name) not in self._revalidated
-        except CrateNameError:
-            return False
-
-    def files_consulted(self) -> list[Path]:
-        """The cache files this instance read or wrote (for null-build fingerprints)."""
-        return [self.store.cache_file(rel) for rel in sorted(self._data)]
-
-    def fresh_until(self) -> float | None:
-        """When the first consulted entry is due for revalidation (None: already, or never
-        fresh); local and offline registries never are."""
-        if self.offline or self.source.kind == LOCAL:
-            return None
-        until: float | None = None
-        for rel in self._data:
-            fresh = read_max_age(self.store.sidecar_file(rel))
-            if fresh is None:
-                return None
-            end = fresh[0] + fresh[1]
-            until = end if until is None else min(until, end)
-        return until
 
     def entry_in(self, data: bytes, name: str, version: str) -> IndexEntry | None:
         """The entry for ``version`` in already-loaded cache bytes, parsing that line only."""
@@ -642,16 +256,6 @@ class Registry:
             raise NotFoundError(f"{name} has no version{wanted}")
         return entries
 
-    def raw_lines(self, name: str, versions: Sequence[str]) -> list[bytes]:
-        """The raw index lines of the given versions, verbatim."""
-        data = self._entry_data(name)
-        lines = []
-        for version in versions:
-            blob = self._find(data, version, name)
-            if blob is not None:
-                lines.append(blob)
-        return lines
-
     def versions(self, name: str) -> list[VersionInfo]:
         """Every version in cargo's order, yanked ones marked; no JSON is parsed."""
         from cache.format import parse
@@ -716,15 +320,3 @@ def _invalid_entry(blob: bytes, name: str, version: str) -> IndexEntry | None:
         problem="the index line is not valid UTF-8 JSON",
         raw=blob,
     )
-
-
-def _parse_config(raw: bytes) -> dict[str, object] | None:
-    import json
-
-    try:
-        data = json.loads(raw)
-    except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: [[[[...]]]]
-        return None
-    if not isinstance(data, dict) or not isinstance(data.get("dl"), str):
-        return None
-    return data

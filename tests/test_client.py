@@ -17,6 +17,7 @@ from typing import Any
 import orjson
 import pytest
 
+import registry
 import registry.client as client_module
 from cache.dirhash import source_dir_name
 from cache.format import iter_keys, parse, read_header, serialize
@@ -217,7 +218,7 @@ def test_request_headers_on_the_wire(
 ) -> None:
     open_registry(index_server.url).get("foo", "1.0.0")
     for request in index_server.requests:
-        assert request.header("User-Agent") == f"registry/{client_module.__version__}"
+        assert request.header("User-Agent") == f"registry/{registry.__version__}"
         assert request.header("cargo-protocol") == "version=1"
         assert request.header("accept") == "text/plain"
         assert request.header("Authorization") is None
