@@ -246,9 +246,7 @@ def fetch(ctx: click.Context, names: tuple[str, ...], lockfile: str | None) -> N
     if names:
         groups[default_url] = [validate_crate_name(n) for n in names]
     if lockfile:
-        lock_groups, sources = _lockfile_groups(
-            lockfile, parse_index_url(explicit).url if explicit else None, opts
-        )
+        lock_groups, sources = _lockfile_groups(lockfile, explicit, opts)
         for url, group in lock_groups.items():
             groups.setdefault(url, []).extend(group)
     if not names and not lockfile:
@@ -299,26 +297,27 @@ FORMATS = ("human", "json", "github", "sarif")
 
 
 def _explicit_index_url(ctx: click.Context) -> str | None:
-    """--index-url replaces crates.io for lockfile entries only when it was actually given."""
+    """The --index-url source URL when it was actually given (flag or env), else None: only
+    then does it replace crates.io for lockfile entries."""
+    from registry.source import parse_index_url
+
     root = ctx.find_root()
     source = root.get_parameter_source("index_url")
     if source in (click.core.ParameterSource.DEFAULT, None):
         return None
     value = root.params.get("index_url")
-    return str(value) if value else None
+    return parse_index_url(str(value)).url if value else None
 
 
 def _settings(ctx: click.Context, opts: Options, deny_yanked: bool) -> Settings:
-    from registry.source import parse_index_url
     from registry.validation import Settings
 
-    index_url = _explicit_index_url(ctx)
     return Settings(
         cache_dir=opts.cache_dir,
         offline=opts.offline,
         refresh=opts.refresh,
         token=opts.token,
-        index_url=parse_index_url(index_url).url if index_url else None,
+        index_url=_explicit_index_url(ctx),
         deny_yanked=deny_yanked,
         warn=opts.warn,
         timeout=opts.timeout,
@@ -416,7 +415,6 @@ def check(
     from registry.checkcmd import CheckRequest, execute
 
     opts: Options = ctx.obj
-    settings = _settings(ctx, opts, deny_yanked)
     text, code = execute(
         CheckRequest(
             manifest_path=manifest_path,
@@ -428,7 +426,7 @@ def check(
             offline=opts.offline,
             refresh=opts.refresh,
             token=opts.token,
-            index_url=settings.index_url,
+            index_url=_explicit_index_url(ctx),
             quiet=opts.quiet,
             timeout=opts.timeout,
         )
