@@ -4,6 +4,7 @@ and as a subprocess, and editing lockfile/manifest text."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -149,3 +150,23 @@ def tree(root: Path) -> set[str]:
 
 def problem_packages(report: dict[str, Any]) -> list[dict[str, Any]]:
     return [p for p in report["packages"] if p["problems"]]
+
+
+# -- index lines for hand-made registries ---------------------------------------------------
+
+
+def cksum(name: str, vers: str) -> str:
+    return hashlib.sha256(f"{name}-{vers}".encode()).hexdigest()
+
+
+def line(name: str, vers: str, **fields: Any) -> dict[str, Any]:
+    entry: dict[str, Any] = {
+        "name": name,
+        "vers": vers,
+        "deps": [],
+        "cksum": cksum(name, vers),
+        "features": {},
+        "yanked": False,
+    }
+    entry.update(fields)
+    return entry

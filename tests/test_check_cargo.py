@@ -120,16 +120,17 @@ class World:
 REGISTRY = [sys.executable, "-m", "registry"]
 
 
-@pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+@contextlib.contextmanager
+def cargo_world(base: Path, index: Path) -> Iterator[World]:
+    """Serve ``index``, give cargo a CARGO_HOME replacing crates.io with it, and give registry
+    a cache dir; skip (or, with CI set, fail) when cargo is missing."""
     if CARGO is None:
         if os.environ.get("CI"):
             pytest.fail("cargo is not installed, and CI is set: the cargo agreement tests must run")
         pytest.skip("cargo is not installed (set CI to turn this skip into a failure)")
-    base = tmp_path_factory.mktemp("cargo-agreement")
     home = base / "cargo-home"
     home.mkdir()
-    with IndexServer(INDEX) as server, pytest.MonkeyPatch.context() as mp:
+    with IndexServer(index) as server, pytest.MonkeyPatch.context() as mp:
         (home / "config.toml").write_text(
             '[source.crates-io]\nreplace-with = "local-sparse"\n\n'
             f'[source.local-sparse]\nregistry = "sparse+{server.url}"\n'
@@ -143,6 +144,12 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
                 mp.delenv(name)
         mp.setenv("CARGO_HOME", str(home))
         yield World(server, base, home, base / "registry-cache", env)
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+    with cargo_world(tmp_path_factory.mktemp("cargo-agreement"), INDEX) as made:
+        yield made
 
 
 def assert_agree(world: World, directory: Path, cargo_succeeds: bool) -> None:
@@ -680,26 +687,10 @@ class Synthetic:
 
 @pytest.fixture(scope="module")
 def synthetic(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Synthetic]:
-    if CARGO is None:
-        if os.environ.get("CI"):
-            pytest.fail("cargo is not installed, and CI is set: the cargo agreement tests must run")
-        pytest.skip("cargo is not installed (set CI to turn this skip into a failure)")
     base = tmp_path_factory.mktemp("cargo-features")
     _synthetic_index(base / "index")
-    home = base / "cargo-home"
-    home.mkdir()
-    with IndexServer(base / "index") as server, pytest.MonkeyPatch.context() as mp:
-        (home / "config.toml").write_text(
-            '[source.crates-io]\nreplace-with = "local-sparse"\n\n'
-            f'[source.local-sparse]\nregistry = "sparse+{server.url}"\n'
-        )
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("CARGO_", "REGISTRY_"))}
-        env.update(CARGO_HOME=str(home), CARGO_TERM_COLOR="never")
-        for name in list(os.environ):
-            if name.startswith("REGISTRY_"):
-                mp.delenv(name)
-        mp.setenv("CARGO_HOME", str(home))
-        world = World(server, base, home, base / "registry-cache", env)
+    with cargo_world(base, base / "index") as world:
+        env = world.env
         fetched = subprocess.run(
             [*REGISTRY, "--index-url", world.url, "--cache-dir", str(world.cache), "fetch",
              "foo", "bar", "baz", "qux", "mid"],

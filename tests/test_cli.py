@@ -6,7 +6,6 @@ Exact stdout, one-line stderr and exit codes; no test sleeps or measures time.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import re
@@ -21,29 +20,13 @@ import pytest
 
 from cache.dirhash import source_dir_name
 from registry.cli import run
+from tests.checkutil import cksum, line
 from tests.httpserver import Fault, IndexServer
 
 MakeIndexDir = Callable[..., Path]
 
 ENV_VARS = ("REGISTRY_INDEX_URL", "REGISTRY_CACHE_DIR", "REGISTRY_OFFLINE", "REGISTRY_TOKEN")
 HEAVY = ("httpx", "asyncio", "click", "semver", "orjson", "pycurl", "filelock")
-
-
-def cksum(name: str, vers: str) -> str:
-    return hashlib.sha256(f"{name}-{vers}".encode()).hexdigest()
-
-
-def line(name: str, vers: str, **fields: Any) -> dict[str, Any]:
-    entry: dict[str, Any] = {
-        "name": name,
-        "vers": vers,
-        "deps": [],
-        "cksum": cksum(name, vers),
-        "features": {},
-        "yanked": False,
-    }
-    entry.update(fields)
-    return entry
 
 
 def dep(name: str, req: str, **fields: Any) -> dict[str, Any]:

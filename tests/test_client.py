@@ -6,7 +6,6 @@ Every test counts the requests the server logged; none sleeps or measures time.
 from __future__ import annotations
 
 import errno
-import hashlib
 import json
 import os
 import shutil
@@ -32,28 +31,12 @@ from registry.errors import (
     RegistryConfigError,
     RegistryError,
 )
+from tests.checkutil import cksum, line
 from tests.httpserver import Fault, IndexServer
 
 TOKEN = "tok-3f9a7c1e5b"
 
 MakeIndexDir = Callable[..., Path]
-
-
-def cksum(name: str, vers: str) -> str:
-    return hashlib.sha256(f"{name}-{vers}".encode()).hexdigest()
-
-
-def line(name: str, vers: str, **fields: Any) -> dict[str, Any]:
-    entry: dict[str, Any] = {
-        "name": name,
-        "vers": vers,
-        "deps": [],
-        "cksum": cksum(name, vers),
-        "features": {},
-        "yanked": False,
-    }
-    entry.update(fields)
-    return entry
 
 
 FOO = [
