@@ -52,6 +52,7 @@ __all__ = [
     "INDEX_V_MAX",
     "CacheFormatError",
     "Summaries",
+    "check_structure",
     "find_exact",
     "iter_keys",
     "parse",
@@ -148,16 +149,28 @@ def _check_body(data: bytes, body: int) -> None:
         raise CacheFormatError("cache body does not end with a complete entry (truncated)")
 
 
-def find_exact(data: bytes, version: str) -> bytes | None:
-    """Return the blob stored under exactly ``version``, or None if there is no such key.
-
-    Validates the header and the body's structure, then searches for ``\\0<version>\\0`` from the
-    end (later duplicates win) and accepts a match only at a key position, which is where an even
-    number of NULs precedes it in the body. No other blob is decoded or parsed, and other keys are
-    not validated: `parse` does that.
-    """
+def check_structure(data: bytes) -> None:
+    """Validate the header and that the body ends with a complete entry (CacheFormatError)."""
     _, body = read_header(data)
     _check_body(data, body)
+
+
+def find_exact(data: bytes, version: str, *, checked: bool = False) -> bytes | None:
+    """Return the blob stored under exactly ``version``, or None if there is no such key.
+
+    Validates the header and the body's structure (skipped with ``checked``: the caller has
+    run `check_structure` on these very bytes), then searches for ``\\0<version>\\0`` from the
+    end (later duplicates win) and accepts a match only at a key position, which is where an even
+    number of NULs precedes it in the body, that is (the body holding an even number) where an
+    even number follows it: counted from the end, like the search, so a recent version costs
+    a short scan. No other blob is decoded or parsed, and other keys are not validated:
+    `parse` does that.
+    """
+    if checked:
+        body = data.find(_NUL, len(_MAGIC)) + 1
+    else:
+        _, body = read_header(data)
+        _check_body(data, body)
     try:
         raw = version.encode()
     except UnicodeEncodeError:
@@ -171,7 +184,7 @@ def find_exact(data: bytes, version: str) -> bytes | None:
         hit = data.rfind(needle, body - 1, end)
         if hit < 0:
             return None
-        if data.count(_NUL, body, hit + 1) % 2 == 0:
+        if data.count(_NUL, hit + 1) % 2 == 0:
             start = hit + len(needle)
             stop = data.find(_NUL, start)  # cannot fail: the body ends with a NUL
             return data[start:stop]

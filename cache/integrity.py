@@ -10,8 +10,10 @@ inside ``.cache/``, which stays byte-identical to cargo's) goes a sidecar::
 
 Reading a cache file (after its header and structure were checked) gives one of:
 
-* ``INTACT``: no sidecar (cargo wrote the file, or a registry before this one), an unusable
-  sidecar, or a size and CRC-32 that match: use it.
+* ``VERIFIED``: size and CRC-32 match the sidecar: these are the bytes we wrote, a valid
+  `.cache` file (readers may skip re-checking its structure).
+* ``INTACT``: no sidecar (cargo wrote the file, or a registry before this one) or an unusable
+  one: use it, after the usual structure checks.
 * ``CORRUPT``: the sidecar records the same index version but the bytes differ: the file changed
   behind our back. Treat it as unreadable: refetched online, a clear error offline.
 * ``FOREIGN``: the header carries another index version than the sidecar: another writer
@@ -27,8 +29,18 @@ from __future__ import annotations
 import os
 import zlib
 
-__all__ = ["CORRUPT", "FOREIGN", "INTACT", "check", "check_file", "record", "sum_path"]
+__all__ = [
+    "CORRUPT",
+    "FOREIGN",
+    "INTACT",
+    "VERIFIED",
+    "check",
+    "check_file",
+    "record",
+    "sum_path",
+]
 
+VERIFIED = "verified"
 INTACT = "intact"
 CORRUPT = "corrupt"
 FOREIGN = "foreign"
@@ -53,7 +65,8 @@ def record(data: bytes) -> bytes:
 
 
 def check(data: bytes, sidecar: bytes | None) -> str:
-    """`INTACT`, `CORRUPT` or `FOREIGN` for cache bytes and their sidecar (None: none)."""
+    """`VERIFIED`, `INTACT`, `CORRUPT` or `FOREIGN` for cache bytes and their sidecar
+    (None: none)."""
     if sidecar is None or not sidecar.endswith(b"\n"):
         return INTACT
     size, _, rest = sidecar[:-1].partition(b" ")
@@ -65,7 +78,7 @@ def check(data: bytes, sidecar: bytes | None) -> str:
     except ValueError:
         return INTACT
     if len(data) == int(size) and zlib.crc32(data) == expected:
-        return INTACT
+        return VERIFIED
     if _header_version(data) != version:
         return FOREIGN
     return CORRUPT

@@ -8,10 +8,15 @@ holding it keeps cargo and us from writing the same `.cache` files at once. Both
 The lock is not reentrant: a nested acquisition in the same process waits like any other
 holder would (and times out), so take it once around a batch of writes.
 
-``filelock`` is imported only when a lock is taken: it costs ~45 ms and read paths never lock.
+On POSIX this calls ``fcntl.flock`` itself (exactly what ``filelock`` does there, polling a
+non-blocking attempt every 20 ms, without its ~18 ms import: logging, asyncio helpers,
+secrets); elsewhere it uses ``filelock``, imported only when a lock is taken. Read paths never
+lock.
 """
 
 from __future__ import annotations
+
+import os
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -24,6 +29,9 @@ __all__ = ["LOCK_FILE_NAME", "CacheLockTimeout", "PackageCacheLock", "package_ca
 
 LOCK_FILE_NAME = ".package-cache"
 
+#: Seconds between non-blocking attempts while another process holds the lock.
+_POLL_INTERVAL = 0.02
+
 
 class CacheLockTimeout(OSError):
     """The package-cache lock could not be taken within the timeout."""
@@ -32,36 +40,70 @@ class CacheLockTimeout(OSError):
 class PackageCacheLock:
     """Context manager returned by `package_cache_lock`; ``__enter__`` returns the lock path."""
 
-    __slots__ = ("_lock", "path", "timeout")
+    __slots__ = ("_fd", "_lock", "path", "timeout")
 
     def __init__(self, cache_root: Path, timeout: float) -> None:
         self.path = cache_root / LOCK_FILE_NAME
         self.timeout = timeout
+        self._fd: int | None = None
         self._lock: BaseFileLock | None = None
 
     def __enter__(self) -> Path:
-        from filelock import FileLock, Timeout
-
-        if self._lock is not None:
+        if self._fd is not None or self._lock is not None:
             raise RuntimeError(f"package cache lock {self.path} is already held by this object")
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        if os.name == "posix":
+            self._fd = self._flock()
+        else:  # pragma: no cover - exercised on Windows only
+            self._lock = self._filelock()
+        return self.path
+
+    def _timed_out(self) -> CacheLockTimeout:
+        return CacheLockTimeout(
+            f"timed out after {self.timeout:g}s waiting for the package cache lock "
+            f"{self.path} (held by another cargo or registry process)"
+        )
+
+    def _flock(self) -> int:
+        import fcntl
+        import time
+
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        try:
+            if self.timeout < 0:
+                fcntl.flock(fd, fcntl.LOCK_EX)
+                return fd
+            deadline = time.monotonic() + self.timeout
+            while True:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    return fd
+                except BlockingIOError:
+                    pass
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise self._timed_out()
+                time.sleep(min(_POLL_INTERVAL, remaining))
+        except BaseException:
+            os.close(fd)
+            raise
+
+    def _filelock(self) -> BaseFileLock:  # pragma: no cover - non-POSIX only
+        from filelock import FileLock, Timeout
+
         lock = FileLock(
             self.path,
             timeout=self.timeout,
             thread_local=False,
-            preserve_lock_file=True,  # never unlink: cargo flocks this same file
+            preserve_lock_file=True,  # never unlink: cargo locks this same file
             fallback_to_soft=False,  # a soft lock would not exclude cargo
-            poll_interval=0.02,
+            poll_interval=_POLL_INTERVAL,
         )
         try:
             lock.acquire()
         except Timeout:
-            raise CacheLockTimeout(
-                f"timed out after {self.timeout:g}s waiting for the package cache lock "
-                f"{self.path} (held by another cargo or registry process)"
-            ) from None
-        self._lock = lock
-        return self.path
+            raise self._timed_out() from None
+        return lock
 
     def __exit__(
         self,
@@ -69,8 +111,11 @@ class PackageCacheLock:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
+        fd, self._fd = self._fd, None
+        if fd is not None:
+            os.close(fd)  # closing the last descriptor releases the flock
         lock, self._lock = self._lock, None
-        if lock is not None:
+        if lock is not None:  # pragma: no cover - non-POSIX only
             lock.release()
 
 

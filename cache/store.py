@@ -61,6 +61,7 @@ class IndexStore:
             raise ValueError(f"invalid index directory name: {dir_name!r}")
         self.cache_root = Path(cache_root)
         self.dir = self.cache_root / "registry" / "index" / dir_name
+        self._dir_str = str(self.dir)
         self.lock_timeout = lock_timeout
         # Inside `holding_lock`: [] when the lock is held, [warning] when it could not be taken.
         self._held: list[str] | None = None
@@ -70,32 +71,43 @@ class IndexStore:
 
     # -- paths -----------------------------------------------------------------------------
 
-    def _under(self, base: Path, rel: str) -> Path:
-        parts = rel.split("/")
+    @staticmethod
+    def _check_rel(rel: str) -> None:
         if (
             not rel
             or "\0" in rel
             or "\\" in rel
             or rel.startswith("/")
-            or any(p in ("", ".", "..") for p in parts)
+            or any(p in ("", ".", "..") for p in rel.split("/"))
         ):
             raise ValueError(f"invalid index path: {rel!r}")
+
+    def cache_path(self, rel: str) -> str:
+        """``.dir/.cache/<rel>`` as a string (the per-crate hot path: no Path objects);
+        ValueError unless ``rel`` is a plain relative index path."""
+        self._check_rel(rel)
         # Every part is a plain name (no "", ".", "..", separators or NUL), so the joined path
-        # cannot leave ``base``; plain string joining keeps this cheap (it runs per crate).
-        return Path(f"{base}/{rel}")
+        # cannot leave the cache directory.
+        return f"{self._dir_str}/.cache/{rel}"
 
     def cache_file(self, rel: str) -> Path:
         """``.dir/.cache/<rel>``; ValueError unless ``rel`` is a plain relative index path."""
-        return self._under(self.dir / ".cache", rel)
+        return Path(self.cache_path(rel))
+
+    def sidecar_path(self, rel: str) -> str:
+        """``.dir/.registry/fresh/<rel>`` as a string: the max-age sidecar of a cache file."""
+        self._check_rel(rel)
+        return f"{self._dir_str}/.registry/fresh/{rel}"
 
     def sidecar_file(self, rel: str) -> Path:
         """``.dir/.registry/fresh/<rel>``: the max-age sidecar of a cache file."""
-        return self._under(self.dir / ".registry" / "fresh", rel)
+        return Path(self.sidecar_path(rel))
 
     def sum_file(self, rel: str) -> Path:
         """``.dir/.registry/sum/<rel>``: the integrity sidecar of a cache file
         (cache/integrity.py)."""
-        return self._under(self.dir / ".registry" / "sum", rel)
+        self._check_rel(rel)
+        return Path(f"{self._dir_str}/.registry/sum/{rel}")
 
     @property
     def config_file(self) -> Path:
@@ -104,10 +116,10 @@ class IndexStore:
     # -- reads (no lock) -------------------------------------------------------------------
 
     @staticmethod
-    def _read(path: Path) -> bytes | None:
+    def _read(path: str | Path) -> bytes | None:
         try:
-            with open(path, "rb") as f:
-                return f.read()
+            with open(path, "rb", buffering=0) as f:  # one fstat-sized read, no buffer copy
+                return f.readall()
         except FileNotFoundError:
             return None
         except OSError as exc:
@@ -120,7 +132,7 @@ class IndexStore:
 
         Raises CacheReadError (naming the path) if it exists but cannot be read.
         """
-        return self._read(self.cache_file(rel))
+        return self._read(self.cache_path(rel))
 
     def read_config(self) -> bytes | None:
         """The stored ``config.json`` bytes, or None; CacheReadError if unreadable."""

@@ -26,7 +26,9 @@ and unusual-but-valid files behave exactly as TOML says.
 
 from __future__ import annotations
 
-from typing import Any
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 
 class _Unsupported(Exception):
@@ -103,6 +105,15 @@ def _fast(text: str) -> dict[str, Any]:
         else:
             table[key] = _value(rest)
     return root
+
+
+def parse_cargo_layout(text: str) -> dict[str, Any] | None:
+    """The mapping of Cargo.lock text in cargo's own layout, or None when it leaves that
+    subset (then parse it with tomllib, which also reports any syntax error)."""
+    try:
+        return _fast(text)
+    except _Unsupported:
+        return None
 
 
 def parse_lockfile_text(text: str) -> dict[str, Any]:

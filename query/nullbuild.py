@@ -53,10 +53,10 @@ def _satisfies(requirement: str | None, version: str) -> bool:
     if requirement is None:
         return True
     from query.requirement import Requirement, RequirementError
-    from query.version import VersionError, parse_version
+    from query.version import VersionError, parse_parts
 
     try:
-        return Requirement.parse(requirement).matches(parse_version(version))
+        return Requirement.parse(requirement).matches(parse_parts(version))
     except (RequirementError, VersionError):
         return False
 

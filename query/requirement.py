@@ -24,8 +24,6 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-import semver
-
 from query.version import (
     BUILD,
     MAJOR,
@@ -38,6 +36,10 @@ from query.version import (
     _ParseError,
     _pre_key,
 )
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from query.version import AnyVersion
 
 __all__ = ["Requirement", "RequirementError"]
 
@@ -309,7 +311,7 @@ class Requirement:
         """No version requirement at all: matches every version, pre-releases included."""
         return cls(any_=True)
 
-    def matches(self, v: semver.Version) -> bool:
+    def matches(self, v: AnyVersion) -> bool:
         """Whether ``v`` satisfies this requirement (build metadata is ignored)."""
         if self._any:
             return True

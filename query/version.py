@@ -8,10 +8,13 @@ The grammar is the one of the Rust ``semver`` crate 1.0.x (``Version::parse``)::
     build      = ident *( "." ident )           leading zeros allowed
     ident      = 1*[0-9A-Za-z-]
 
-No whitespace, no ``v`` prefix, no partial versions. Values are returned as
+No whitespace, no ``v`` prefix, no partial versions. :func:`parse_version` returns
 ``semver.Version`` (python-semver), which is laxer than cargo, so the checks are done here
-and the result is built from already-validated parts. python-semver's own ``==`` ignores build
-metadata while cargo's does not: compare :func:`version_key` values when that matters.
+and the result is built from already-validated parts. :func:`parse_parts` returns the same
+parts as a plain :class:`VersionParts` for hot paths (importing ``semver`` costs ~5 ms: it
+pulls ``argparse``); both work with ``Requirement.matches`` and :func:`version_key`.
+python-semver's own ``==`` ignores build metadata while cargo's does not: compare
+:func:`version_key` values when that matters.
 
 :func:`version_key` is cargo's total order: major, minor, patch; then the pre-release (a release
 sorts above every pre-release of the same triple); then cargo's build-metadata tiebreak (numeric
@@ -26,9 +29,22 @@ from __future__ import annotations
 
 import re
 
-import semver
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import TypeAlias
 
-__all__ = ["VersionError", "is_prerelease", "parse_version", "version_key"]
+    import semver
+
+    AnyVersion: TypeAlias = "semver.Version | VersionParts"
+
+__all__ = [
+    "VersionError",
+    "VersionParts",
+    "is_prerelease",
+    "parse_parts",
+    "parse_version",
+    "version_key",
+]
 
 U64_MAX = 2**64 - 1
 
@@ -109,7 +125,33 @@ def _identifier(text: str, i: int, pos: str) -> tuple[str, int]:
         seg_start = end + 1
 
 
-def _parse(text: str) -> semver.Version:
+class VersionParts:
+    """A strictly parsed version's parts, with ``semver.Version``'s attribute names."""
+
+    __slots__ = ("build", "major", "minor", "patch", "prerelease")
+
+    def __init__(
+        self, major: int, minor: int, patch: int, prerelease: str | None, build: str | None
+    ) -> None:
+        self.major = major
+        self.minor = minor
+        self.patch = patch
+        self.prerelease = prerelease
+        self.build = build
+
+    def __repr__(self) -> str:
+        return f"VersionParts({str(self)!r})"
+
+    def __str__(self) -> str:
+        out = f"{self.major}.{self.minor}.{self.patch}"
+        if self.prerelease:
+            out += f"-{self.prerelease}"
+        if self.build:
+            out += f"+{self.build}"
+        return out
+
+
+def _parse(text: str) -> VersionParts:
     if not text:
         raise _ParseError("empty string, expected a semver version")
     pos = MAJOR
@@ -133,7 +175,7 @@ def _parse(text: str) -> semver.Version:
             raise _ParseError(f"empty identifier segment in {BUILD}")
     if i < n:
         raise _ParseError(f"unexpected character {text[i]!r} after {pos}")
-    return semver.Version(major, minor, patch, pre, build)
+    return VersionParts(major, minor, patch, pre, build)
 
 
 def _dot(text: str, i: int, pos: str) -> int:
@@ -144,12 +186,21 @@ def _dot(text: str, i: int, pos: str) -> int:
     raise _ParseError(f"unexpected end of input while parsing {pos}")
 
 
-def parse_version(s: str) -> semver.Version:
-    """Parse ``s`` with cargo's strict grammar; raise :class:`VersionError` otherwise."""
+def parse_parts(s: str) -> VersionParts:
+    """Parse ``s`` with cargo's strict grammar into plain parts; :class:`VersionError` if
+    it is not a version."""
     try:
         return _parse(s)
     except _ParseError as exc:
         raise VersionError(s, exc.reason) from None
+
+
+def parse_version(s: str) -> semver.Version:
+    """Parse ``s`` with cargo's strict grammar; raise :class:`VersionError` otherwise."""
+    import semver
+
+    p = parse_parts(s)
+    return semver.Version(p.major, p.minor, p.patch, p.prerelease, p.build)
 
 
 def _pre_key(pre: str | None) -> PreKey:
@@ -183,11 +234,11 @@ def _build_key(build: str | None) -> BuildKey:
     return tuple(parts)
 
 
-def version_key(v: semver.Version) -> VersionKey:
+def version_key(v: AnyVersion) -> VersionKey:
     """Cargo's total order on versions, build metadata included (for ``sorted(key=...)``)."""
     return (v.major, v.minor, v.patch, _pre_key(v.prerelease), _build_key(v.build))
 
 
-def is_prerelease(v: semver.Version) -> bool:
+def is_prerelease(v: AnyVersion) -> bool:
     """True when ``v`` has a non-empty pre-release part (``1.0.0-rc.1``)."""
     return bool(v.prerelease)

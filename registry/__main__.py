@@ -8,11 +8,13 @@ import sys
 def main(argv: list[str] | None = None) -> int:
     """Try the warm fast path first; anything it does not handle goes to the click CLI."""
     args = sys.argv[1:] if argv is None else argv
-    from registry.fastpath import try_fast_check, try_fast_query
+    from registry.fastpath import try_fast_check, try_fast_fetch, try_fast_query
 
     code = try_fast_query(args)
     if code is None and "check" in args:
         code = try_fast_check(args)
+    if code is None and "fetch" in args:
+        code = try_fast_fetch(args)
     if code is not None:
         return code
     from registry.cli import run

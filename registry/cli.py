@@ -13,7 +13,7 @@ Every error is one line on stderr, ``error: <what>: <what to do>``; no traceback
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -28,7 +28,6 @@ UNKNOWN_POLICIES = ("error", "warn", "ignore")
 if TYPE_CHECKING:
     from query.verdict import Verdict
     from registry.client import Registry
-    from registry.sources import SourceMap
     from registry.validation import Settings
 
 EPILOG = """\b
@@ -203,25 +202,6 @@ def versions(opts: Options, name: str) -> None:
     click.echo(render_versions((r.version, r.yanked) for r in rows))
 
 
-def _lockfile_groups(
-    path: str, explicit_index_url: str | None, opts: Options
-) -> tuple[dict[str, list[str]], SourceMap]:
-    """The lockfile's registry packages by the index that serves them (cargo's source mapping)."""
-    from registry.lockload import load_lockfile
-    from registry.sources import SourceMap, Unresolved
-
-    lock = load_lockfile(Path(path))
-    sources = SourceMap.discover(Path(path).parent, index_url=explicit_index_url)
-    groups: dict[str, list[str]] = {}
-    for package in lock.registry_packages():
-        target = sources.resolve(package.source or "")
-        if isinstance(target, Unresolved):
-            opts.warn(f"{package.name} {package.version}: {target.reason}; not fetched")
-            continue
-        groups.setdefault(target, []).append(package.name)
-    return groups, sources
-
-
 @main.command()
 @click.argument("names", nargs=-1)
 @click.option(
@@ -232,65 +212,37 @@ def _lockfile_groups(
 @click.pass_context
 def fetch(ctx: click.Context, names: tuple[str, ...], lockfile: str | None) -> None:
     """Warm the cache for NAMES (and/or a lockfile's packages), concurrently."""
-    import time
+    from registry.fetchcmd import FetchRequest, execute
 
-    from query.names import validate_crate_name
-    from registry.client import FetchReport
-    from registry.source import parse_index_url
-
-    opts: Options = ctx.obj
-    explicit = _explicit_index_url(ctx)
-    default_url = parse_index_url(opts.index_url).url
-    groups: dict[str, list[str]] = {}
-    sources: SourceMap | None = None
-    if names:
-        groups[default_url] = [validate_crate_name(n) for n in names]
-    if lockfile:
-        lock_groups, sources = _lockfile_groups(lockfile, explicit, opts)
-        for url, group in lock_groups.items():
-            groups.setdefault(url, []).extend(group)
     if not names and not lockfile:
         raise click.UsageError("give crate names or --lockfile")
-    total = sum(len(set(g)) for g in groups.values())
-    started = time.perf_counter()
-    reports: list[FetchReport] = []
-    bar = None
-    if sys.stderr.isatty() and not opts.quiet and total:
-        bar = click.progressbar(length=total, label="Fetching index files", file=sys.stderr)
+    opts: Options = ctx.obj
+    request = FetchRequest(
+        names,
+        lockfile,
+        index_url=opts.index_url,
+        explicit_index_url=_explicit_index_url(ctx),
+        cache_dir=opts.cache_dir,
+        offline=opts.offline,
+        refresh=opts.refresh,
+        token=opts.token,
+        quiet=opts.quiet,
+        verbose=opts.verbose,
+        timeout=opts.timeout,
+    )
+    progress = _progress_bar if sys.stderr.isatty() and not opts.quiet else None
+    code = execute(request, progress)
+    if code:
+        sys.exit(code)
+
+
+def _progress_bar(total: int) -> tuple[Callable[[int], None], Callable[[], None]]:
+    bar = click.progressbar(length=total, label="Fetching index files", file=sys.stderr)
 
     def advance(count: int) -> None:
-        if bar is not None:
-            bar.update(min(count, total - bar.pos))
+        bar.update(min(count, total - bar.pos))
 
-    try:
-        for url, group in groups.items():
-            token = sources.token_for(url, None) if sources is not None else None
-            with opts.registry(None if url == default_url else url, token) as reg:
-                if bar is not None:
-                    reg.progress = advance
-                reports.append(reg.fetch(group))
-                opts.report(reg)
-    finally:
-        if bar is not None:
-            bar.render_finish()
-    elapsed = time.perf_counter() - started
-    errors = {k: v for r in reports for k, v in r.errors.items()}
-    not_found = [n for r in reports for n in r.not_found]
-    for _name, error in sorted(errors.items()):
-        click.echo(f"error: {error}", err=True)
-    for name in not_found:
-        click.echo(f"not found: {name}", err=True)
-    if not opts.quiet:
-        click.echo(
-            f"{total} crates: {sum(r.downloaded for r in reports)} downloaded, "
-            f"{sum(r.unchanged for r in reports)} unchanged, "
-            f"{sum(r.cached for r in reports)} from cache, "
-            f"{len(not_found)} not found, {len(errors)} failed ({elapsed:.2f} s)"
-        )
-    if errors:
-        sys.exit(max(e.exit_code for e in errors.values()))
-    if not_found:
-        sys.exit(1)
+    return advance, bar.render_finish
 
 
 FORMATS = ("human", "json", "github", "sarif")

@@ -31,9 +31,9 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Self
 
-from cache.format import CacheFormatError, find_exact, read_header, serialize
+from cache.format import CacheFormatError, check_structure, read_header, serialize
 from cache.freshness import is_fresh, read_max_age
-from cache.integrity import CORRUPT, FOREIGN, check_file
+from cache.integrity import CORRUPT, FOREIGN, VERIFIED, check_file
 from cache.store import CacheReadError, IndexStore
 from query.names import CrateNameError, index_path
 from registry import __version__
@@ -84,6 +84,7 @@ class IndexEntries:
         self.progress = progress
         self.cache_root = Path(cache_dir if cache_dir is not None else default_cache_dir())
         self.store = IndexStore(self.cache_root, self.source.dir_name)
+        self._store_dir = str(self.store.dir)
         self.offline = offline
         self.refresh = refresh
         self._token = token
@@ -194,12 +195,16 @@ class IndexEntries:
             return None, None, False
         try:
             version, _ = read_header(data)
-            find_exact(data, "")  # checks the body ends in a complete entry; finds nothing
         except CacheFormatError:
             return None, None, True
-        state = check_file(data, str(self.store.dir), rel)
+        state = check_file(data, self._store_dir, rel)
         if state == CORRUPT:  # changed behind our back: bit rot, truncation, a stray write
             return None, None, True
+        if state != VERIFIED:  # not exactly the bytes we wrote: check the structure
+            try:
+                check_structure(data)  # the body ends in a complete entry
+            except CacheFormatError:
+                return None, None, True
         if state == FOREIGN:
             self._foreign.add(rel)
         return data, version, False
@@ -251,7 +256,7 @@ class IndexEntries:
                     out[rel] = self._data.setdefault(rel, data)
                     continue
                 if not self.refresh and not force and rel not in self._foreign:
-                    fresh = read_max_age(self.store.sidecar_file(rel))
+                    fresh = read_max_age(self.store.sidecar_path(rel))
                     if fresh is not None and is_fresh(fresh[0], fresh[1], now):
                         out[rel] = self._data.setdefault(rel, data)
                         continue
@@ -403,7 +408,7 @@ class IndexEntries:
             return None
         until: float | None = None
         for rel in self._data:
-            fresh = read_max_age(self.store.sidecar_file(rel))
+            fresh = read_max_age(self.store.sidecar_path(rel))
             if fresh is None:
                 return None
             end = fresh[0] + fresh[1]

@@ -15,6 +15,9 @@ full CLI runs, producing the same output or the proper error. Output comes from
 [--unknown U] [--deny-yanked] [--no-fingerprint]``) runs ``registry.checkcmd`` directly: the
 fingerprint hit then costs an interpreter start plus hashing the inputs (click alone would
 add ~35 ms), and the full check shares exactly the click command's code.
+
+``fetch [NAMES] [--lockfile P]`` (with ``--refresh``, ``--offline``, ``-q``) runs
+``registry.fetchcmd`` directly unless a progress bar is to be drawn (stderr is a terminal).
 """
 
 from __future__ import annotations
@@ -64,7 +67,7 @@ def _globals(args: Sequence[str], command: str) -> tuple[dict[str, str], int] | 
         arg = args[i]
         if arg == command:
             return values, i
-        if arg in ("--offline", "-q", "--quiet"):
+        if arg in ("--offline", "-q", "--quiet", "--refresh"):
             values[arg.lstrip("-")[:1]] = "1"
         elif arg in ("--index-url", "--cache-dir") and i + 1 < len(args):
             values[arg] = args[i + 1]
@@ -91,8 +94,8 @@ def try_fast_check(args: Sequence[str]) -> int | None:
         return None
     values, at = found
     env_offline = _env_flag("REGISTRY_OFFLINE")
-    if env_offline is None:
-        return None
+    if env_offline is None or ("r" in values and ("o" in values or env_offline)):
+        return None  # --offline with --refresh: the full CLI says they contradict
     options: dict[str, str] = {}
     flags: set[str] = set()
     rest = list(args[at + 1 :])
@@ -113,22 +116,11 @@ def try_fast_check(args: Sequence[str]) -> int | None:
             return None
 
     from registry.checkcmd import CheckRequest, execute
-    from registry.errors import UsageError
     from registry.guard import guarded
-    from registry.source import parse_index_url
 
-    index_url = values.get("--index-url") or os.environ.get("REGISTRY_INDEX_URL")
-    explicit: str | None = None
-    if index_url:
-        try:
-            explicit = parse_index_url(index_url).url
-        except UsageError:
-            return None
-    try:
-        timeout = float(os.environ.get("REGISTRY_TIMEOUT") or 30.0)
-    except ValueError:
-        return None
-    if timeout < 0.1:
+    usable, explicit = _explicit_index_url(values)
+    timeout = _timeout()
+    if not usable or timeout is None:
         return None
     request = CheckRequest(
         manifest_path=options.get("--manifest-path", "Cargo.toml"),
@@ -138,6 +130,7 @@ def try_fast_check(args: Sequence[str]) -> int | None:
         no_fingerprint="--no-fingerprint" in flags,
         cache_dir=values.get("--cache-dir") or os.environ.get("REGISTRY_CACHE_DIR") or None,
         offline="o" in values or env_offline,
+        refresh="r" in values,
         token=os.environ.get("REGISTRY_TOKEN") or None,
         index_url=explicit,
         quiet="q" in values,
@@ -151,6 +144,82 @@ def try_fast_check(args: Sequence[str]) -> int | None:
         return code
 
     return guarded(action)
+
+
+def _explicit_index_url(values: dict[str, str]) -> tuple[bool, str | None]:
+    """(usable, URL): the source URL of an explicitly given --index-url (flag or env), None
+    when none was given; not usable when it does not parse (the full CLI then reports it)."""
+    from registry.errors import UsageError
+    from registry.source import parse_index_url
+
+    index_url = values.get("--index-url") or os.environ.get("REGISTRY_INDEX_URL")
+    if not index_url:
+        return True, None
+    try:
+        return True, parse_index_url(index_url).url
+    except UsageError:
+        return False, None
+
+
+def _timeout() -> float | None:
+    """REGISTRY_TIMEOUT as the full CLI reads it, or None when the full CLI must refuse it."""
+    try:
+        timeout = float(os.environ.get("REGISTRY_TIMEOUT") or 30.0)
+    except ValueError:
+        return None
+    return timeout if timeout >= 0.1 else None
+
+
+def try_fast_fetch(args: Sequence[str]) -> int | None:
+    """Run ``fetch [NAMES] [--lockfile P]`` without click when no progress bar is drawn."""
+    found = _globals(args, "fetch")
+    if found is None:
+        return None
+    values, at = found
+    env_offline = _env_flag("REGISTRY_OFFLINE")
+    offline = "o" in values or bool(env_offline)
+    if env_offline is None or ("r" in values and offline):
+        return None
+    quiet = "q" in values
+    if not quiet and sys.stderr.isatty():
+        return None  # the click command draws the progress bar
+    names: list[str] = []
+    lockfile: str | None = None
+    rest = list(args[at + 1 :])
+    while rest:
+        arg = rest.pop(0)
+        if arg == "--lockfile" and rest and lockfile is None:
+            lockfile = rest.pop(0)
+        elif arg.startswith("--lockfile=") and lockfile is None:
+            lockfile = arg.partition("=")[2]
+        elif arg.startswith("-") or not arg:
+            return None
+        else:
+            names.append(arg)
+    usable, explicit = _explicit_index_url(values)
+    timeout = _timeout()
+    if (not names and not lockfile) or not usable or timeout is None:
+        return None
+
+    from registry.fetchcmd import FetchRequest, execute
+    from registry.guard import guarded
+    from registry.source import CRATES_IO_SPARSE
+
+    request = FetchRequest(
+        tuple(names),
+        lockfile,
+        index_url=values.get("--index-url")
+        or os.environ.get("REGISTRY_INDEX_URL")
+        or CRATES_IO_SPARSE,
+        explicit_index_url=explicit,
+        cache_dir=values.get("--cache-dir") or os.environ.get("REGISTRY_CACHE_DIR") or None,
+        offline=offline,
+        refresh="r" in values,
+        token=os.environ.get("REGISTRY_TOKEN") or None,
+        quiet=quiet,
+        timeout=timeout,
+    )
+    return guarded(lambda: execute(request))
 
 
 def _parse(args: Sequence[str]) -> tuple[dict[str, str], bool, str, bool] | None:
@@ -173,6 +242,8 @@ def try_fast_query(args: Sequence[str]) -> int | None:
     if parsed is None:
         return None
     values, offline, spec_text, as_json = parsed
+    if "r" in values:
+        return None  # --refresh revalidates: the full CLI
     env_offline = _env_flag("REGISTRY_OFFLINE")
     if env_offline is None:
         return None
@@ -220,12 +291,12 @@ def try_fast_query(args: Sequence[str]) -> int | None:
         return None
     if blob is None:
         return None
-    from cache.integrity import FOREIGN, INTACT, check_file
+    from cache.integrity import FOREIGN, INTACT, VERIFIED, check_file
 
     # Bytes we wrote that changed since are never trusted (the full CLI refetches or says so);
     # a file cargo rewrote is used offline, as the full CLI does.
     state = check_file(data, index_dir, rel)
-    if state != INTACT and not (offline and state == FOREIGN):
+    if state not in (VERIFIED, INTACT) and not (offline and state == FOREIGN):
         return None
 
     import json

@@ -14,9 +14,12 @@ credentials (``https://user:pass@host/``) are refused: a token belongs in ``--to
 from __future__ import annotations
 
 import os
-from urllib.parse import unquote, urlsplit
 
 from registry.errors import UsageError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from urllib.parse import SplitResult
 
 CRATES_IO_SPARSE = "sparse+https://index.crates.io/"
 CRATES_IO_GIT = "registry+https://github.com/rust-lang/crates.io-index"
@@ -60,6 +63,8 @@ class IndexSource:
 
     @property
     def host(self) -> str:
+        from urllib.parse import urlsplit
+
         return urlsplit(self.base).hostname or "" if self.kind == SPARSE else ""
 
     def file_url(self, rel: str) -> str:
@@ -82,10 +87,54 @@ def _redacted(url: str) -> str:
     return f"{scheme}://***@{authority.rpartition('@')[2]}{rest[end:]}"
 
 
+#: Characters that send a URL through ``urllib.parse`` (credentials, IPv6 literals, escapes,
+#: queries, fragments, white space); URLs without them are checked by plain string work.
+_UNUSUAL = frozenset("@[]%?#\\ \t\r\n")
+
+
+def _is_plain_http_url(url: str) -> bool:
+    """Whether ``url`` is ``http(s)://host[:port]/...`` with nothing `urlsplit` would treat
+    specially. ``urllib.parse`` (with ``ipaddress``) costs ~3 ms to import, and nearly every
+    index URL is of this plain form; anything else takes the full `urlsplit` checks."""
+    scheme, sep, rest = url.partition("://")
+    if scheme not in ("http", "https") or not sep or not url.isascii():
+        return False
+    if not _UNUSUAL.isdisjoint(url):
+        return False
+    host, colon, port = rest.partition("/")[0].partition(":")
+    if not host or not host.replace(".", "").replace("-", "").replace("_", "").isalnum():
+        return False
+    return not colon or (port.isdigit() and int(port) <= 65535)
+
+
 def _sparse(text: str) -> IndexSource:
     from cache.dirhash import source_dir_name
 
     http_url = text.removeprefix("sparse+")
+    if not _is_plain_http_url(http_url):
+        _check_unusual_url(text, http_url)
+    if not http_url.endswith("/"):
+        if text.startswith("sparse+"):
+            raise UsageError(
+                f"sparse registry url must end in a slash `/`: {text} (cargo refuses it too)"
+            )
+        http_url += "/"
+    url = "sparse+" + http_url
+    try:
+        dir_name = source_dir_name(url)
+    except ValueError as exc:  # cargo's URL parser refuses it (a space in the host, ...)
+        raise UsageError(
+            f"index URL {_redacted(text)!r} is not a valid URL ({exc}): "
+            "give sparse+https://host/path/"
+        ) from None
+    return IndexSource(kind=SPARSE, url=url, base=http_url, dir_name=dir_name)
+
+
+def _check_unusual_url(text: str, http_url: str) -> None:
+    """The full `urlsplit` checks of a sparse URL that is not of the plain form."""
+    from urllib.parse import urlsplit
+
+    parts: SplitResult
     try:
         parts = urlsplit(http_url)
         port = parts.port
@@ -109,14 +158,6 @@ def _sparse(text: str) -> IndexSource:
             f"index URL {text!r} has a query or fragment: a sparse index URL is a plain "
             "directory URL ending in '/'"
         )
-    if not http_url.endswith("/"):
-        if text.startswith("sparse+"):
-            raise UsageError(
-                f"sparse registry url must end in a slash `/`: {text} (cargo refuses it too)"
-            )
-        http_url += "/"
-    url = "sparse+" + http_url
-    return IndexSource(kind=SPARSE, url=url, base=http_url, dir_name=source_dir_name(url))
 
 
 def _local(path: str) -> IndexSource:
@@ -146,6 +187,8 @@ def parse_index_url(text: str) -> IndexSource:
     if text.startswith("sparse+") or text.startswith(("http://", "https://")):
         return _sparse(text)
     if text.startswith("file://"):
+        from urllib.parse import unquote, urlsplit
+
         parts = urlsplit(text)
         if parts.netloc not in ("", "localhost"):
             raise UsageError(

@@ -435,6 +435,74 @@ def test_fetch_without_names_is_usage_error(index: Path, cli: Callable[..., Resu
     assert result.out == ""
 
 
+_ZERO_TIME = re.compile(rb"\(\d+\.\d\d s\)")
+
+
+@pytest.mark.parametrize(
+    ("args", "code"),
+    [
+        (("fetch", "foo", "bar"), 0),
+        (("--refresh", "fetch", "foo"), 0),
+        (("-q", "fetch", "foo"), 0),
+        (("fetch", "foo", "nope"), 1),
+        (("--offline", "fetch", "foo", "zzz"), 3),
+        (("fetch", "--lockfile", "LOCK"), 0),
+        (("fetch", "--lockfile=LOCK", "rich"), 0),
+        (("--refresh", "fetch", "--lockfile", "missing.lock"), 2),
+    ],
+)
+def test_fast_fetch_matches_the_full_cli(
+    index: Path,
+    index_server: IndexServer,
+    cli: Callable[..., Result],
+    cache: Path,
+    tmp_path: Path,
+    args: tuple[str, ...],
+    code: int,
+) -> None:
+    (tmp_path / "Cargo.lock").write_text(
+        "version = 4\n\n"
+        '[[package]]\nname = "bar"\nversion = "1.0.0"\n'
+        'source = "registry+https://github.com/rust-lang/crates.io-index"\n'
+        f'checksum = "{cksum("bar", "1.0.0")}"\n'
+    )
+    _warm(cli, "foo", "bar", "rich")  # both runs then meet the same cache
+    args = tuple(a.replace("LOCK", str(tmp_path / "Cargo.lock")) for a in args)
+    fast = probe(tmp_path, *base_args(index_server, cache), *args)
+    assert not fast.full_cli, "the fast path did not answer"
+    assert {m.split(".")[0] for m in fast.heavy} <= {"orjson", "pycurl", "semver"}
+    full = cli(*args)
+    assert (fast.code, full.code) == (code, code)
+    assert _ZERO_TIME.sub(b"", fast.out) == _ZERO_TIME.sub(b"", full.out.encode())
+    assert fast.err == full.err
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("fetch",),  # usage error, worded by click
+        ("--offline", "--refresh", "fetch", "foo"),  # contradiction, worded by click
+        ("-v", "fetch", "foo"),
+        ("fetch", "--lockfile"),
+        ("fetch", "--bogus", "foo"),
+    ],
+)
+def test_fast_fetch_defers_to_the_full_cli(
+    index: Path,
+    index_server: IndexServer,
+    cli: Callable[..., Result],
+    cache: Path,
+    tmp_path: Path,
+    args: tuple[str, ...],
+) -> None:
+    _warm(cli, "foo")
+    result = probe(tmp_path, *base_args(index_server, cache), *args)
+    assert result.full_cli
+    in_process = cli(*args)
+    assert result.code == in_process.code
+    assert _ZERO_TIME.sub(b"", result.out) == _ZERO_TIME.sub(b"", in_process.out.encode())
+
+
 # --- offline ----------------------------------------------------------------------------------
 
 

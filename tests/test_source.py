@@ -1,0 +1,70 @@
+"""``--index-url`` parsing: the plain-URL shortcut agrees with the full ``urlsplit`` checks."""
+
+from __future__ import annotations
+
+import pytest
+
+from registry import source
+from registry.errors import UsageError
+from registry.source import SPARSE, parse_index_url
+
+URLS = [
+    "sparse+https://index.crates.io/",
+    "https://index.crates.io/",
+    "http://127.0.0.1:8719/",
+    "sparse+http://127.0.0.1:8719/sub/dir/",
+    "https://my-registry.example_corp.com/index",
+    "HTTPS://INDEX.crates.io/",
+    "sparse+https://index.crates.io",
+    "https://host:99999/",
+    "https://host:/",
+    "https://host:0/",
+    "https://user:pw@host/",
+    "https://[::1]:8080/",
+    "https://[::1/",
+    "https://host/?q=1",
+    "https://host/#frag",
+    "https://ho st/",
+    "https://host%41/",
+    "https:///path/",
+    "ftp://host/",
+    "https://hôst/",
+    "https://host:12a/",
+]
+
+
+def _outcome(text: str) -> tuple[str, str] | str:
+    try:
+        parsed = parse_index_url(text)
+    except UsageError as exc:
+        return str(exc)
+    assert parsed.kind == SPARSE
+    return parsed.url, parsed.dir_name
+
+
+@pytest.mark.parametrize("text", URLS)
+def test_plain_url_shortcut_matches_urlsplit(text: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    fast = _outcome(text)
+    monkeypatch.setattr(source, "_is_plain_http_url", lambda url: False)
+    assert _outcome(text) == fast
+
+
+@pytest.mark.parametrize(
+    ("text", "plain"),
+    [
+        ("https://index.crates.io/", True),
+        ("http://127.0.0.1:8719/", True),
+        ("https://user:pw@host/", False),
+        ("https://[::1]:8080/", False),
+        ("https://host:99999/", False),
+        ("ftp://host/", False),
+    ],
+)
+def test_plain_url_shortcut_takes_only_plain_urls(text: str, plain: bool) -> None:
+    assert source._is_plain_http_url(text) is plain
+
+
+def test_credentials_refused_without_echoing_them() -> None:
+    with pytest.raises(UsageError, match=r"carries credentials") as info:
+        parse_index_url("https://user:secret@host/")
+    assert "secret" not in str(info.value)
