@@ -18,6 +18,7 @@ import time
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from os import PathLike
 
     StrPath = str | PathLike[str]
@@ -41,11 +42,13 @@ def is_temp_name(name: str) -> bool:
     return bool(sep and rand) and pid.isdigit() and not rand.strip(_HEX)
 
 
-def write_atomic(path: StrPath, data: bytes) -> None:
+def write_atomic(path: StrPath, data: bytes, finish: Callable[[int], bool] | None = None) -> bool:
     """Replace ``path`` with ``data`` atomically, creating parent directories as needed.
 
-    On any failure the temp file is removed and the OSError propagates; the old file, if any,
-    is left untouched. No fsync.
+    ``finish``, if given, is called with the temp file's descriptor once the data are written,
+    before the rename (to set an xattr); its result is returned (else False). On any failure
+    the temp file is removed and the OSError propagates; the old file, if any, is left
+    untouched. No fsync.
     """
     target = os.fspath(path)
     parent, name = os.path.split(target)
@@ -67,9 +70,11 @@ def write_atomic(path: StrPath, data: bytes) -> None:
             view = memoryview(data)
             while view:
                 view = view[os.write(fd, view) :]
+            finished = finish(fd) if finish is not None else False
         finally:
             os.close(fd)
         os.replace(tmp, target)
+        return finished
     except BaseException:
         try:  # noqa: SIM105  (contextlib is an extra import on the start-up path)
             os.unlink(tmp)

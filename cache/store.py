@@ -24,6 +24,7 @@ from pathlib import Path
 
 from cache.atomic import remove_stale_temps, write_atomic
 from cache.freshness import write_max_age
+from cache.integrity import read_record, set_record
 from cache.integrity import record as integrity_record
 from cache.lock import CacheLockTimeout, package_cache_lock
 
@@ -51,6 +52,11 @@ class CacheReadError(OSError):
 def _write_failure(path: Path, exc: OSError) -> str:
     # Same wording as cargo's warning for a failed cache write (§5.1).
     return f"failed to write cache, path: {path}, error: {exc.strerror or exc}"
+
+
+def _recorder(data: bytes) -> Callable[[int], bool]:
+    """`write_atomic`'s ``finish``: the integrity record as the temp file's xattr."""
+    return lambda fd: set_record(fd, data)
 
 
 class IndexStore:
@@ -115,13 +121,17 @@ class IndexStore:
 
     # -- reads (no lock) -------------------------------------------------------------------
 
-    @staticmethod
-    def _read(path: str | Path) -> bytes | None:
+    def _read(self, path: str | Path, record_of: str | None = None) -> tuple[bytes, bytes | None]:
+        """(bytes, integrity record of ``.cache/<record_of>`` or None); FileNotFoundError if
+        the file is absent, CacheReadError (naming the path) if it cannot be read."""
         try:
             with open(path, "rb", buffering=0) as f:  # one fstat-sized read, no buffer copy
-                return f.readall()
+                data = f.readall()
+                if record_of is None:
+                    return data, None
+                return data, read_record(f.fileno(), self._dir_str, record_of)
         except FileNotFoundError:
-            return None
+            raise
         except OSError as exc:
             raise CacheReadError(
                 exc.errno, f"cannot read cache file {path}: {exc.strerror or exc}"
@@ -132,11 +142,26 @@ class IndexStore:
 
         Raises CacheReadError (naming the path) if it exists but cannot be read.
         """
-        return self._read(self.cache_path(rel))
+        try:
+            return self._read(self.cache_path(rel))[0]
+        except FileNotFoundError:
+            return None
+
+    def read_with_record(self, rel: str) -> tuple[bytes, bytes | None] | None:
+        """The bytes of ``.cache/<rel>`` and its integrity record (cache/integrity.py: xattr or
+        sidecar, None when it has none), or None if there is no such file; CacheReadError
+        (naming the path) if it exists but cannot be read."""
+        try:
+            return self._read(self.cache_path(rel), rel)
+        except FileNotFoundError:
+            return None
 
     def read_config(self) -> bytes | None:
         """The stored ``config.json`` bytes, or None; CacheReadError if unreadable."""
-        return self._read(self.config_file)
+        try:
+            return self._read(self.config_file)[0]
+        except FileNotFoundError:
+            return None
 
     # -- writes (one lock acquisition each, failures become warnings) ------------------------
 
@@ -171,18 +196,21 @@ class IndexStore:
         def apply() -> None:
             self._write_cachedir_tag(warnings)
             for rel, path, sidecar, data in plan:
+                recorded = False
                 try:
                     if data is None:
                         path.unlink(missing_ok=True)
                     else:
                         if path.is_dir() and not path.is_symlink():
                             path.rmdir()  # a directory where a cache file belongs: never ours
-                        write_atomic(path, data)
+                        recorded = write_atomic(
+                            path, data, _recorder(data) if record_sums else None
+                        )
                 except OSError as exc:
                     warnings.append(_write_failure(path, exc))
                     continue
-                if record_sums:
-                    self._set_sum(rel, data, warnings)
+                if record_sums and (data is None or not recorded):
+                    self._set_sum(rel, data, warnings)  # no xattrs here: the sidecar file
                 self._set_sidecar(sidecar, None if data is None else max_ages.get(rel), warnings)
 
         self._locked(apply, warnings)
@@ -211,7 +239,13 @@ class IndexStore:
         warnings: list[str] = []
 
         def apply() -> None:
-            for rel, _path, data in plan:
+            for rel, path, data in plan:
+                try:
+                    if set_record(str(self.cache_file(rel)), data):
+                        continue
+                except OSError as exc:
+                    warnings.append(_write_failure(path, exc))
+                    continue
                 self._set_sum(rel, data, warnings)
 
         self._locked(apply, warnings)

@@ -21,8 +21,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, MutableMapping
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
+
+from query.record import FrozenRecord
 
 if TYPE_CHECKING:
     from query.requirement import Requirement
@@ -38,20 +39,63 @@ _PUBTIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z\Z")
 _RUST_VERSION = re.compile(r"(0|[1-9]\d*)(\.(0|[1-9]\d*)){0,2}\Z")
 
 
-@dataclass(frozen=True, slots=True)
-class IndexDependency:
+# Plain slotted classes rather than dataclasses (see query.record): this module is on the CLI's
+# hot path. ``_set`` sets a field of a frozen record in ``__init__``.
+_set = object.__setattr__
+
+
+class IndexDependency(FrozenRecord):
     """One entry of ``deps`` (§3.3). ``name`` is the name used in code; ``package`` the real one."""
+
+    _fields = (
+        "name",
+        "req",
+        "features",
+        "optional",
+        "default_features",
+        "target",
+        "kind",
+        "registry",
+        "package",
+        "parsed",
+    )
+    _compare = _repr = _fields[:-1]  # not ``parsed``
+    __slots__ = _fields
 
     name: str
     req: str
-    features: tuple[str, ...] = ()
-    optional: bool = False
-    default_features: bool = True
-    target: str | None = None
-    kind: str = "normal"
-    registry: str | None = None
-    package: str | None = None
-    parsed: Requirement | None = field(default=None, compare=False, repr=False)
+    features: tuple[str, ...]
+    optional: bool
+    default_features: bool
+    target: str | None
+    kind: str
+    registry: str | None
+    package: str | None
+    parsed: Requirement | None
+
+    def __init__(
+        self,
+        name: str,
+        req: str,
+        features: tuple[str, ...] = (),
+        optional: bool = False,
+        default_features: bool = True,
+        target: str | None = None,
+        kind: str = "normal",
+        registry: str | None = None,
+        package: str | None = None,
+        parsed: Requirement | None = None,
+    ) -> None:
+        _set(self, "name", name)
+        _set(self, "req", req)
+        _set(self, "features", features)
+        _set(self, "optional", optional)
+        _set(self, "default_features", default_features)
+        _set(self, "target", target)
+        _set(self, "kind", kind)
+        _set(self, "registry", registry)
+        _set(self, "package", package)
+        _set(self, "parsed", parsed)
 
     @property
     def package_name(self) -> str:
@@ -59,22 +103,66 @@ class IndexDependency:
         return self.package or self.name
 
 
-@dataclass(frozen=True, slots=True)
-class IndexEntry:
+class IndexEntry(FrozenRecord):
     """One version of a crate as the index describes it, with its raw line kept verbatim."""
+
+    # all compared and hashed: like the dataclass, hash raises TypeError when features is a dict
+    _fields = (
+        "name",
+        "vers",
+        "status",
+        "cksum",
+        "deps",
+        "features",
+        "yanked",
+        "links",
+        "rust_version",
+        "v",
+        "problem",
+        "raw",
+    )
+    __slots__ = _fields
 
     name: str
     vers: str
     status: str
-    cksum: str | None = None
-    deps: tuple[IndexDependency, ...] = ()
-    features: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
-    yanked: bool = False
-    links: str | None = None
-    rust_version: str | None = None
-    v: int = 1
-    problem: str | None = None
-    raw: bytes = b""
+    cksum: str | None
+    deps: tuple[IndexDependency, ...]
+    features: Mapping[str, tuple[str, ...]]
+    yanked: bool
+    links: str | None
+    rust_version: str | None
+    v: int
+    problem: str | None
+    raw: bytes
+
+    def __init__(
+        self,
+        name: str,
+        vers: str,
+        status: str,
+        cksum: str | None = None,
+        deps: tuple[IndexDependency, ...] = (),
+        features: Mapping[str, tuple[str, ...]] | None = None,
+        yanked: bool = False,
+        links: str | None = None,
+        rust_version: str | None = None,
+        v: int = 1,
+        problem: str | None = None,
+        raw: bytes = b"",
+    ) -> None:
+        _set(self, "name", name)
+        _set(self, "vers", vers)
+        _set(self, "status", status)
+        _set(self, "cksum", cksum)
+        _set(self, "deps", deps)
+        _set(self, "features", {} if features is None else features)  # default: a fresh dict
+        _set(self, "yanked", yanked)
+        _set(self, "links", links)
+        _set(self, "rust_version", rust_version)
+        _set(self, "v", v)
+        _set(self, "problem", problem)
+        _set(self, "raw", raw)
 
     @property
     def selectable(self) -> bool:
@@ -86,56 +174,67 @@ class EntryError(ValueError):
     """The line lacks even a usable ``name`` and ``vers``: cargo skips such lines."""
 
 
-def _kind(value: object) -> str:
-    if value == "dev":
-        return "dev"
-    if value == "build":
-        return "build"
-    return "normal"
-
-
 def _str_or_none(value: object, what: str) -> str | None:
     if value is None or isinstance(value, str):
         return value
     raise ValueError(f"{what} is not a string")
 
 
-def _bool(value: object, default: bool, what: str) -> bool:
-    if value is None:
-        return default
-    if isinstance(value, bool):
-        return value
-    raise ValueError(f"{what} is not a boolean")
-
-
 def _dependency(raw: object, reqs: MutableMapping[str, Requirement]) -> IndexDependency:
-    from query.requirement import Requirement
-
-    if not isinstance(raw, Mapping):
-        raise ValueError("a dependency is not an object")
+    """One ``deps`` item. Runs for every dependency of every entry read, so the common case
+    (plain types, a requirement seen before) is a few dict lookups; messages are built only
+    when something is wrong."""
+    if type(raw) is not dict:
+        if not isinstance(raw, Mapping):
+            raise ValueError("a dependency is not an object")
+        raw = dict(raw)
     name = raw.get("name")
     req = raw.get("req")
-    if not isinstance(name, str) or not isinstance(req, str):
+    if type(name) is not str or type(req) is not str:
         raise ValueError("a dependency lacks a string name or req")
     parsed = reqs.get(req)
     if parsed is None:
+        from query.requirement import Requirement
+
         parsed = reqs[req] = Requirement.parse(req)
-    features = raw.get("features") or []
-    if not isinstance(features, list) or not all(isinstance(f, str) for f in features):
-        raise ValueError(f"dependency {name} has non-string features")
+    features = raw.get("features")
+    if features:
+        if type(features) is not list or not all(type(f) is str for f in features):
+            raise ValueError(f"dependency {name} has non-string features")
+        features = tuple(f for f in features if f)
+    else:
+        features = ()
+    optional = raw.get("optional")
+    default_features = raw.get("default_features")
+    target = raw.get("target")
+    registry = raw.get("registry")
+    package = raw.get("package")
+    if optional is None:
+        optional = False
+    elif type(optional) is not bool:
+        raise ValueError(f"dependency {name} optional is not a boolean")
+    if default_features is None:
+        default_features = True
+    elif type(default_features) is not bool:
+        raise ValueError(f"dependency {name} default_features is not a boolean")
+    if target is not None and type(target) is not str:
+        raise ValueError(f"dependency {name} target is not a string")
+    if registry is not None and type(registry) is not str:
+        raise ValueError(f"dependency {name} registry is not a string")
+    if package is not None and type(package) is not str:
+        raise ValueError(f"dependency {name} package is not a string")
+    kind = raw.get("kind")
     return IndexDependency(
-        name=name,
-        req=req,
-        features=tuple(f for f in features if f),
-        optional=_bool(raw.get("optional"), False, f"dependency {name} optional"),
-        default_features=_bool(
-            raw.get("default_features"), True, f"dependency {name} default_features"
-        ),
-        target=_str_or_none(raw.get("target"), f"dependency {name} target"),
-        kind=_kind(raw.get("kind")),
-        registry=_str_or_none(raw.get("registry"), f"dependency {name} registry"),
-        package=_str_or_none(raw.get("package"), f"dependency {name} package"),
-        parsed=parsed,
+        name,
+        req,
+        features,
+        optional,
+        default_features,
+        target,
+        kind if kind in ("dev", "build") else "normal",
+        registry,
+        package,
+        parsed,
     )
 
 
@@ -204,7 +303,7 @@ def entry_from_mapping(
     ``requirements`` memoizes parsed dependency requirements across entries (most repeat).
     """
     reqs: MutableMapping[str, Requirement] = {} if requirements is None else requirements
-    from query.version import VersionError, parse_version
+    from query.version import VersionError, parse_parts
 
     if not isinstance(data, Mapping):
         raise EntryError("index line is not a JSON object")
@@ -213,7 +312,7 @@ def entry_from_mapping(
     if not isinstance(name, str) or not isinstance(vers, str):
         raise EntryError("index line lacks a string name or vers")
     try:
-        parse_version(vers)
+        parse_parts(vers)
     except VersionError as exc:
         raise EntryError(str(exc)) from None
 

@@ -31,9 +31,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import NamedTuple
+
+from query.record import FrozenRecord
 
 __all__ = [
     "LockDependency",
@@ -68,13 +69,25 @@ class LockfileError(ValueError):
     """A Cargo.lock that cannot be modelled; one line, naming the package and field."""
 
 
-@dataclass(frozen=True, slots=True)
-class LockDependency:
+# Plain slotted classes rather than dataclasses (see query.record): this module is on the CLI's
+# hot path. ``_set`` sets a field of a frozen record in ``__init__``.
+_set = object.__setattr__
+
+
+class LockDependency(FrozenRecord):
     """One entry of a package's ``dependencies`` array: ``name [version [(source)]]`` (§8.3)."""
 
+    _fields = ("name", "version", "source")
+    __slots__ = _fields
+
     name: str
-    version: str | None = None
-    source: str | None = None
+    version: str | None
+    source: str | None
+
+    def __init__(self, name: str, version: str | None = None, source: str | None = None) -> None:
+        _set(self, "name", name)
+        _set(self, "version", version)
+        _set(self, "source", source)
 
     def __str__(self) -> str:
         out = self.name
@@ -85,22 +98,54 @@ class LockDependency:
         return out
 
 
-@dataclass(frozen=True, slots=True)
-class LockedPackage:
+class LockedPackage(FrozenRecord):
     """One ``[[package]]`` table. ``index`` is its 0-based position, ``line`` its header line.
 
     Equality and hashing ignore ``line`` and ``index`` so that the same package read from two
     files (say a v1 and a v4 lockfile) compares equal.
     """
 
+    _fields = (
+        "name",
+        "version",
+        "source",
+        "checksum",
+        "dependencies",
+        "line",
+        "index",
+        "replace",
+    )
+    _compare = ("name", "version", "source", "checksum", "dependencies", "replace")
+    __slots__ = _fields
+
     name: str
     version: str
     source: str | None
     checksum: str | None
     dependencies: tuple[LockDependency, ...]
-    line: int | None = field(default=None, compare=False)
-    index: int = field(default=0, compare=False)
-    replace: LockDependency | None = None
+    line: int | None
+    index: int
+    replace: LockDependency | None
+
+    def __init__(
+        self,
+        name: str,
+        version: str,
+        source: str | None,
+        checksum: str | None,
+        dependencies: tuple[LockDependency, ...],
+        line: int | None = None,
+        index: int = 0,
+        replace: LockDependency | None = None,
+    ) -> None:
+        _set(self, "name", name)
+        _set(self, "version", version)
+        _set(self, "source", source)
+        _set(self, "checksum", checksum)
+        _set(self, "dependencies", dependencies)
+        _set(self, "line", line)
+        _set(self, "index", index)
+        _set(self, "replace", replace)
 
     @property
     def is_registry(self) -> bool:
@@ -166,8 +211,7 @@ def _lookup(index: _Index, dep: LockDependency) -> tuple[int, bool]:
     raise LockfileError(f'"{dep}" which is ambiguous: sources {sources} are locked')
 
 
-@dataclass(frozen=True, slots=True)
-class Lockfile:
+class Lockfile(FrozenRecord):
     """A whole Cargo.lock. ``version`` is the detected format, 1 to 4.
 
     ``metadata`` holds the ``[metadata]`` entries other than v1 checksums;
@@ -175,12 +219,39 @@ class Lockfile:
     drops every checksum); ``unused_patches`` lists the ``[[patch.unused]]`` entries.
     """
 
+    _fields = (
+        "version",
+        "packages",
+        "metadata",
+        "checksums_discarded",
+        "unused_patches",
+        "_index",
+    )
+    _compare = _repr = _fields[:-1]  # not ``_index``
+    _hash = ("version", "packages", "checksums_discarded", "unused_patches")  # not ``metadata``
+    __slots__ = _fields
+
     version: int
     packages: tuple[LockedPackage, ...]
-    metadata: Mapping[str, str] = field(default_factory=lambda: _EMPTY, hash=False)
-    checksums_discarded: bool = False
-    unused_patches: tuple[LockDependency, ...] = ()
-    _index: _Index | None = field(default=None, init=False, repr=False, compare=False)
+    metadata: Mapping[str, str]
+    checksums_discarded: bool
+    unused_patches: tuple[LockDependency, ...]
+    _index: _Index | None  # lazily built lookup index: not a parameter
+
+    def __init__(
+        self,
+        version: int,
+        packages: tuple[LockedPackage, ...],
+        metadata: Mapping[str, str] = _EMPTY,
+        checksums_discarded: bool = False,
+        unused_patches: tuple[LockDependency, ...] = (),
+    ) -> None:
+        _set(self, "version", version)
+        _set(self, "packages", packages)
+        _set(self, "metadata", metadata)
+        _set(self, "checksums_discarded", checksums_discarded)
+        _set(self, "unused_patches", unused_patches)
+        _set(self, "_index", None)
 
     def _lookup_index(self) -> _Index:
         index = self._index

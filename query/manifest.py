@@ -30,10 +30,11 @@ from __future__ import annotations
 
 import posixpath
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field, replace
 from fnmatch import fnmatchcase
 from types import MappingProxyType
 from typing import Literal, NamedTuple
+
+from query.record import FrozenRecord
 
 __all__ = [
     "DependencyKind",
@@ -95,10 +96,28 @@ class GitSource(NamedTuple):
 DependencySource = RegistrySource | PathSource | GitSource
 
 
-@dataclass(frozen=True, slots=True)
-class ManifestDependency:
+# Plain slotted classes rather than dataclasses (see query.record): this module is on the CLI's
+# hot path. ``_set`` sets a field of a frozen record in ``__init__``.
+_set = object.__setattr__
+
+
+class ManifestDependency(FrozenRecord):
     """One dependency entry. ``package`` is the real crate name (``package =`` renames it);
     ``requirement`` is the version requirement as written, None when there is none ("*")."""
+
+    _fields = (
+        "name_in_toml",
+        "package",
+        "requirement",
+        "kind",
+        "target",
+        "source",
+        "optional",
+        "workspace_inherited",
+        "features",
+        "default_features",
+    )
+    __slots__ = _fields
 
     name_in_toml: str
     package: str
@@ -106,10 +125,34 @@ class ManifestDependency:
     kind: DependencyKind
     target: str | None
     source: DependencySource
-    optional: bool = False
-    workspace_inherited: bool = False
-    features: tuple[str, ...] = ()
-    default_features: bool = True
+    optional: bool
+    workspace_inherited: bool
+    features: tuple[str, ...]
+    default_features: bool
+
+    def __init__(
+        self,
+        name_in_toml: str,
+        package: str,
+        requirement: str | None,
+        kind: DependencyKind,
+        target: str | None,
+        source: DependencySource,
+        optional: bool = False,
+        workspace_inherited: bool = False,
+        features: tuple[str, ...] = (),
+        default_features: bool = True,
+    ) -> None:
+        _set(self, "name_in_toml", name_in_toml)
+        _set(self, "package", package)
+        _set(self, "requirement", requirement)
+        _set(self, "kind", kind)
+        _set(self, "target", target)
+        _set(self, "source", source)
+        _set(self, "optional", optional)
+        _set(self, "workspace_inherited", workspace_inherited)
+        _set(self, "features", features)
+        _set(self, "default_features", default_features)
 
     @property
     def is_registry(self) -> bool:
@@ -124,23 +167,50 @@ class ManifestDependency:
         return self.source.kind == "git"
 
 
-@dataclass(frozen=True, slots=True)
-class WorkspaceConfig:
+class WorkspaceConfig(FrozenRecord):
     """The ``[workspace]`` table of a root manifest (``root`` is that manifest's directory)."""
 
-    root: str
-    members: tuple[str, ...] = ()
-    exclude: tuple[str, ...] = ()
-    default_members: tuple[str, ...] | None = None
-    resolver: str | None = None
-    package: Mapping[str, object] = field(default_factory=lambda: _NO_TABLE, hash=False)
-    dependencies: Mapping[str, ManifestDependency] = field(
-        default_factory=lambda: MappingProxyType({}), hash=False
+    _fields = (
+        "root",
+        "members",
+        "exclude",
+        "default_members",
+        "resolver",
+        "package",
+        "dependencies",
     )
+    _hash = _fields[:5]  # the mappings are compared, not hashed
+    __slots__ = _fields
+
+    root: str
+    members: tuple[str, ...]
+    exclude: tuple[str, ...]
+    default_members: tuple[str, ...] | None
+    resolver: str | None
+    package: Mapping[str, object]
+    dependencies: Mapping[str, ManifestDependency]
+
+    def __init__(
+        self,
+        root: str,
+        members: tuple[str, ...] = (),
+        exclude: tuple[str, ...] = (),
+        default_members: tuple[str, ...] | None = None,
+        resolver: str | None = None,
+        package: Mapping[str, object] = _NO_TABLE,
+        dependencies: Mapping[str, ManifestDependency] | None = None,
+    ) -> None:
+        _set(self, "root", root)
+        _set(self, "members", members)
+        _set(self, "exclude", exclude)
+        _set(self, "default_members", default_members)
+        _set(self, "resolver", resolver)
+        _set(self, "package", package)
+        # default: a fresh empty read-only mapping
+        _set(self, "dependencies", MappingProxyType({}) if dependencies is None else dependencies)
 
 
-@dataclass(frozen=True, slots=True)
-class Manifest:
+class Manifest(FrozenRecord):
     """One ``Cargo.toml``. ``path`` is its directory; ``name`` is None for a virtual manifest.
 
     ``version`` defaults to ``"0.0.0"`` when a package omits it (cargo >= 1.75).
@@ -148,23 +218,61 @@ class Manifest:
     dependencies (paths relative to the workspace root).
     """
 
+    _fields = (
+        "path",
+        "name",
+        "version",
+        "dependencies",
+        "rust_version",
+        "features",
+        "workspace",
+        "patch",
+        "replace",
+        "patches",
+        "replacements",
+    )
+    # the mappings are compared, not hashed
+    _hash = ("path", "name", "version", "dependencies", "rust_version", "workspace")
+    __slots__ = _fields
+
     path: str
     name: str | None
     version: str | None
-    dependencies: tuple[ManifestDependency, ...] = ()
-    rust_version: str | None = None
-    features: Mapping[str, tuple[str, ...]] = field(
-        default_factory=lambda: _NO_FEATURES, hash=False
-    )
-    workspace: WorkspaceConfig | None = None
-    patch: Mapping[str, object] = field(default_factory=lambda: _NO_TABLE, hash=False)
-    replace: Mapping[str, object] = field(default_factory=lambda: _NO_TABLE, hash=False)
-    patches: Mapping[str, tuple[ManifestDependency, ...]] = field(
-        default_factory=lambda: MappingProxyType({}), hash=False
-    )
-    replacements: Mapping[str, ManifestDependency] = field(
-        default_factory=lambda: MappingProxyType({}), hash=False
-    )
+    dependencies: tuple[ManifestDependency, ...]
+    rust_version: str | None
+    features: Mapping[str, tuple[str, ...]]
+    workspace: WorkspaceConfig | None
+    patch: Mapping[str, object]
+    replace: Mapping[str, object]
+    patches: Mapping[str, tuple[ManifestDependency, ...]]
+    replacements: Mapping[str, ManifestDependency]
+
+    def __init__(
+        self,
+        path: str,
+        name: str | None,
+        version: str | None,
+        dependencies: tuple[ManifestDependency, ...] = (),
+        rust_version: str | None = None,
+        features: Mapping[str, tuple[str, ...]] = _NO_FEATURES,
+        workspace: WorkspaceConfig | None = None,
+        patch: Mapping[str, object] = _NO_TABLE,
+        replace: Mapping[str, object] = _NO_TABLE,
+        patches: Mapping[str, tuple[ManifestDependency, ...]] | None = None,
+        replacements: Mapping[str, ManifestDependency] | None = None,
+    ) -> None:
+        _set(self, "path", path)
+        _set(self, "name", name)
+        _set(self, "version", version)
+        _set(self, "dependencies", dependencies)
+        _set(self, "rust_version", rust_version)
+        _set(self, "features", features)
+        _set(self, "workspace", workspace)
+        _set(self, "patch", patch)
+        _set(self, "replace", replace)
+        # defaults: a fresh empty read-only mapping
+        _set(self, "patches", MappingProxyType({}) if patches is None else patches)
+        _set(self, "replacements", MappingProxyType({}) if replacements is None else replacements)
 
     @property
     def is_virtual(self) -> bool:
@@ -189,14 +297,26 @@ class Manifest:
         return tuple(dict.fromkeys(d.source.path for d in deps if isinstance(d.source, PathSource)))
 
 
-@dataclass(frozen=True, slots=True)
-class Workspace:
+class Workspace(FrozenRecord):
     """A root manifest, its members (the root first when it is a package) and other local
     packages the resolver reads (non-member path dependencies, path patches/replacements)."""
 
+    _fields = ("root", "members", "path_packages")
+    __slots__ = _fields
+
     root: Manifest
     members: tuple[Manifest, ...]
-    path_packages: tuple[Manifest, ...] = ()
+    path_packages: tuple[Manifest, ...]
+
+    def __init__(
+        self,
+        root: Manifest,
+        members: tuple[Manifest, ...],
+        path_packages: tuple[Manifest, ...] = (),
+    ) -> None:
+        _set(self, "root", root)
+        _set(self, "members", members)
+        _set(self, "path_packages", path_packages)
 
     @property
     def manifests(self) -> tuple[Manifest, ...]:
@@ -361,10 +481,13 @@ def _dependency(
             raise ManifestError(f"{where}: `{name}` not found in `workspace.dependencies`")
         # cargo: the member can turn default features on, never off
         merged_default = template.default_features or default_features is True
-        return replace(
-            template,
-            kind=kind,
-            target=target,
+        return ManifestDependency(
+            template.name_in_toml,
+            template.package,
+            template.requirement,
+            kind,
+            target,
+            template.source,
             optional=optional,
             workspace_inherited=True,
             features=tuple(dict.fromkeys(template.features + features)),

@@ -13,8 +13,8 @@ spec                meaning                                         QuerySpec
 
 The name is checked with :func:`query.names.validate_crate_name`. The exact form is checked by a
 regex equivalent to ``query.version.parse_version`` so that this module (used by the fast
-start-up path) imports only the standard library; ``query.requirement`` (and with it ``semver``)
-is imported lazily, only to validate a requirement form. The strings are kept as given.
+start-up path) imports only the standard library; ``query.requirement`` is imported lazily,
+only to validate a requirement form. The strings are kept as given.
 """
 
 from __future__ import annotations

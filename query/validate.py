@@ -21,10 +21,10 @@ Checks, in order, each with its problem code (the JSON output's ``code``)::
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
 
 from query.entry import INVALID, UNSUPPORTED, IndexDependency, IndexEntry
 from query.lockfile import LockedPackage, Lockfile
+from query.record import FrozenRecord
 
 OK = "ok"
 PROBLEM = "problem"
@@ -37,45 +37,85 @@ CRATES_IO_GIT_URL = "https://github.com/rust-lang/crates.io-index"
 CRATES_IO_SOURCES = frozenset({"registry+" + CRATES_IO_GIT_URL, "sparse+https://index.crates.io/"})
 
 
-@dataclass(frozen=True, slots=True)
-class MissingCrate:
+_set = object.__setattr__  # sets a field of a frozen record in ``__init__``
+
+
+class MissingCrate(FrozenRecord):
     """The index has no file for this crate."""
 
+    _fields = ()
+    __slots__ = _fields
 
-@dataclass(frozen=True, slots=True)
-class MissingVersion:
+
+class MissingVersion(FrozenRecord):
     """The crate exists but not at this version; ``known`` lists some versions it has."""
 
-    known: tuple[str, ...] = ()
+    _fields = ("known",)
+    __slots__ = _fields
+
+    known: tuple[str, ...]
+
+    def __init__(self, known: tuple[str, ...] = ()) -> None:
+        _set(self, "known", known)
 
 
-@dataclass(frozen=True, slots=True)
-class Unknown:
+class Unknown(FrozenRecord):
     """Could not check: ``reason`` says why, in one line."""
 
+    _fields = ("reason",)
+    __slots__ = _fields
+
     reason: str
+
+    def __init__(self, reason: str) -> None:
+        _set(self, "reason", reason)
 
 
 Lookup = IndexEntry | MissingCrate | MissingVersion | Unknown
 
 
-@dataclass(frozen=True, slots=True)
-class Problem:
+class Problem(FrozenRecord):
+    _fields = ("code", "message", "severity")
+    __slots__ = _fields
+
     code: str
     message: str
-    severity: str = ERROR
+    severity: str
+
+    def __init__(self, code: str, message: str, severity: str = ERROR) -> None:
+        _set(self, "code", code)
+        _set(self, "message", message)
+        _set(self, "severity", severity)
 
 
-@dataclass(frozen=True, slots=True)
-class PackageResult:
+class PackageResult(FrozenRecord):
     """The verdict on one locked package."""
+
+    _fields = ("source", "name", "version", "line", "status", "problems")
+    __slots__ = _fields
 
     source: str
     name: str
     version: str
     line: int | None
     status: str
-    problems: tuple[Problem, ...] = ()
+    problems: tuple[Problem, ...]
+
+    def __init__(
+        self,
+        source: str,
+        name: str,
+        version: str,
+        line: int | None,
+        status: str,
+        problems: tuple[Problem, ...] = (),
+    ) -> None:
+        _set(self, "source", source)
+        _set(self, "name", name)
+        _set(self, "version", version)
+        _set(self, "line", line)
+        _set(self, "status", status)
+        _set(self, "problems", problems)
 
     @property
     def errors(self) -> tuple[Problem, ...]:
@@ -97,7 +137,7 @@ def _dependency_problems(
     package: LockedPackage, entry: IndexEntry, lock: Lockfile
 ) -> list[Problem]:
     from query.requirement import Requirement
-    from query.version import VersionError, parse_version
+    from query.version import VersionError, parse_parts
 
     problems: list[Problem] = []
     usable = [d for d in entry.deps if d.kind != "dev"]
@@ -119,7 +159,7 @@ def _dependency_problems(
             )
             continue
         try:
-            version = parse_version(target.version)
+            version = parse_parts(target.version)
         except VersionError:
             continue
         if not any((d.parsed or Requirement.parse(d.req)).matches(version) for d in candidates):

@@ -25,4 +25,7 @@ _VERSION = re.compile(
 def is_version(text: str) -> bool:
     """True when ``text`` is MAJOR.MINOR.PATCH[-PRE][+BUILD] as cargo's semver parses it."""
     m = _VERSION.fullmatch(text)
-    return m is not None and all(int(part) <= U64_MAX for part in m.groups())
+    if m is None:
+        return False
+    # 2**64 - 1 has 20 digits: a shorter text cannot hold a number beyond it.
+    return len(text) < 20 or all(int(part) <= U64_MAX for part in m.groups())

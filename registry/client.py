@@ -16,12 +16,12 @@ Keeping each entry current is :class:`registry.entries.IndexEntries`' job (the b
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, TypeVar
 
 from cache.format import CacheFormatError, find_exact, iter_keys
 from query.entry import EntryError, IndexEntry, entry_from_mapping
 from query.names import index_path
+from query.record import FrozenRecord
 from registry.entries import USER_AGENT, IndexEntries
 from registry.errors import CacheEntryError, NotFoundError, RegistryError
 from registry.source import LOCAL
@@ -34,21 +34,47 @@ __all__ = ["USER_AGENT", "FetchReport", "Registry", "VersionInfo"]
 _T = TypeVar("_T")
 
 
-@dataclass(frozen=True, slots=True)
-class VersionInfo:
+_set = object.__setattr__  # sets a field of a frozen record in ``__init__``
+
+
+class VersionInfo(FrozenRecord):
+    _fields = ("version", "yanked")
+    __slots__ = _fields
+
     version: str
     yanked: bool
 
+    def __init__(self, version: str, yanked: bool) -> None:
+        _set(self, "version", version)
+        _set(self, "yanked", yanked)
 
-@dataclass(frozen=True, slots=True)
-class FetchReport:
+
+class FetchReport(FrozenRecord):
     """What :meth:`Registry.fetch` did: counts per outcome and the errors by crate name."""
+
+    # hashing raises TypeError (``errors`` is a dict), as the dataclass's did
+    _fields = ("downloaded", "unchanged", "cached", "not_found", "errors")
+    __slots__ = _fields
 
     downloaded: int
     unchanged: int
     cached: int
     not_found: tuple[str, ...]
     errors: dict[str, RegistryError]
+
+    def __init__(
+        self,
+        downloaded: int,
+        unchanged: int,
+        cached: int,
+        not_found: tuple[str, ...],
+        errors: dict[str, RegistryError],
+    ) -> None:
+        _set(self, "downloaded", downloaded)
+        _set(self, "unchanged", unchanged)
+        _set(self, "cached", cached)
+        _set(self, "not_found", not_found)
+        _set(self, "errors", errors)
 
 
 def _yanked_hint(blob: bytes) -> bool:
@@ -67,18 +93,18 @@ class Registry(IndexEntries):
         return f"Registry({self.source.url!r}, cache_dir={str(self.cache_root)!r})"
 
     def entry_in(self, data: bytes, name: str, version: str) -> IndexEntry | None:
-        """The entry for ``version`` in already-loaded cache bytes, parsing that line only."""
+        """The entry for ``version`` in cache bytes from `load`, parsing that line only."""
         blob = self._find(data, version, name)
         return None if blob is None else self._entry(name, version, blob)
 
     def newest_keys(self, data: bytes, count: int) -> list[str]:
         """The ``count`` newest version keys in cache bytes (for "did you mean" hints)."""
-        from query.version import VersionError, parse_version, version_key
+        from query.version import VersionError, parse_parts, version_key
 
         keyed = []
         for key in iter_keys(data):
             try:
-                keyed.append((version_key(parse_version(key)), key))
+                keyed.append((version_key(parse_parts(key)), key))
             except VersionError:
                 continue
         keyed.sort(reverse=True)
@@ -97,12 +123,12 @@ class Registry(IndexEntries):
     ) -> IndexEntry:
         """The entry of one cached line. A line cargo keeps though it is not valid UTF-8 JSON
         becomes an "invalid" entry with ``allow_invalid`` (queries skip it), else an error."""
-        import orjson
+        from registry.jsonline import loads
 
         entry: IndexEntry | None
         try:
-            entry = entry_from_mapping(orjson.loads(blob), blob, requirements=self._requirements)
-        except orjson.JSONDecodeError:
+            data = loads(blob)
+        except ValueError:
             invalid = _invalid_entry(blob, name, version)
             if invalid is not None and allow_invalid:
                 return invalid
@@ -114,8 +140,11 @@ class Registry(IndexEntries):
                     f"UTF-8 JSON) in {self.source.base}; cargo cannot use this version either"
                 ) from None
             entry = None
-        except EntryError:
-            entry = None
+        else:
+            try:
+                entry = entry_from_mapping(data, blob, requirements=self._requirements)
+            except EntryError:
+                entry = None
         if entry is None or entry.name.lower() != name.lower() or entry.vers != version:
             hint = (
                 "run without --offline to refetch it"
@@ -172,8 +201,10 @@ class Registry(IndexEntries):
         return self._entry(name, version, blob)
 
     def _find(self, data: bytes, version: str, name: str) -> bytes | None:
+        """The blob of ``version`` in cache bytes from `load` (whose structure was checked
+        when read, or built by us: not scanned again per lookup)."""
         try:
-            return find_exact(data, version)
+            return find_exact(data, version, checked=True)
         except CacheFormatError:
             raise CacheEntryError(
                 f"cache entry for {name} is unreadable; run without --offline to refetch"
@@ -192,7 +223,7 @@ class Registry(IndexEntries):
     ) -> tuple[bytes, list[str]]:
         """Cache bytes and matching version keys, newest first (no blob is parsed)."""
         from query.requirement import Requirement
-        from query.version import VersionError, parse_version, version_key
+        from query.version import VersionError, parse_parts, version_key
 
         if requirement is None:
             req = Requirement.parse("*")
@@ -204,7 +235,7 @@ class Registry(IndexEntries):
         parsed = []
         for key in self._keys(name, data):
             try:
-                version = parse_version(key)
+                version = parse_parts(key)
             except VersionError:
                 continue
             if req.matches(version):
@@ -259,7 +290,7 @@ class Registry(IndexEntries):
     def versions(self, name: str) -> list[VersionInfo]:
         """Every version in cargo's order, yanked ones marked; no JSON is parsed."""
         from cache.format import parse
-        from query.version import VersionError, parse_version, version_key
+        from query.version import VersionError, parse_parts, version_key
 
         data = self._entry_data(name)
         try:
@@ -271,7 +302,7 @@ class Registry(IndexEntries):
         rows = []
         for key, blob in entries.items():
             try:
-                parsed = parse_version(key)
+                parsed = parse_parts(key)
             except VersionError:
                 continue
             rows.append((version_key(parsed), VersionInfo(key, _yanked_hint(blob))))

@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Self
 
 from cache.format import CacheFormatError, check_structure, read_header, serialize
 from cache.freshness import is_fresh, read_max_age
-from cache.integrity import CORRUPT, FOREIGN, VERIFIED, check_file
+from cache.integrity import CORRUPT, FOREIGN, VERIFIED, check
 from cache.store import CacheReadError, IndexStore
 from query.names import CrateNameError, index_path
 from registry import __version__
@@ -84,7 +84,6 @@ class IndexEntries:
         self.progress = progress
         self.cache_root = Path(cache_dir if cache_dir is not None else default_cache_dir())
         self.store = IndexStore(self.cache_root, self.source.dir_name)
-        self._store_dir = str(self.store.dir)
         self.offline = offline
         self.refresh = refresh
         self._token = token
@@ -188,16 +187,17 @@ class IndexEntries:
     def _read_cached(self, rel: str) -> tuple[bytes | None, str | None, bool]:
         """(data, index version, unreadable) of a cache entry; reads take no lock."""
         try:
-            data = self.store.read(rel)
+            found = self.store.read_with_record(rel)
         except CacheReadError:
             return None, None, True
-        if data is None:
+        if found is None:
             return None, None, False
+        data, record = found
         try:
             version, _ = read_header(data)
         except CacheFormatError:
             return None, None, True
-        state = check_file(data, self._store_dir, rel)
+        state = check(data, record)
         if state == CORRUPT:  # changed behind our back: bit rot, truncation, a stray write
             return None, None, True
         if state != VERIFIED:  # not exactly the bytes we wrote: check the structure

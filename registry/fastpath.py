@@ -31,22 +31,6 @@ _TRUE = frozenset({"1", "true", "t", "yes", "y", "on"})
 _FALSE = frozenset({"0", "false", "f", "no", "n", "off", ""})
 
 
-def _int(text: str) -> int | float:
-    value = int(text)
-    return value if -(2**63) <= value < 2**64 else float(text)
-
-
-def _float(text: str) -> float:
-    value = float(text)
-    if value in (float("inf"), float("-inf")):
-        raise ValueError(f"{text} is out of range")
-    return value
-
-
-def _no_constant(text: str) -> object:
-    raise ValueError(f"{text} is not JSON")
-
-
 def _env_flag(name: str) -> bool | None:
     value = os.environ.get(name)
     if value is None:
@@ -283,33 +267,27 @@ def try_fast_query(args: Sequence[str]) -> int | None:
         fresh = read_max_age(os.path.join(index_dir, ".registry", "fresh", rel))
         if fresh is None or not is_fresh(fresh[0], fresh[1], time.time()):
             return None
+    from cache.integrity import FOREIGN, INTACT, VERIFIED, check_file
+
     try:
-        with open(os.path.join(index_dir, ".cache", rel), "rb") as handle:
-            data = handle.read()
+        with open(os.path.join(index_dir, ".cache", rel), "rb", buffering=0) as handle:
+            data = handle.readall()
+            # Bytes we wrote that changed since are never trusted (the full CLI refetches or
+            # says so); a file cargo rewrote is used offline, as the full CLI does.
+            state = check_file(data, handle.fileno(), index_dir, rel)
         blob = find_exact(data, spec.exact)
     except (OSError, CacheFormatError):
         return None
     if blob is None:
         return None
-    from cache.integrity import FOREIGN, INTACT, VERIFIED, check_file
-
-    # Bytes we wrote that changed since are never trusted (the full CLI refetches or says so);
-    # a file cargo rewrote is used offline, as the full CLI does.
-    state = check_file(data, index_dir, rel)
     if state not in (VERIFIED, INTACT) and not (offline and state == FOREIGN):
         return None
 
-    import json
+    from registry.jsonline import UNDECIDED, loads_plain
 
-    try:
-        # Parse as the full CLI's orjson does, or defer: no BOM, NaN, infinite number or lone
-        # surrogate, and integers beyond 64 bits become floats (they show in the rendering).
-        entry = json.loads(
-            blob.decode(), parse_int=_int, parse_float=_float, parse_constant=_no_constant
-        )
-    except (ValueError, RecursionError):
-        return None
-    if b"\\ud" in blob.lower():
+    # Parsed as the full CLI does, or deferred to it when only orjson may judge the line.
+    entry = loads_plain(blob)
+    if entry is UNDECIDED:
         return None
     if (
         not isinstance(entry, dict)

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from query.record import Record
 from query.verdict import Mismatch, Verdict
 from registry.errors import InputError
 from registry.lockload import read_toml
@@ -25,33 +25,50 @@ CRATES_IO_SOURCE = "registry+https://github.com/rust-lang/crates.io-index"
 _GLOB = re.compile(r"[*?\[]")
 
 
-@dataclass(slots=True)
-class CheckInputs:
+class CheckInputs(Record):
     """What the verdict depended on, for the fingerprint."""
 
-    files: list[str] = field(default_factory=list)
-    dirs: list[str] = field(default_factory=list)
-    absent: list[str] = field(default_factory=list)
-    cache_files: list[str] = field(default_factory=list)
-    fresh_until: float | None = None
+    _fields = ("files", "dirs", "absent", "cache_files", "fresh_until")
+    __slots__ = _fields
+
+    files: list[str]
+    dirs: list[str]
+    absent: list[str]
+    cache_files: list[str]
+    fresh_until: float | None
+
+    def __init__(
+        self,
+        files: list[str] | None = None,
+        dirs: list[str] | None = None,
+        absent: list[str] | None = None,
+        cache_files: list[str] | None = None,
+        fresh_until: float | None = None,
+    ) -> None:
+        self.files = [] if files is None else files
+        self.dirs = [] if dirs is None else dirs
+        self.absent = [] if absent is None else absent
+        self.cache_files = [] if cache_files is None else cache_files
+        self.fresh_until = fresh_until
 
 
-def find_root(manifest: Path) -> Path:
-    """The workspace root manifest: ``manifest`` unless a parent's [workspace] claims it."""
-    data, _ = read_toml(manifest)
+def find_root(manifest: Path) -> tuple[Path, dict[str, Any], str]:
+    """The workspace root manifest, parsed: ``manifest`` unless a parent's [workspace]
+    claims it. (path, mapping, text), so the root is read once."""
+    data, text = read_toml(manifest)
     if "workspace" in data:
-        return manifest
+        return manifest, data, text
     here = manifest.parent.resolve()
     for parent in here.parents:
         candidate = parent / "Cargo.toml"
         if candidate.is_file():
             try:
-                parent_data, _ = read_toml(candidate)
+                parent_data, parent_text = read_toml(candidate)
             except InputError:
                 continue
             if "workspace" in parent_data:
-                return candidate
-    return manifest
+                return candidate, parent_data, parent_text
+    return manifest, data, text
 
 
 def _glob_dirs(root: Path, patterns: list[str], inputs: CheckInputs) -> list[str]:
@@ -120,13 +137,16 @@ def run_check(
     from registry.lockload import load_lockfile
 
     inputs = CheckInputs()
-    root_manifest = find_root(manifest_path)
+    root_manifest, root_data, root_text = find_root(manifest_path)
     root = root_manifest.parent
     texts: dict[str, str] = {}
 
     def read(rel_dir: str) -> dict[str, Any]:
         path = root_manifest if rel_dir == "." else root / rel_dir / "Cargo.toml"
-        data, text = read_toml(path)
+        if rel_dir == ".":
+            data, text = root_data, root_text
+        else:
+            data, text = read_toml(path)
         inputs.files.append(str(path))
         texts["Cargo.toml" if rel_dir == "." else f"{rel_dir}/Cargo.toml"] = text
         return data

@@ -23,11 +23,11 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 from urllib.parse import quote
 
+from query.record import FrozenRecord
 from query.verdict import ERROR, UNKNOWN_POLICIES, Mismatch, PackageResult, Problem, Verdict
 
 __all__ = [
@@ -85,9 +85,14 @@ _RESET = "\x1b[0m"
 _COLORS = MappingProxyType({"red": "\x1b[31m", "yellow": "\x1b[33m", "green": "\x1b[32m"})
 
 
-@dataclass(frozen=True, slots=True)
-class Finding:
+_set = object.__setattr__  # sets a field of a frozen record in ``__init__``
+
+
+class Finding(FrozenRecord):
     """One reportable problem after the unknown policy: what every text format prints."""
+
+    _fields = ("code", "severity", "message", "label", "text", "file", "line")
+    __slots__ = _fields
 
     code: str
     severity: str  # "error" or "warning"
@@ -96,6 +101,24 @@ class Finding:
     text: str  # the message without the package name the label already gives
     file: str | None
     line: int | None
+
+    def __init__(
+        self,
+        code: str,
+        severity: str,
+        message: str,
+        label: str,
+        text: str,
+        file: str | None,
+        line: int | None,
+    ) -> None:
+        _set(self, "code", code)
+        _set(self, "severity", severity)
+        _set(self, "message", message)
+        _set(self, "label", label)
+        _set(self, "text", text)
+        _set(self, "file", file)
+        _set(self, "line", line)
 
 
 def _unknown_severity(policy: str) -> str:

@@ -20,18 +20,23 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from query.record import FrozenRecord, Record
 from registry.source import CRATES_IO_GIT, CRATES_IO_GIT_URL, CRATES_IO_SPARSE
 
 CRATES_IO = "crates-io"
 
 
-@dataclass(frozen=True, slots=True)
-class Unresolved:
+class Unresolved(FrozenRecord):
+    _fields = ("reason",)
+    __slots__ = _fields
+
     reason: str
+
+    def __init__(self, reason: str) -> None:
+        object.__setattr__(self, "reason", reason)
 
 
 def cargo_home() -> Path:
@@ -87,15 +92,31 @@ def _strip(url: str) -> str:
     return url.removeprefix("registry+")
 
 
-@dataclass(slots=True)
-class SourceMap:
+class SourceMap(Record):
     """Cargo's ``[source]`` and ``[registries]`` tables, merged nearest-first."""
 
-    sources: dict[str, dict[str, Any]] = field(default_factory=dict)
-    registries: dict[str, dict[str, Any]] = field(default_factory=dict)
-    index_url: str | None = None
-    files: list[Path] = field(default_factory=list)
-    absent: list[Path] = field(default_factory=list)
+    _fields = ("sources", "registries", "index_url", "files", "absent")
+    __slots__ = _fields
+
+    sources: dict[str, dict[str, Any]]
+    registries: dict[str, dict[str, Any]]
+    index_url: str | None
+    files: list[Path]
+    absent: list[Path]
+
+    def __init__(
+        self,
+        sources: dict[str, dict[str, Any]] | None = None,
+        registries: dict[str, dict[str, Any]] | None = None,
+        index_url: str | None = None,
+        files: list[Path] | None = None,
+        absent: list[Path] | None = None,
+    ) -> None:
+        self.sources = {} if sources is None else sources
+        self.registries = {} if registries is None else registries
+        self.index_url = index_url
+        self.files = [] if files is None else files
+        self.absent = [] if absent is None else absent
 
     @classmethod
     def discover(cls, start: Path, *, index_url: str | None = None) -> SourceMap:

@@ -24,9 +24,9 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from urllib.parse import urljoin, urlsplit
 
+from query.record import FrozenRecord, Record
 from registry.errors import (
     AuthError,
     HttpStatusError,
@@ -44,21 +44,41 @@ REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 BODY_EXCERPT = 200
 
 
-@dataclass(frozen=True, slots=True)
-class CacheValid:
-    max_age: int | None = None
+_set = object.__setattr__  # sets a field of a frozen record in ``__init__``
 
 
-@dataclass(frozen=True, slots=True)
-class Fetched:
+class CacheValid(FrozenRecord):
+    _fields = ("max_age",)
+    __slots__ = _fields
+
+    max_age: int | None
+
+    def __init__(self, max_age: int | None = None) -> None:
+        _set(self, "max_age", max_age)
+
+
+class Fetched(FrozenRecord):
+    _fields = ("body", "index_version", "max_age")
+    __slots__ = _fields
+
     body: bytes
     index_version: str
-    max_age: int | None = None
+    max_age: int | None
+
+    def __init__(self, body: bytes, index_version: str, max_age: int | None = None) -> None:
+        _set(self, "body", body)
+        _set(self, "index_version", index_version)
+        _set(self, "max_age", max_age)
 
 
-@dataclass(frozen=True, slots=True)
-class NotFound:
+class NotFound(FrozenRecord):
+    _fields = ("status",)
+    __slots__ = _fields
+
     status: int
+
+    def __init__(self, status: int) -> None:
+        _set(self, "status", status)
 
 
 FetchResult = CacheValid | Fetched | NotFound
@@ -147,13 +167,29 @@ def _origin(url: str) -> tuple[str, str, int | None]:
     return parts.scheme, (parts.hostname or "").lower(), parts.port
 
 
-@dataclass(slots=True)
-class _Pending:
+class _Pending(Record):
+    _fields = ("key", "url", "conditional", "attempt", "redirects")
+    __slots__ = _fields
+
     key: str
     url: str
     conditional: tuple[tuple[str, str], ...]
-    attempt: int = 0
-    redirects: int = 0
+    attempt: int
+    redirects: int
+
+    def __init__(
+        self,
+        key: str,
+        url: str,
+        conditional: tuple[tuple[str, str], ...],
+        attempt: int = 0,
+        redirects: int = 0,
+    ) -> None:
+        self.key = key
+        self.url = url
+        self.conditional = conditional
+        self.attempt = attempt
+        self.redirects = redirects
 
 
 class SparseClient:

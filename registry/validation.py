@@ -9,11 +9,11 @@ exactly its own line. No per-package round trips.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from query.names import CrateNameError, validate_crate_name
+from query.record import FrozenRecord, Record
 from query.validate import MissingCrate, MissingVersion, PackageResult, Unknown, validate_lockfile
 from registry.errors import InputError, NotFoundError, RegistryError
 from registry.sources import SourceMap, Unresolved
@@ -25,29 +25,91 @@ if TYPE_CHECKING:
     from registry.client import Registry
 
 
-@dataclass(frozen=True, slots=True)
-class Settings:
+_set = object.__setattr__  # sets a field of a frozen record in ``__init__``
+
+
+class Settings(FrozenRecord):
     """What every command that reads indexes shares."""
 
-    cache_dir: str | None = None
-    offline: bool = False
-    refresh: bool = False
-    token: str | None = None
-    index_url: str | None = None
-    deny_yanked: bool = False
-    warn: Callable[[str], None] | None = None
-    timeout: float = 30.0
+    _fields = (
+        "cache_dir",
+        "offline",
+        "refresh",
+        "token",
+        "index_url",
+        "deny_yanked",
+        "warn",
+        "timeout",
+    )
+    __slots__ = _fields
+
+    cache_dir: str | None
+    offline: bool
+    refresh: bool
+    token: str | None
+    index_url: str | None
+    deny_yanked: bool
+    warn: Callable[[str], None] | None
+    timeout: float
+
+    def __init__(
+        self,
+        cache_dir: str | None = None,
+        offline: bool = False,
+        refresh: bool = False,
+        token: str | None = None,
+        index_url: str | None = None,
+        deny_yanked: bool = False,
+        warn: Callable[[str], None] | None = None,
+        timeout: float = 30.0,
+    ) -> None:
+        _set(self, "cache_dir", cache_dir)
+        _set(self, "offline", offline)
+        _set(self, "refresh", refresh)
+        _set(self, "token", token)
+        _set(self, "index_url", index_url)
+        _set(self, "deny_yanked", deny_yanked)
+        _set(self, "warn", warn)
+        _set(self, "timeout", timeout)
 
 
-@dataclass(slots=True)
-class ValidationReport:
+class ValidationReport(Record):
+    _fields = (
+        "lockfile",
+        "results",
+        "skipped",
+        "files_consulted",
+        "revalidated",
+        "fresh_until",
+        "entries",
+    )
+    __slots__ = _fields
+
     lockfile: Path
     results: list[PackageResult]
     skipped: int
-    files_consulted: list[Path] = field(default_factory=list)
-    revalidated: bool = False
-    fresh_until: float | None = None
-    entries: dict[int, IndexEntry] = field(default_factory=dict)  # by LockedPackage.index
+    files_consulted: list[Path]
+    revalidated: bool
+    fresh_until: float | None
+    entries: dict[int, IndexEntry]  # by LockedPackage.index
+
+    def __init__(
+        self,
+        lockfile: Path,
+        results: list[PackageResult],
+        skipped: int,
+        files_consulted: list[Path] | None = None,
+        revalidated: bool = False,
+        fresh_until: float | None = None,
+        entries: dict[int, IndexEntry] | None = None,
+    ) -> None:
+        self.lockfile = lockfile
+        self.results = results
+        self.skipped = skipped
+        self.files_consulted = [] if files_consulted is None else files_consulted
+        self.revalidated = revalidated
+        self.fresh_until = fresh_until
+        self.entries = {} if entries is None else entries
 
 
 def _lookups(reg: Registry, packages: list[LockedPackage], offline: bool) -> dict[int, Lookup]:

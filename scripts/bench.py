@@ -67,11 +67,13 @@ TARGET_QUERY_SECONDS = 0.050  # absolute median
 
 KEEP_MARKER = "<!-- notes below this line are kept when bench.py rewrites the file -->"
 
+# TransportOptions is a plain frozen class: copy its __init__ arguments (__match_args__), h2c set.
 H2_SHIM = (
-    "import sys,dataclasses,registry.transport.base as b;"
+    "import sys,registry.transport.base as b;"
     "f=b.default_transport;"
-    "b.default_transport=lambda o=None:"
-    "f(dataclasses.replace(o or b.TransportOptions(),h2c_prior_knowledge=True));"
+    "T=b.TransportOptions;"
+    "c=lambda o:T(**dict({k:getattr(o,k) for k in T.__match_args__},h2c_prior_knowledge=True));"
+    "b.default_transport=lambda o=None:f(c(o or T()));"
     "from registry.__main__ import main;"
     "sys.exit(main(sys.argv[1:]))"
 )

@@ -254,9 +254,9 @@ def test_write_many_holds_the_lock_once(store: IndexStore, monkeypatch: pytest.M
     real_write = write_atomic
     real_lock = package_cache_lock
 
-    def spying_write(path: Path, data: bytes) -> None:
+    def spying_write(path: Path, data: bytes, finish: Any = None) -> bool:
         seen.append(cargo_try(lock_path))  # what cargo would get right now
-        real_write(path, data)
+        return real_write(path, data, finish)
 
     def counting_lock(root: Path, timeout: float = 60.0) -> Any:
         acquisitions.append(root)
@@ -441,3 +441,74 @@ def test_clean_does_not_follow_symlinks(store: IndexStore, tmp_path: Path) -> No
     assert (outside / "precious").read_bytes() == b"keep"
     assert not store.dir.exists()
     assert (store.cache_root / "registry" / "index" / "toplink").is_symlink()  # not ours
+
+
+# --- integrity records: xattr, or a sidecar where the filesystem has no xattrs ----------------
+
+_CACHE_BYTES = b'\x03\x02\x00etag: "1"\x001.0.0\x00{"name":"a"}\x00'
+
+
+def _no_xattrs(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A filesystem without user xattrs: both calls fail with ENOTSUP."""
+
+    def refuse(*args: Any) -> Any:
+        raise OSError(errno.ENOTSUP, "Operation not supported")
+
+    monkeypatch.setattr(os, "setxattr", refuse)
+    monkeypatch.setattr(os, "getxattr", refuse)
+
+
+@pytest.mark.parametrize("xattrs", [True, False], ids=["xattr", "sidecar"])
+def test_integrity_record_round_trip(
+    store: IndexStore, monkeypatch: pytest.MonkeyPatch, xattrs: bool
+) -> None:
+    from cache.integrity import CORRUPT, FOREIGN, VERIFIED, XATTR, check, record
+
+    if not xattrs:
+        _no_xattrs(monkeypatch)
+    assert store.write_many({"1/a": _CACHE_BYTES}, record_sums=True) == []
+    sidecar = store.dir / ".registry" / "sum" / "1" / "a"
+    assert sidecar.exists() is not xattrs  # a second file only where xattrs are missing
+    if xattrs:
+        assert os.getxattr(store.cache_file("1/a"), XATTR) == record(_CACHE_BYTES)
+    found = store.read_with_record("1/a")
+    assert found is not None and check(*found) == VERIFIED
+    # bit rot in place keeps the record (inode, sidecar): caught
+    flipped = _CACHE_BYTES.replace(b'"a"', b'"b"')
+    with open(store.cache_file("1/a"), "r+b") as handle:
+        handle.write(flipped)
+    found = store.read_with_record("1/a")
+    assert found is not None and check(*found) == CORRUPT
+    # another writer's newer entry, written in place as cargo does: foreign
+    newer = _CACHE_BYTES.replace(b'"1"', b'"2"')
+    with open(store.cache_file("1/a"), "wb") as handle:
+        handle.write(newer)
+    found = store.read_with_record("1/a")
+    assert found is not None and check(*found) == FOREIGN
+    # adopting it records it again
+    assert store.write_sums({"1/a": newer}) == []
+    found = store.read_with_record("1/a")
+    assert found is not None and check(*found) == VERIFIED
+
+
+def test_integrity_record_of_a_cargo_written_file_is_none(store: IndexStore) -> None:
+    from cache.integrity import INTACT, check
+
+    path = store.cache_file("1/a")
+    path.parent.mkdir(parents=True)
+    path.write_bytes(_CACHE_BYTES)
+    assert store.read_with_record("1/a") == (_CACHE_BYTES, None)
+    assert check(_CACHE_BYTES, None) == INTACT
+
+
+def test_xattr_record_wins_over_a_stale_sidecar(store: IndexStore) -> None:
+    """A sidecar left by an older registry is ignored once the file carries its own record."""
+    from cache.integrity import VERIFIED, check, record
+
+    sidecar = store.dir / ".registry" / "sum" / "1" / "a"
+    sidecar.parent.mkdir(parents=True)
+    sidecar.write_bytes(record(b"\x03\x02\x00other\x00"))
+    assert store.write_many({"1/a": _CACHE_BYTES}, record_sums=True) == []
+    found = store.read_with_record("1/a")
+    assert found is not None and found[1] == record(_CACHE_BYTES)
+    assert check(*found) == VERIFIED

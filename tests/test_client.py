@@ -5,6 +5,7 @@ Every test counts the requests the server logged; none sleeps or measures time.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import json
 import os
@@ -20,6 +21,7 @@ import registry
 import registry.client as client_module
 from cache.dirhash import source_dir_name
 from cache.format import iter_keys, parse, read_header, serialize
+from cache.integrity import XATTR
 from cache.store import CACHEDIR_TAG
 from query.names import index_path
 from registry.client import Registry
@@ -113,9 +115,9 @@ def inm(server: IndexServer, rel: str) -> list[str | None]:
 class Counter:
     """Wraps a callable and counts its calls (and remembers the first argument of each)."""
 
-    def __init__(self, wrapped: Callable[..., Any]) -> None:
+    def __init__(self, wrapped: Callable[..., Any], into: Counter | None = None) -> None:
         self.wrapped = wrapped
-        self.args: list[Any] = []
+        self.args: list[Any] = [] if into is None else into.args  # ``into`` counts these too
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         self.args.append(args[0] if args else None)
@@ -135,8 +137,13 @@ def count_entries(monkeypatch: pytest.MonkeyPatch) -> Counter:
 
 @pytest.fixture
 def count_loads(monkeypatch: pytest.MonkeyPatch) -> Counter:
-    counter = Counter(orjson.loads)
-    monkeypatch.setattr(orjson, "loads", counter)
+    """Counts index lines parsed: by the JSON reader of queries (registry.jsonline) or by
+    orjson directly (the cache builder)."""
+    import registry.jsonline
+
+    counter = Counter(registry.jsonline.loads)
+    monkeypatch.setattr(registry.jsonline, "loads", counter)
+    monkeypatch.setattr(orjson, "loads", Counter(orjson.loads, counter))
     return counter
 
 
@@ -616,9 +623,11 @@ def _plant(cache: Path, server: IndexServer, data: bytes, keep_sidecars: bool) -
     """Replace foo's cache file. Without our sidecars the file reads as cargo-written, so only
     the per-line name/version check stands between it and a wrong answer."""
     path = cache_file(cache, server, "foo")
-    path.write_bytes(data)
+    path.write_bytes(data)  # in place, as cargo writes: the xattr record stays
     if not keep_sidecars:
         shutil.rmtree(index_dir(cache, server) / ".registry", ignore_errors=True)
+        with contextlib.suppress(OSError):
+            os.removexattr(path, XATTR)
     return path
 
 

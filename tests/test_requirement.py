@@ -432,3 +432,51 @@ def test_matches_agrees_with_reference(
     parsed = Requirement.parse(text)
     assert parsed.matches(version) is ref_matches(structured, parts), (text, str(version))
     assert Requirement.parse(str(parsed)) == parsed
+
+
+_REQ_PIECES = st.sampled_from(
+    [
+        "",
+        " ",
+        "^",
+        "~",
+        "=",
+        ">",
+        ">=",
+        "<",
+        "<=",
+        "0",
+        "1",
+        "01",
+        "12",
+        "9" * 19,
+        "9" * 20,
+        ".",
+        ",",
+        "*",
+        "x",
+        "-",
+        "rc",
+        "+",
+        "b1",
+    ]
+)
+
+
+@given(st.lists(_REQ_PIECES, max_size=12).map("".join))
+def test_simple_shortcut_agrees_with_the_full_parser(text: str) -> None:
+    """`_parse_simple` answers only where `_parse` gives the very same comparators."""
+    from query.requirement import _parse, _parse_simple
+
+    simple = _parse_simple(text)
+    if simple is not None:
+        assert _parse(text) == simple
+
+
+@pytest.mark.parametrize(
+    "text", ["^1.0", "1.2.3", ">= 0.3, < 0.5", " ~ 0.1 ", "=1.0.0", "0", " 1 , 2 ", "<=2.0"]
+)
+def test_simple_shortcut_takes_the_common_forms(text: str) -> None:
+    from query.requirement import _parse, _parse_simple
+
+    assert _parse_simple(text) == _parse(text)

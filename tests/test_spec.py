@@ -158,12 +158,18 @@ def test_import_does_not_load_semver() -> None:
     assert out == "False"
 
 
-def test_exact_form_does_not_load_semver_but_requirement_form_does() -> None:
+def test_parsing_specs_does_not_load_semver() -> None:
+    """Requirements match on plain version parts; ``semver`` (~5 ms) loads only when a
+    ``semver.Version`` is asked for."""
     code = (
         "import sys, query.spec as s\n"
         "s.parse_query_spec('serde==1.0.0-rc.1'); s.parse_query_spec('serde')\n"
         "print('semver' in sys.modules)\n"
-        "s.parse_query_spec('serde@^1')\n"
+        "from query.requirement import Requirement\n"
+        "from query.version import parse_parts, parse_version\n"
+        "req = s.parse_query_spec('serde@^1').requirement\n"
+        "print(Requirement.parse(req).matches(parse_parts('1.2.3')))\n"
         "print('semver' in sys.modules)\n"
+        "print(type(parse_version('1.2.3')).__module__, 'semver' in sys.modules)\n"
     )
-    assert _fresh_python(code).split() == ["False", "True"]
+    assert _fresh_python(code).split() == ["False", "True", "False", "semver.version", "True"]

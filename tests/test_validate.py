@@ -930,15 +930,15 @@ def test_one_request_per_distinct_index_file(
     from cache.store import IndexStore
 
     reads: dict[str, int] = {}
-    original = IndexStore.read
+    original = IndexStore.read_with_record
 
-    def counting_read(self: IndexStore, rel: str) -> bytes | None:
+    def counting_read(self: IndexStore, rel: str) -> tuple[bytes, bytes | None] | None:
         data = original(self, rel)
         if data is not None:  # looking again for a file that is not there is no read
             reads[rel] = reads.get(rel, 0) + 1
         return data
 
-    monkeypatch.setattr(IndexStore, "read", counting_read)
+    monkeypatch.setattr(IndexStore, "read_with_record", counting_read)
     with IndexServer(INDEX) as server:
         url = "sparse+" + server.url
         cache = tmp_path / "cache"

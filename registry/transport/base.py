@@ -17,10 +17,10 @@ imported by this module, so importing it costs nothing.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Final, Literal, Protocol
 
+from query.record import FrozenRecord
 from registry import __version__
 
 ErrorKind = Literal["connect", "resolve", "timeout", "reset", "partial", "tls", "protocol", "other"]
@@ -35,16 +35,24 @@ DEFAULT_USER_AGENT: Final = f"registry/{__version__}"
 _MAX_MESSAGE_CHARS: Final = 200
 
 
-@dataclass(frozen=True, slots=True)
-class HttpRequest:
+_set = object.__setattr__  # sets a field of a frozen record in ``__init__``
+
+
+class HttpRequest(FrozenRecord):
     """One GET request. Header names are sent exactly as given (cargo's are lowercase)."""
 
+    _fields = ("url", "headers")
+    __slots__ = _fields
+
     url: str
-    headers: tuple[tuple[str, str], ...] = ()
+    headers: tuple[tuple[str, str], ...]
+
+    def __init__(self, url: str, headers: tuple[tuple[str, str], ...] = ()) -> None:
+        _set(self, "url", url)
+        _set(self, "headers", headers)
 
 
-@dataclass(frozen=True, slots=True)
-class HttpResponse:
+class HttpResponse(FrozenRecord):
     """A complete response of any status.
 
     `headers` holds the final response's header fields (no 1xx, no trailers of a proxy CONNECT):
@@ -52,20 +60,39 @@ class HttpResponse:
     `body` is decoded from any Content-Encoding. `http_version` is "1.0", "1.1", "2" or "3".
     """
 
+    _fields = ("url", "status", "headers", "body", "http_version")
+    __slots__ = _fields
+
     url: str
     status: int
     headers: Mapping[str, str]
     body: bytes
     http_version: str
 
+    def __init__(
+        self, url: str, status: int, headers: Mapping[str, str], body: bytes, http_version: str
+    ) -> None:
+        _set(self, "url", url)
+        _set(self, "status", status)
+        _set(self, "headers", headers)
+        _set(self, "body", body)
+        _set(self, "http_version", http_version)
 
-@dataclass(frozen=True, slots=True)
-class TransportError:
+
+class TransportError(FrozenRecord):
     """No complete response for `url`. `message` is one short line without header values."""
+
+    _fields = ("url", "kind", "message")
+    __slots__ = _fields
 
     url: str
     kind: ErrorKind
     message: str
+
+    def __init__(self, url: str, kind: ErrorKind, message: str) -> None:
+        _set(self, "url", url)
+        _set(self, "kind", kind)
+        _set(self, "message", message)
 
     @property
     def retryable(self) -> bool:
@@ -90,8 +117,7 @@ class Transport(Protocol):
         ...
 
 
-@dataclass(frozen=True)
-class TransportOptions:
+class TransportOptions(FrozenRecord):
     """Knobs shared by every transport.
 
     `read_timeout` works like cargo's `http.timeout` + `http.low-speed-limit`: a transfer is
@@ -101,21 +127,51 @@ class TransportOptions:
     `http.cainfo`).
     """
 
-    connect_timeout: float = 30.0
-    read_timeout: float = 30.0
-    max_connections_per_host: int = 8
-    http2: bool = True
-    user_agent: str = DEFAULT_USER_AGENT
-    max_body_bytes: int = 256 * 1024 * 1024
-    h2c_prior_knowledge: bool = False
-    ca_file: str | None = None
+    _fields = (
+        "connect_timeout",
+        "read_timeout",
+        "max_connections_per_host",
+        "http2",
+        "user_agent",
+        "max_body_bytes",
+        "h2c_prior_knowledge",
+        "ca_file",
+    )
+    __slots__ = _fields
 
-    def __post_init__(self) -> None:
-        if self.connect_timeout <= 0 or self.read_timeout <= 0:
+    connect_timeout: float
+    read_timeout: float
+    max_connections_per_host: int
+    http2: bool
+    user_agent: str
+    max_body_bytes: int
+    h2c_prior_knowledge: bool
+    ca_file: str | None
+
+    def __init__(
+        self,
+        connect_timeout: float = 30.0,
+        read_timeout: float = 30.0,
+        max_connections_per_host: int = 8,
+        http2: bool = True,
+        user_agent: str = DEFAULT_USER_AGENT,
+        max_body_bytes: int = 256 * 1024 * 1024,
+        h2c_prior_knowledge: bool = False,
+        ca_file: str | None = None,
+    ) -> None:
+        _set(self, "connect_timeout", connect_timeout)
+        _set(self, "read_timeout", read_timeout)
+        _set(self, "max_connections_per_host", max_connections_per_host)
+        _set(self, "http2", http2)
+        _set(self, "user_agent", user_agent)
+        _set(self, "max_body_bytes", max_body_bytes)
+        _set(self, "h2c_prior_knowledge", h2c_prior_knowledge)
+        _set(self, "ca_file", ca_file)
+        if connect_timeout <= 0 or read_timeout <= 0:
             raise ValueError("timeouts must be positive")
-        if self.max_connections_per_host < 1:
+        if max_connections_per_host < 1:
             raise ValueError("max_connections_per_host must be at least 1")
-        if self.max_body_bytes < 0:
+        if max_body_bytes < 0:
             raise ValueError("max_body_bytes must not be negative")
 
 

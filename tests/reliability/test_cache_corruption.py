@@ -269,9 +269,11 @@ class Tally:
 
 
 def _plant(path: Path, case: Case) -> None:
+    """Damage the cache file as bit rot, truncation or a stray write would: in place, so the
+    file keeps its inode and with it the integrity record (its xattr)."""
     if path.is_dir():
         path.rmdir()
-    elif path.exists():
+    elif path.exists() and case.kind in ("directory", "unreadable"):
         path.unlink()
     path.parent.mkdir(parents=True, exist_ok=True)
     if case.kind == "directory":
