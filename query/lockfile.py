@@ -35,6 +35,7 @@ from types import MappingProxyType
 from typing import NamedTuple
 
 from query.record import FrozenRecord
+from query.versionsyntax import is_version
 
 __all__ = [
     "LockDependency",
@@ -54,13 +55,8 @@ _SOURCE_KINDS = ("registry", "sparse", "git", "path")
 _CHECKSUM_PREFIX = "checksum "
 _NO_CHECKSUM = "<none>"
 
-_PACKAGE_HEADER = re.compile(r"""\[\[[ \t]*(?:package|"package"|'package')[ \t]*\]\]""")
-# semver 2.0 grammar as cargo's ``semver`` crate reads it (u64 bounds are not checked here)
-_NUM = r"(?:0|[1-9][0-9]*)"
-_PRE_ID = r"(?:0|[1-9][0-9]*|[0-9]*[A-Za-z-][0-9A-Za-z-]*)"
-_SEMVER = re.compile(
-    rf"{_NUM}\.{_NUM}\.{_NUM}(?:-{_PRE_ID}(?:\.{_PRE_ID})*)?(?:\+[0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*)?"
-)
+# Compiled on first use by re's own cache: only line numbers for a tomllib-read lockfile need it.
+_PACKAGE_HEADER = r"""\[\[[ \t]*(?:package|"package"|'package')[ \t]*\]\]"""
 _EMPTY: Mapping[str, str] = MappingProxyType({})
 _PATCH_KEYS = ("name", "version", "source")
 
@@ -322,7 +318,7 @@ def package_lines(text: str) -> list[int]:
     lines: list[int] = []
     line = 1
     pos = 0
-    for match in _PACKAGE_HEADER.finditer(text):
+    for match in re.finditer(_PACKAGE_HEADER, text):
         start, end = match.span()
         line_start = text.rfind("\n", 0, start) + 1
         if text[line_start:start].strip(" \t"):
@@ -427,7 +423,7 @@ def _row(table: object, index: int, line: int | None, cache: dict[str, LockDepen
     ):
         _check_row_fields(table, _label(index, line, name, version))
         raise AssertionError("unreachable")  # pragma: no cover
-    if not _SEMVER.fullmatch(version):
+    if not is_version(version):
         label = _label(index, line, name, version)
         raise LockfileError(f'{label} has a "version" that is not a semver version: "{version}"')
     problem = source and _source_problem(source)

@@ -411,6 +411,19 @@ def test_default_transport_falls_back_to_httpx_without_pycurl() -> None:
     subprocess.run([sys.executable, "-c", code], cwd=root, check=True)
 
 
+def test_curl_transport_loads_pycurls_extension_only() -> None:
+    """pycurl's package __init__ (asyncio helper, dataclasses, inspect: ~9 ms) is skipped; a
+    later ``import pycurl`` reuses the same extension module."""
+    code = (
+        "import sys; from registry.transport.curl import CurlTransport, pycurl\n"
+        "assert 'dataclasses' not in sys.modules and 'pycurl' not in sys.modules\n"
+        "assert pycurl.__name__ == 'pycurl._pycurl', pycurl\n"
+        "import pycurl as package; assert package.Curl is pycurl.Curl"
+    )
+    root = Path(__file__).resolve().parent.parent
+    subprocess.run([sys.executable, "-c", code], cwd=root, check=True)
+
+
 def test_importing_registry_imports_no_http_library() -> None:
     code = (
         "import sys, registry, registry.transport, registry.transport.base;"

@@ -25,9 +25,7 @@ import string
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
-from typing import Final
-
-import pycurl
+from typing import TYPE_CHECKING, Final
 
 from registry.transport.base import (
     ErrorKind,
@@ -42,6 +40,51 @@ from registry.transport.base import (
     invalid_header_reason,
     short_body_error,
 )
+
+if TYPE_CHECKING:
+    from types import ModuleType
+
+    import pycurl
+
+
+def _load_pycurl() -> ModuleType:
+    """pycurl's C extension, without running the package's ``__init__`` when possible.
+
+    pycurl >= 7.46 ships as a package whose ``__init__`` imports an asyncio helper that pulls
+    in ``dataclasses`` and ``inspect``: ~9 ms of the ~15 ms its import costs here, for nothing
+    we use. Everything we use is in ``pycurl._pycurl``, so that extension is loaded directly
+    (and registered under its name, so a later ``import pycurl`` reuses it). An older
+    single-module pycurl, an import already done or blocked (``sys.modules["pycurl"]`` set),
+    or anything unexpected takes the normal ``import pycurl``: ImportError still means "no
+    pycurl" (the httpx fallback).
+    """
+    import os
+    import sys
+
+    if "pycurl" not in sys.modules and "pycurl._pycurl" not in sys.modules:
+        from importlib import machinery
+
+        spec = machinery.PathFinder.find_spec("pycurl")
+        for location in (spec.submodule_search_locations or ()) if spec else ():
+            for suffix in machinery.EXTENSION_SUFFIXES:
+                path = os.path.join(location, "_pycurl" + suffix)
+                if not os.path.isfile(path):
+                    continue
+                loader = machinery.ExtensionFileLoader("pycurl._pycurl", path)
+                module_spec = machinery.ModuleSpec("pycurl._pycurl", loader, origin=path)
+                module = loader.create_module(module_spec)
+                loader.exec_module(module)
+                sys.modules["pycurl._pycurl"] = module
+                return module
+    if "pycurl._pycurl" in sys.modules and "pycurl" not in sys.modules:
+        return sys.modules["pycurl._pycurl"]
+    import pycurl as package
+
+    return package
+
+
+if not TYPE_CHECKING:
+    pycurl = _load_pycurl()
 
 # Transfers handed to libcurl at once; more wait in our queue. libcurl itself queues transfers
 # beyond MAX_HOST_CONNECTIONS (HTTP/1.1) or beyond the streams a connection allows (HTTP/2).
