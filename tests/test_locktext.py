@@ -50,7 +50,7 @@ def test_texts_outside_the_subset_defer_to_tomllib(text: str) -> None:
 
 @pytest.mark.parametrize(
     "text",
-    ["[[package]\n", 'name = "unterminated\n', "dependencies = [\n \"a\",\n"],
+    ["[[package]\n", 'name = "unterminated\n', 'dependencies = [\n "a",\n'],
 )
 def test_invalid_toml_raises_tomllib_error(text: str) -> None:
     with pytest.raises(tomllib.TOMLDecodeError):
