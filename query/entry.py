@@ -304,6 +304,7 @@ def entry_from_mapping(
     """
     reqs: MutableMapping[str, Requirement] = {} if requirements is None else requirements
     from query.version import VersionError, parse_parts
+    from query.versionsyntax import is_version
 
     if not isinstance(data, Mapping):
         raise EntryError("index line is not a JSON object")
@@ -311,10 +312,11 @@ def entry_from_mapping(
     vers = data.get("vers")
     if not isinstance(name, str) or not isinstance(vers, str):
         raise EntryError("index line lacks a string name or vers")
-    try:
-        parse_parts(vers)
-    except VersionError as exc:
-        raise EntryError(str(exc)) from None
+    if not is_version(vers):  # the same grammar; parse_parts only to say what is wrong
+        try:
+            parse_parts(vers)
+        except VersionError as exc:
+            raise EntryError(str(exc)) from None
 
     yanked_raw = data.get("yanked")
     yanked = yanked_raw is True

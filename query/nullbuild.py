@@ -398,6 +398,15 @@ def check_features(
     wanted: dict[int, set[str]] = {p.index: set() for p in lock.packages}
     asked_by: dict[tuple[int, str], LockedPackage] = {}
     reached: set[int] = set()
+    root_indexes = {p.index for p in roots}
+    edges_of: dict[int, tuple[LockedPackage, ...]] = {}
+
+    def dependencies_of(package: LockedPackage) -> tuple[LockedPackage, ...]:
+        edges = edges_of.get(package.index)
+        if edges is None:
+            edges = edges_of[package.index] = lock.dependencies_of(package)
+        return edges
+
     stack = list(roots)
     while stack:
         package = stack.pop()
@@ -405,9 +414,9 @@ def check_features(
         summary = summaries.get(package.index)
         if summary is None:
             continue
-        everything = package in roots
+        everything = package.index in root_indexes
         asked = _requirements(summary, wanted[package.index], everything)
-        edges = lock.dependencies_of(package)
+        edges = dependencies_of(package)
         for dep in summary.deps:
             if dep.optional and dep.name not in asked:
                 continue
@@ -424,12 +433,12 @@ def check_features(
 
     # packages whose features may be under-counted: below a package we cannot read
     partial: set[int] = set()
-    stack = [q for p in unknown for q in lock.dependencies_of(p)]
+    stack = [q for p in unknown for q in dependencies_of(p)]
     while stack:
         package = stack.pop()
         if package.index not in partial:
             partial.add(package.index)
-            stack.extend(lock.dependencies_of(package))
+            stack.extend(dependencies_of(package))
 
     found: list[Mismatch] = []
     for package in lock.packages:
@@ -455,7 +464,7 @@ def check_features(
         if package.source is None:
             continue  # local non-members: their edges are checked by _Checker
         asked = _requirements(summary, wanted[package.index], False)
-        edges = lock.dependencies_of(package)
+        edges = dependencies_of(package)
         enabled = {d.package for d in summary.deps if not d.optional or d.name in asked}
         for dep in summary.deps:
             if dep.optional and dep.name in asked and not _targets(dep, edges):

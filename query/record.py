@@ -22,15 +22,38 @@ through copy, deepcopy and pickle.
 
 from __future__ import annotations
 
+from operator import attrgetter
+
 TYPE_CHECKING = False  # not typing.TYPE_CHECKING: this module does not import typing at run time
 if TYPE_CHECKING:
-    from typing import ClassVar, NoReturn
+    from typing import Any, ClassVar, NoReturn, TypeAlias
+
+    _Key: TypeAlias = "attrgetter[Any] | _NoFields"
 
 __all__ = ["FrozenRecord", "Record"]
 
 
 def _values(record: object, names: tuple[str, ...]) -> tuple[object, ...]:
     return tuple([getattr(record, name) for name in names])
+
+
+class _NoFields:
+    """The key function of a record without fields (an instance, not a function: class
+    attributes holding it are never bound as methods)."""
+
+    __slots__ = ()
+
+    def __call__(self, record: object) -> tuple[()]:
+        return ()
+
+
+_NO_FIELDS = _NoFields()
+
+
+def _getter(names: tuple[str, ...]) -> _Key:
+    """A C-speed key function over ``names`` (`operator.attrgetter`: a tuple for several
+    names, the value itself for one), for eq and hash on hot paths."""
+    return attrgetter(*names) if names else _NO_FIELDS
 
 
 class Record:
@@ -41,6 +64,7 @@ class Record:
     _fields: ClassVar[tuple[str, ...]] = ()
     _compare: ClassVar[tuple[str, ...]] = ()
     _repr: ClassVar[tuple[str, ...]] = ()
+    _compare_key: ClassVar[_Key] = _NO_FIELDS
 
     def __init_subclass__(cls) -> None:
         super().__init_subclass__()
@@ -50,12 +74,15 @@ class Record:
                 cls._compare = cls._fields
             if "_repr" not in own:
                 cls._repr = cls._fields
+        cls._compare_key = _getter(cls._compare)
 
     def __eq__(self, other: object) -> bool:
+        if other is self:
+            return True
         if other.__class__ is not self.__class__:
             return NotImplemented
-        names = self._compare
-        return _values(self, names) == _values(other, names)
+        key = self._compare_key
+        return key(self) == key(other)
 
     __hash__ = None  # type: ignore[assignment]  # mutable, so unhashable
 
@@ -70,12 +97,14 @@ class FrozenRecord(Record):
     __slots__ = ()
 
     _hash: ClassVar[tuple[str, ...]] = ()
+    _hash_key: ClassVar[_Key] = _NO_FIELDS
 
     def __init_subclass__(cls) -> None:
         super().__init_subclass__()
         own = vars(cls)
         if "_hash" not in own and ("_fields" in own or "_compare" in own):
             cls._hash = cls._compare
+        cls._hash_key = _getter(cls._hash)
 
     def __setattr__(self, name: str, value: object) -> NoReturn:
         raise AttributeError(f"cannot assign to field {name!r}")
@@ -84,7 +113,7 @@ class FrozenRecord(Record):
         raise AttributeError(f"cannot delete field {name!r}")
 
     def __hash__(self) -> int:  # type: ignore[override]  # Record's is None
-        return hash(_values(self, self._hash))
+        return hash(self._hash_key(self))
 
     def __getstate__(self) -> tuple[object, ...]:
         return _values(self, self._fields)

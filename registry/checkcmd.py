@@ -68,27 +68,31 @@ def warn(request: CheckRequest, message: str) -> None:
 
 def execute(request: CheckRequest) -> tuple[str, int]:
     """(text to print, exit code) of ``registry check``."""
-    from registry import fingerprint
     from registry.paths import default_cache_dir
 
     color = request.fmt == "human" and sys.stdout.isatty()
-    options = fingerprint.check_options(
-        manifest=request.manifest_path,
-        fmt=request.fmt,
-        unknown=request.unknown,
-        deny_yanked=request.deny_yanked,
-        offline=request.offline,
-        index_url=request.index_url,
-        quiet=request.quiet,
-        color=color,
-        token_given=request.token is not None,
-    )
     cache_root = request.cache_dir or default_cache_dir()
-    key = fingerprint.record_key(request.manifest_path, options)
-    if not (request.no_fingerprint or request.refresh):
-        hit = fingerprint.try_replay(cache_root, key, __version__, options, offline=request.offline)
-        if hit is not None:
-            return hit
+    if not request.no_fingerprint:
+        from registry import fingerprint
+
+        options = fingerprint.check_options(
+            manifest=request.manifest_path,
+            fmt=request.fmt,
+            unknown=request.unknown,
+            deny_yanked=request.deny_yanked,
+            offline=request.offline,
+            index_url=request.index_url,
+            quiet=request.quiet,
+            color=color,
+            token_given=request.token is not None,
+        )
+        key = fingerprint.record_key(request.manifest_path, options)
+        if not request.refresh:
+            hit = fingerprint.try_replay(
+                cache_root, key, __version__, options, offline=request.offline
+            )
+            if hit is not None:
+                return hit
 
     from pathlib import Path
 
