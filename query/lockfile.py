@@ -30,12 +30,16 @@ Work is linear in the size of the file: packages are indexed name -> version -> 
 from __future__ import annotations
 
 import re
+from collections import namedtuple
 from collections.abc import Iterator, Mapping
 from types import MappingProxyType
-from typing import NamedTuple
 
 from query.record import FrozenRecord
 from query.versionsyntax import is_version
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import NamedTuple
 
 __all__ = [
     "LockDependency",
@@ -374,16 +378,25 @@ def _source_problem(source: str) -> str | None:
     return None
 
 
-class _Row(NamedTuple):
-    """A validated ``[[package]]`` table before checksums are settled."""
+# A NamedTuple for the type checker, ``collections.namedtuple`` at run time (no ``typing``
+# import on the start-up path).
+if TYPE_CHECKING:
 
-    name: str
-    version: str
-    source: str | None
-    checksum: str | None
-    dependencies: tuple[LockDependency, ...]
-    replace: LockDependency | None
-    line: int | None
+    class _Row(NamedTuple):
+        """A validated ``[[package]]`` table before checksums are settled."""
+
+        name: str
+        version: str
+        source: str | None
+        checksum: str | None
+        dependencies: tuple[LockDependency, ...]
+        replace: LockDependency | None
+        line: int | None
+
+else:
+    _Row = namedtuple(
+        "_Row", ("name", "version", "source", "checksum", "dependencies", "replace", "line")
+    )
 
 
 def _check_row_fields(table: Mapping[str, object], label: str) -> None:

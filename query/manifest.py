@@ -29,15 +29,21 @@ Errors are :class:`ManifestError`, one line starting with the manifest's relativ
 from __future__ import annotations
 
 import posixpath
+from collections import namedtuple
 from collections.abc import Callable, Iterable, Mapping
 from fnmatch import fnmatchcase
 from types import MappingProxyType
-from typing import Literal, NamedTuple
 
 from query.record import FrozenRecord
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Literal, NamedTuple, TypeAlias
+
+    DependencyKind: TypeAlias = Literal["normal", "dev", "build"]
+
+
 __all__ = [
-    "DependencyKind",
     "DependencySource",
     "GitSource",
     "Manifest",
@@ -54,7 +60,6 @@ __all__ = [
     "workspace_members",
 ]
 
-DependencyKind = Literal["normal", "dev", "build"]
 _KIND_TABLES: tuple[tuple[DependencyKind, str, str], ...] = (
     ("normal", "dependencies", "dependencies"),
     ("dev", "dev-dependencies", "dev_dependencies"),
@@ -70,27 +75,41 @@ class ManifestError(ValueError):
     """A Cargo.toml that cannot be modelled; one line, starting with its relative path."""
 
 
-class RegistrySource(NamedTuple):
-    """A registry dependency; ``registry`` None means the default registry (crates.io)."""
+# The three sources are NamedTuples for the type checker and ``collections.namedtuple`` at
+# run time (the same class: ``typing`` costs ~3 ms to import, and this module is on the start-up
+# path of ``registry check``).
+if TYPE_CHECKING:
 
-    kind: Literal["registry"] = "registry"
-    registry: str | None = None
-    index_url: str | None = None  # ``registry-index = "<url>"`` (published manifests)
+    class RegistrySource(NamedTuple):
+        kind: Literal["registry"] = "registry"
+        registry: str | None = None
+        index_url: str | None = None
 
+    class PathSource(NamedTuple):
+        kind: Literal["path"] = "path"
+        path: str = "."
 
-class PathSource(NamedTuple):
-    """A local dependency; ``path`` is normalized and relative to the workspace root."""
+    class GitSource(NamedTuple):
+        kind: Literal["git"] = "git"
+        url: str = ""
+        ref: str | None = None
 
-    kind: Literal["path"] = "path"
-    path: str = "."
-
-
-class GitSource(NamedTuple):
-    """A git dependency; ``ref`` is ``"branch=x"``, ``"tag=x"``, ``"rev=x"`` or None (default)."""
-
-    kind: Literal["git"] = "git"
-    url: str = ""
-    ref: str | None = None
+else:
+    RegistrySource = namedtuple(
+        "RegistrySource", ("kind", "registry", "index_url"), defaults=("registry", None, None)
+    )
+    PathSource = namedtuple("PathSource", ("kind", "path"), defaults=("path", "."))
+    GitSource = namedtuple("GitSource", ("kind", "url", "ref"), defaults=("git", "", None))
+RegistrySource.__doc__ = (
+    "A registry dependency; ``registry`` None means the default registry (crates.io); "
+    '``index_url`` is ``registry-index = "<url>"`` (published manifests).'
+)
+PathSource.__doc__ = (
+    "A local dependency; ``path`` is normalized and relative to the workspace root."
+)
+GitSource.__doc__ = (
+    'A git dependency; ``ref`` is ``"branch=x"``, ``"tag=x"``, ``"rev=x"`` or None (default).'
+)
 
 
 DependencySource = RegistrySource | PathSource | GitSource

@@ -23,13 +23,17 @@ The registry packages themselves are judged by :mod:`query.validate`.
 
 from __future__ import annotations
 
+from collections import namedtuple
 from collections.abc import Callable, Mapping, Sequence
-from typing import NamedTuple
 
 from query.entry import IndexEntry
 from query.lockfile import LockedPackage, Lockfile
 from query.manifest import GitSource, Manifest, ManifestDependency, PathSource, Workspace
 from query.verdict import Mismatch
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import NamedTuple
 
 CRATES_IO_SOURCE = "registry+https://github.com/rust-lang/crates.io-index"
 
@@ -270,18 +274,27 @@ def check_workspace(
 # one off can drop some, without any requirement changing.
 
 
-class _Dep(NamedTuple):
-    name: str  # name in TOML: what feature strings refer to
-    package: str
-    req: str | None
-    optional: bool
-    features: tuple[str, ...]
-    default_features: bool
+# NamedTuples for the type checker, ``collections.namedtuple`` at run time (no ``typing``
+# import on the start-up path).
+if TYPE_CHECKING:
 
+    class _Dep(NamedTuple):
+        name: str  # name in TOML: what feature strings refer to
+        package: str
+        req: str | None
+        optional: bool
+        features: tuple[str, ...]
+        default_features: bool
 
-class _Summary(NamedTuple):
-    features: Mapping[str, tuple[str, ...]]
-    deps: tuple[_Dep, ...]  # dev-dependencies only for members
+    class _Summary(NamedTuple):
+        features: Mapping[str, tuple[str, ...]]
+        deps: tuple[_Dep, ...]  # dev-dependencies only for members
+
+else:
+    _Dep = namedtuple(
+        "_Dep", ("name", "package", "req", "optional", "features", "default_features")
+    )
+    _Summary = namedtuple("_Summary", ("features", "deps"))
 
 
 def _feature_map(

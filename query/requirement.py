@@ -23,7 +23,7 @@ which matches everything including pre-releases, unlike ``*``.
 from __future__ import annotations
 
 import re
-from typing import NamedTuple
+from collections import namedtuple
 
 from query.version import (
     BUILD,
@@ -40,6 +40,8 @@ from query.version import (
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import NamedTuple
+
     from query.version import AnyVersion
 
 __all__ = ["Requirement", "RequirementError"]
@@ -69,13 +71,26 @@ class RequirementError(ValueError):
         self.reason = reason
 
 
-class _Comparator(NamedTuple):
-    op: str
-    major: int
-    minor: int | None
-    patch: int | None
-    pre: str  # "" when absent
-    pre_key: PreKey
+# A NamedTuple for the type checker, ``collections.namedtuple`` at run time (no ``typing``
+# import on the start-up path); `_Comparator` adds the rendering.
+if TYPE_CHECKING:
+
+    class _ComparatorFields(NamedTuple):
+        op: str
+        major: int
+        minor: int | None
+        patch: int | None
+        pre: str  # "" when absent
+        pre_key: PreKey
+
+else:
+    _ComparatorFields = namedtuple(
+        "_ComparatorFields", ("op", "major", "minor", "patch", "pre", "pre_key")
+    )
+
+
+class _Comparator(_ComparatorFields):
+    __slots__ = ()
 
     def __str__(self) -> str:
         out = f"{self.op}{self.major}"

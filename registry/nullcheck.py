@@ -12,7 +12,6 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
-from typing import Any
 
 from query.record import Record
 from query.verdict import Mismatch, Verdict
@@ -20,6 +19,10 @@ from registry.errors import InputError
 from registry.lockload import read_toml
 from registry.sources import SourceMap
 from registry.validation import Settings, validate_loaded
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 CRATES_IO_SOURCE = "registry+https://github.com/rust-lang/crates.io-index"
 _GLOB = re.compile(r"[*?\[]")
