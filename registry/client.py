@@ -16,7 +16,6 @@ Keeping each entry current is :class:`registry.entries.IndexEntries`' job (the b
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, TypeVar
 
 from cache.format import CacheFormatError, find_exact, iter_keys
 from query.entry import EntryError, IndexEntry, entry_from_mapping
@@ -26,12 +25,15 @@ from registry.entries import USER_AGENT, IndexEntries
 from registry.errors import CacheEntryError, NotFoundError, RegistryError
 from registry.source import LOCAL
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import TypeVar
+
     from query.requirement import Requirement
 
-__all__ = ["USER_AGENT", "FetchReport", "Registry", "VersionInfo"]
+    _T = TypeVar("_T")
 
-_T = TypeVar("_T")
+__all__ = ["USER_AGENT", "FetchReport", "Registry", "VersionInfo"]
 
 
 _set = object.__setattr__  # sets a field of a frozen record in ``__init__``

@@ -29,7 +29,6 @@ import os
 import time
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Self
 
 from cache.format import CacheFormatError, check_structure, read_header, serialize
 from cache.freshness import is_fresh, read_max_age
@@ -48,7 +47,10 @@ from registry.errors import (
 from registry.paths import default_cache_dir
 from registry.source import CRATES_IO_SPARSE, LOCAL, IndexSource, parse_index_url
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Self
+
     import httpx
 
     from query.requirement import Requirement

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from query.names import CrateNameError, validate_crate_name
 from query.record import FrozenRecord, Record
@@ -18,6 +17,7 @@ from query.validate import MissingCrate, MissingVersion, PackageResult, Unknown,
 from registry.errors import InputError, NotFoundError, RegistryError
 from registry.sources import SourceMap, Unresolved
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from query.entry import IndexEntry
     from query.lockfile import LockedPackage, Lockfile

@@ -25,10 +25,8 @@ import string
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Final
 
 from registry.transport.base import (
-    ErrorKind,
     HttpRequest,
     HttpResponse,
     TransportError,
@@ -41,10 +39,14 @@ from registry.transport.base import (
     short_body_error,
 )
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from types import ModuleType
+    from typing import Final
 
     import pycurl
+
+    from registry.transport.base import ErrorKind
 
 
 def _load_pycurl() -> ModuleType:

@@ -25,7 +25,6 @@ from importlib.util import find_spec
 import httpx
 
 from registry.transport.base import (
-    ErrorKind,
     HttpRequest,
     HttpResponse,
     TransportError,
@@ -38,6 +37,10 @@ from registry.transport.base import (
     invalid_header_reason,
     short_body_error,
 )
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from registry.transport.base import ErrorKind
 
 
 class HttpxTransport:
