@@ -21,10 +21,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, MutableMapping
-from typing import TYPE_CHECKING
 
 from query.record import FrozenRecord
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from query.requirement import Requirement
 
