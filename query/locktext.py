@@ -35,6 +35,10 @@ class _Unsupported(Exception):
     """The text leaves the subset: let tomllib parse it."""
 
 
+#: The bare keys cargo writes in a ``[[package]]`` table (checked without string work).
+_PACKAGE_KEYS = frozenset({"name", "version", "source", "checksum", "dependencies", "replace"})
+
+
 def _string(raw: str) -> str:
     if len(raw) < 2 or raw[0] != '"' or raw[-1] != '"':
         raise _Unsupported
@@ -61,9 +65,9 @@ def _fast(text: str) -> dict[str, Any]:
     count = len(lines)
     i = 0
     while i < count:
-        line = lines[i].rstrip("\r").strip()
+        line = lines[i].strip()  # "\r" included
         i += 1
-        if not line or line.startswith("#"):
+        if not line or line[0] == "#":
             continue
         if line.startswith("["):
             if line == "[[package]]":
@@ -82,7 +86,9 @@ def _fast(text: str) -> dict[str, Any]:
         key, sep, rest = line.partition(" = ")
         if not sep:
             raise _Unsupported
-        if key.startswith('"'):
+        if key in _PACKAGE_KEYS:
+            pass
+        elif key.startswith('"'):
             key = _string(key)
         elif not key or not key.isascii() or not key.replace("-", "").replace("_", "").isalnum():
             raise _Unsupported
@@ -94,7 +100,7 @@ def _fast(text: str) -> dict[str, Any]:
             while True:
                 if i >= count:
                     raise _Unsupported
-                item = lines[i].rstrip("\r").strip()
+                item = lines[i].strip()
                 i += 1
                 if item == "]":
                     break
