@@ -161,9 +161,10 @@ class IndexEntries:
             fixed_sleep=int(fixed) / 1000 if fixed and fixed.isdigit() else None,
         )
         try:
-            config = None if self.refresh else self.store.read_config()
+            stored = self.store.read_config()
         except CacheReadError:  # unreadable (e.g. the cache dir is not a directory): refetch
-            config = None
+            stored = None
+        config = None if self.refresh else stored
         parsed = _parse_config(config) if config is not None else None
         if parsed is None:
             config = client.fetch_config()
@@ -173,7 +174,8 @@ class IndexEntries:
                     f'{self.source.base}config.json is not a JSON object with a "dl" string: '
                     "is the index URL right?"
                 )
-            self._write_problems(self.store.write_config(config))
+            if config != stored:  # a --refresh that finds it unchanged writes nothing
+                self._write_problems(self.store.write_config(config))
         if parsed.get("auth-required") is True:
             if self._token is None:
                 raise RegistryConfigError(
