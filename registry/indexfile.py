@@ -98,23 +98,10 @@ def _may_hide_duplicate(line: bytes) -> bool:
     )
 
 
-def _no_line_may_hide_duplicate(raw: bytes) -> bool:
-    """`_may_hide_duplicate` is False for every line of ``raw``: three scans of the whole file
-    in C instead of three per line (a crates.io file passes; else each line is checked)."""
-    import re
-
-    return (
-        not (b"\\" in raw and b"\\u" in raw)
-        and re.search(rb'"vers".*"vers"', raw) is None  # "." stops at "\n": within one line
-        and re.search(rb'(?<!\{)"name"', raw) is None
-    )
-
-
 def summaries_from_index(raw: bytes) -> list[tuple[str, bytes]]:
     """Split an index file on ``\\n`` and keep each line whose name and version parse."""
     pairs: list[tuple[str, bytes]] = []
     loads = orjson.loads
-    check_lines = not _no_line_may_hide_duplicate(raw)
     for line in raw.split(b"\n"):
         if not line.strip():
             continue
@@ -122,7 +109,7 @@ def summaries_from_index(raw: bytes) -> list[tuple[str, bytes]]:
             data = loads(line)
         except orjson.JSONDecodeError:
             data = None  # maybe only stricter than serde_json: see serde_minimal
-        if type(data) is dict and not (check_lines and _may_hide_duplicate(line)):
+        if type(data) is dict and not _may_hide_duplicate(line):
             name = data.get("name")
             vers = data.get("vers")
         elif data is None or type(data) is dict or type(data) is list:

@@ -310,17 +310,3 @@ def test_generated_lockfiles_round_trip_through_the_reader(
         }
         assert {(q.name, q.version, q.source) for q in lock.dependencies_of(got)} == want
 
-
-_DUP_PIECES = st.sampled_from(
-    [b"{", b"}", b'"name"', b'"vers"', b":", b",", b'"a"', b"\\", b"\\u0061", b"\n", b"\r", b" "]
-)
-
-
-@settings(max_examples=500, deadline=None)
-@given(st.lists(_DUP_PIECES, max_size=24).map(b"".join))
-def test_whole_file_duplicate_scan_implies_every_line_passes(raw: bytes) -> None:
-    """The one-pass shortcut never skips a line the per-line check would send to serde_minimal."""
-    from registry.indexfile import _may_hide_duplicate, _no_line_may_hide_duplicate
-
-    per_line = any(_may_hide_duplicate(line) for line in raw.split(b"\n"))
-    assert _no_line_may_hide_duplicate(raw) == (not per_line)
