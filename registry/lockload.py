@@ -22,8 +22,9 @@ MAX_INPUT_BYTES = 256 * 1024 * 1024
 def read_toml(path: Path, *, lockfile: bool = False) -> tuple[dict[str, Any], str]:
     """Parse a TOML file; the mapping and its text, or one clear InputError.
 
-    ``lockfile`` selects the fast reader for cargo's own lockfile layout (same mapping);
-    ``tomllib`` (~5 ms to import) is then imported only for a lockfile outside that layout.
+    ``lockfile`` selects the fast reader for cargo's own lockfile layout, else the one for the
+    TOML subset hand-written manifests use (same mapping either way); ``tomllib`` (~5 ms to
+    import) is then imported only for a file outside that layout or subset.
     """
     try:
         size = path.stat().st_size
@@ -44,8 +45,12 @@ def read_toml(path: Path, *, lockfile: bool = False) -> tuple[dict[str, Any], st
         from query.locktext import parse_cargo_layout
 
         data = parse_cargo_layout(text)
-        if data is not None:
-            return data, text
+    else:
+        from query.tomlsubset import parse_subset
+
+        data = parse_subset(text)
+    if data is not None:
+        return data, text
     import tomllib
 
     try:

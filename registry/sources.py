@@ -21,10 +21,13 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
 from query.record import FrozenRecord, Record
 from registry.source import CRATES_IO_GIT, CRATES_IO_GIT_URL, CRATES_IO_SPARSE
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 CRATES_IO = "crates-io"
 
@@ -64,18 +67,26 @@ def _config_files(start: Path) -> tuple[list[Path], list[Path]]:
 def _read(path: Path) -> dict[str, Any]:
     """A cargo config file; a malformed one is an input error, as in cargo (a broken
     ``replace-with`` silently ignored would send requests to crates.io instead of the mirror)."""
-    import tomllib
-
+    from query.tomlsubset import parse_subset
     from registry.errors import InputError
 
     try:
         with open(path, "rb") as handle:
-            return tomllib.load(handle)
+            text = handle.read().decode()
     except FileNotFoundError:
         return {}
     except OSError as exc:
         raise InputError(f"{path}: cannot read cargo configuration ({exc.strerror})") from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{path}: invalid cargo configuration: {exc}") from None
+    data = parse_subset(text)  # the usual hand-written subset, without importing tomllib
+    if data is not None:
+        return data
+    import tomllib
+
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
         raise InputError(f"{path}: invalid cargo configuration: {exc}") from None
     except RecursionError:
         raise InputError(f"{path}: invalid cargo configuration: nested too deeply") from None

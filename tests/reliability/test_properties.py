@@ -309,4 +309,3 @@ def test_generated_lockfiles_round_trip_through_the_reader(
             (packages[i]["name"], packages[i]["version"], packages[i]["source"]) for i in p["deps"]
         }
         assert {(q.name, q.version, q.source) for q in lock.dependencies_of(got)} == want
-
