@@ -72,7 +72,7 @@ H2_SHIM = (
     "import sys,registry.transport.base as b;"
     "f=b.default_transport;"
     "T=b.TransportOptions;"
-    "c=lambda o:T(**dict({k:getattr(o,k) for k in T.__match_args__},h2c_prior_knowledge=True));"
+    "c=lambda o:T(**dict({k:getattr(o,k) for k in T._fields},h2c_prior_knowledge=True));"
     "b.default_transport=lambda o=None:f(c(o or T()));"
     "from registry.__main__ import main;"
     "sys.exit(main(sys.argv[1:]))"

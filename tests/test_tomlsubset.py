@@ -299,7 +299,8 @@ def _pick(valid: list[str], noise: list[str]) -> st.SearchStrategy[str]:
     return piece()
 
 
-def _lines() -> st.SearchStrategy[str]:
+def _grammar() -> tuple[st.SearchStrategy[str], st.SearchStrategy[str]]:
+    """Strategies for lines and for values."""
     pick = _pick
     names = st.sampled_from(["a", "b", "c", "d", "e", "a-b", "1", "true", "_", "Z9"])
     part = st.one_of(
@@ -411,17 +412,17 @@ def _lines() -> st.SearchStrategy[str]:
             return draw(indent) + draw(header).format(key) + draw(comment)
         return draw(indent) + draw(blank)
 
-    return lines()
+    return lines(), value
 
 
-_LINES = _lines()
+_LINES, _VALUES = _grammar()
 
 
 @st.composite
-def _noisy_line(draw: st.DrawFn) -> str:
-    _NOISE["at"], _NOISE["count"] = draw(st.integers(1, 30)), 0
+def _noisy(draw: st.DrawFn, strategy: st.SearchStrategy[str]) -> str:
+    _NOISE["at"], _NOISE["count"] = draw(st.integers(1, 15)), 0
     try:
-        return draw(_LINES)
+        return draw(strategy)
     finally:
         _NOISE["at"] = -1
 
@@ -436,7 +437,7 @@ def _documents(draw: st.DrawFn) -> str:
         if _accepted([*out, line]):
             out.append(line)
     if draw(st.booleans()):
-        out.insert(draw(st.integers(0, len(out))), draw(_noisy_line()))
+        out.insert(draw(st.integers(0, len(out))), draw(_noisy(_LINES)))
     newline = draw(st.sampled_from(["\n", "\n", "\r\n"]))
     text = newline.join(out)
     return text + newline if draw(st.booleans()) else text
@@ -492,7 +493,7 @@ def _structures(draw: st.DrawFn) -> str:
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.one_of(_documents(), _structures()))
+@given(st.one_of(_documents(), _structures(), _noisy(_VALUES).map("x = {}\n".format)))
 def test_generated_documents_match_tomllib_or_return_none(text: str) -> None:
     fast = parse_subset(text)
     if fast is not None:
