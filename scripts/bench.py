@@ -67,7 +67,7 @@ TARGET_QUERY_SECONDS = 0.050  # absolute median
 
 KEEP_MARKER = "<!-- notes below this line are kept when bench.py rewrites the file -->"
 
-# TransportOptions is a plain frozen class: copy its __init__ arguments (__match_args__), h2c set.
+# TransportOptions is a frozen record: copy its __init__ arguments (its _fields), h2c set.
 H2_SHIM = (
     "import sys,registry.transport.base as b;"
     "f=b.default_transport;"
