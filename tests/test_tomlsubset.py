@@ -418,6 +418,44 @@ def _grammar() -> tuple[st.SearchStrategy[str], st.SearchStrategy[str]]:
 _LINES, _VALUES = _grammar()
 
 
+def _cargo_values() -> st.SearchStrategy[str]:
+    """Values as manifests write them (the shapes the reader has shortcuts for): strings,
+    booleans and integers, arrays of strings, one-line inline tables of those."""
+    pick = _pick
+    text = st.lists(pick([*"ab-.=,:#/[]{}' ", "é"], ['"', "\\", "\n", "\x01"]), max_size=4)
+    string = text.map(lambda chars: '"' + "".join(chars) + '"')
+    word = pick(["true", "false", "0", "1", "-2", "1_000"], ["01", "1.0", "tru", "", "1 1"])
+    space = pick(["", " ", " ", "  ", "\t"], ["\n", ",", "#", "x", "]", "}"])
+
+    @st.composite
+    def array(draw: st.DrawFn) -> str:
+        items = draw(st.lists(string, max_size=3))
+        out = "[" + draw(space)
+        for i, item in enumerate(items):
+            out += item + draw(space)
+            if i < len(items) - 1:
+                out += draw(pick([","], ["", ",,"])) + draw(space)
+        if draw(st.booleans()) and items:
+            out += "," + draw(space)
+        return out + draw(pick(["]"], ["", ",]", "]]", "],"]))
+
+    scalar = st.one_of(string, word, array())
+    key = pick(["a", "b", "version", "features", "default-features"], ["", "a b", "a.", "="])
+
+    @st.composite
+    def table(draw: st.DrawFn) -> str:
+        pairs = draw(st.lists(st.tuples(key, scalar), max_size=3))
+        out = "{" + draw(space)
+        for i, (name, value) in enumerate(pairs):
+            out += name + draw(space) + draw(pick(["="], ["", "=="])) + draw(space) + value
+            out += draw(space)
+            if i < len(pairs) - 1:
+                out += draw(pick([","], ["", ",,"])) + draw(space)
+        return out + draw(pick(["}"], ["", ",}", "}}", "},"]))
+
+    return st.one_of(scalar, array(), table(), table())
+
+
 @st.composite
 def _noisy(draw: st.DrawFn, strategy: st.SearchStrategy[str]) -> str:
     _NOISE["at"], _NOISE["count"] = draw(st.integers(1, 15)), 0
@@ -493,7 +531,14 @@ def _structures(draw: st.DrawFn) -> str:
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.one_of(_documents(), _structures(), _noisy(_VALUES).map("x = {}\n".format)))
+@given(
+    st.one_of(
+        _documents(),
+        _structures(),
+        _noisy(_VALUES).map("x = {}\n".format),
+        _noisy(_cargo_values()).map("x = {}\n".format),
+    )
+)
 def test_generated_documents_match_tomllib_or_return_none(text: str) -> None:
     fast = parse_subset(text)
     if fast is not None:
