@@ -21,13 +21,13 @@ import click
 
 from registry import __version__
 from registry.errors import EXIT_USAGE
+from registry.options import RunOptions
 from registry.source import CRATES_IO_SPARSE
 
 UNKNOWN_POLICIES = ("error", "warn", "ignore")
 
 if TYPE_CHECKING:
     from query.verdict import Verdict
-    from registry.client import Registry
     from registry.validation import Settings
 
 EPILOG = """\b
@@ -39,58 +39,8 @@ Exit codes:
 """
 
 
-class Options:
+class Options(RunOptions):
     """Global options, resolved once and handed to each command."""
-
-    def __init__(
-        self,
-        index_url: str,
-        cache_dir: str | None,
-        offline: bool,
-        refresh: bool,
-        token: str | None,
-        quiet: bool,
-        verbose: int,
-    ) -> None:
-        self.index_url = index_url
-        self.cache_dir = cache_dir
-        self.offline = offline
-        self.refresh = refresh
-        self.token = token
-        self.quiet = quiet
-        self.verbose = verbose
-        self.timeout = 30.0
-
-    def registry(self, index_url: str | None = None, token: str | None = None) -> Registry:
-        """A Registry for ``index_url`` (default: --index-url). --token goes only to the
-        --index-url registry; another one gets ``token`` (from cargo's credentials) or none."""
-        from registry.client import Registry
-
-        own = index_url is None or index_url == self.index_url
-        return Registry(
-            index_url or self.index_url,
-            self.cache_dir,
-            offline=self.offline,
-            refresh=self.refresh,
-            token=self.token if own else token,
-            timeout=self.timeout,
-            warn=self.warn,
-        )
-
-    def warn(self, message: str) -> None:
-        if not self.quiet:
-            click.echo(f"warning: {message}", err=True)
-
-    def info(self, message: str) -> None:
-        if self.verbose:
-            click.echo(message, err=True)
-
-    def report(self, reg: Registry) -> None:
-        """With -v: which index and cache answered, and what it cost on the network."""
-        self.info(
-            f"{reg.source.url}: cache {reg.store.dir}; {reg.requests_made} requests, "
-            f"{reg.downloaded} downloaded, {reg.unchanged} not modified"
-        )
 
 
 @click.group(epilog=EPILOG, context_settings={"help_option_names": ["-h", "--help"]})
@@ -151,8 +101,9 @@ def main(
     """Query a cargo sparse registry index through cargo's own summaries cache."""
     if offline and refresh:
         raise click.UsageError("--offline and --refresh contradict each other")
-    ctx.obj = Options(index_url, cache_dir, offline, refresh, token or None, quiet, verbose)
-    ctx.obj.timeout = timeout
+    ctx.obj = Options(
+        index_url, cache_dir, offline, refresh, token or None, quiet, verbose, timeout
+    )
 
 
 @main.command()

@@ -9,35 +9,23 @@ from __future__ import annotations
 
 import sys
 
+from registry.options import RunOptions
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from registry.client import FetchReport, Registry
+    from registry.client import FetchReport
     from registry.sources import SourceMap
 
     #: Given the number of crates, (advance by n, finish) for a progress bar.
     ProgressFactory = Callable[[int], tuple[Callable[[int], None], Callable[[], None]]]
 
 
-class FetchRequest:
+class FetchRequest(RunOptions):
     """The options of one ``fetch`` run. ``explicit_index_url`` is the ``--index-url`` source
     URL only when it was given (flag or env): only then does it replace crates.io for lockfile
     entries, as in ``check``."""
-
-    __slots__ = (
-        "cache_dir",
-        "explicit_index_url",
-        "index_url",
-        "lockfile",
-        "names",
-        "offline",
-        "quiet",
-        "refresh",
-        "timeout",
-        "token",
-        "verbose",
-    )
 
     def __init__(
         self,
@@ -54,45 +42,10 @@ class FetchRequest:
         verbose: int = 0,
         timeout: float = 30.0,
     ) -> None:
+        super().__init__(index_url, cache_dir, offline, refresh, token, quiet, verbose, timeout)
         self.names = names
         self.lockfile = lockfile
-        self.index_url = index_url
         self.explicit_index_url = explicit_index_url
-        self.cache_dir = cache_dir
-        self.offline = offline
-        self.refresh = refresh
-        self.token = token
-        self.quiet = quiet
-        self.verbose = verbose
-        self.timeout = timeout
-
-    def warn(self, message: str) -> None:
-        if not self.quiet:
-            sys.stderr.write(f"warning: {message}\n")
-
-    def registry(self, index_url: str | None = None, token: str | None = None) -> Registry:
-        """A Registry for ``index_url`` (default: --index-url). --token goes only to the
-        --index-url registry; another one gets ``token`` (from cargo's credentials) or none."""
-        from registry.client import Registry
-
-        own = index_url is None or index_url == self.index_url
-        return Registry(
-            index_url or self.index_url,
-            self.cache_dir,
-            offline=self.offline,
-            refresh=self.refresh,
-            token=self.token if own else token,
-            timeout=self.timeout,
-            warn=self.warn,
-        )
-
-    def report(self, reg: Registry) -> None:
-        """With -v: which index and cache answered, and what it cost on the network."""
-        if self.verbose:
-            sys.stderr.write(
-                f"{reg.source.url}: cache {reg.store.dir}; {reg.requests_made} requests, "
-                f"{reg.downloaded} downloaded, {reg.unchanged} not modified\n"
-            )
 
 
 def lockfile_groups(
