@@ -33,7 +33,10 @@ from query.verdict import Mismatch
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import NamedTuple
+    from typing import Any, NamedTuple, TypeAlias
+
+    # a _Summary as plain data: (feature map, deps as plain _Dep tuples)
+    PlainSummary: TypeAlias = tuple[dict[str, tuple[str, ...]], tuple[tuple[Any, ...], ...]]
 
 CRATES_IO_SOURCE = "registry+https://github.com/rust-lang/crates.io-index"
 
@@ -369,6 +372,18 @@ def _entry_summary(entry: IndexEntry) -> _Summary:
     return _Summary(_feature_map(entry.features, deps), deps)
 
 
+def plain_summary(entry: IndexEntry) -> PlainSummary:
+    """What :func:`check_features` needs of an index entry, as plain tuples and dicts (it
+    crosses a process boundary through ``marshal``: registry/parallel.py)."""
+    summary = _entry_summary(entry)
+    return dict(summary.features), tuple(tuple(d) for d in summary.deps)
+
+
+def _from_plain(plain: PlainSummary) -> _Summary:
+    features, deps = plain
+    return _Summary(features, tuple(map(_Dep._make, deps)))
+
+
 def _targets(dep: _Dep, edges: Sequence[LockedPackage]) -> list[LockedPackage]:
     named = [p for p in edges if p.name == dep.package]
     if len(named) > 1:
@@ -383,28 +398,33 @@ def check_features(
     entries: Mapping[int, IndexEntry],
     *,
     lock_name: str = "Cargo.lock",
+    summaries: Mapping[int, PlainSummary] | None = None,
 ) -> list[Mismatch]:
     """Optional dependencies of locked packages that the unified features turn on but the lock
     lacks, or that the lock keeps though no enabled feature turns them on.
 
-    ``entries`` maps a registry package's ``index`` to its index entry; packages without one
-    (and git packages) are not judged, and nothing below them is called stale.
+    ``entries`` maps a registry package's ``index`` to its index entry, or ``summaries`` to
+    :func:`plain_summary` of it; packages without either (and git packages) are not judged,
+    and nothing below them is called stale.
     """
+    plain = {} if summaries is None else summaries
     members = {m.name for m in workspace.members if m.name}
     manifests = {
         m.name: m for m in (*workspace.members, *workspace.path_packages) if m.name is not None
     }
-    summaries: dict[int, _Summary] = {}
+    summary_of: dict[int, _Summary] = {}
     unknown: list[LockedPackage] = []
     roots: list[LockedPackage] = []
     for package in lock.packages:
         if package.source is None and package.name in manifests:
             member = package.name in members
-            summaries[package.index] = _manifest_summary(manifests[package.name], member)
+            summary_of[package.index] = _manifest_summary(manifests[package.name], member)
             if member:
                 roots.append(package)
         elif package.index in entries:
-            summaries[package.index] = _entry_summary(entries[package.index])
+            summary_of[package.index] = _entry_summary(entries[package.index])
+        elif package.index in plain:
+            summary_of[package.index] = _from_plain(plain[package.index])
         else:
             unknown.append(package)
 
@@ -424,7 +444,7 @@ def check_features(
     while stack:
         package = stack.pop()
         reached.add(package.index)
-        summary = summaries.get(package.index)
+        summary = summary_of.get(package.index)
         if summary is None:
             continue
         everything = package.index in root_indexes
@@ -455,7 +475,7 @@ def check_features(
 
     found: list[Mismatch] = []
     for package in lock.packages:
-        summary = summaries.get(package.index)
+        summary = summary_of.get(package.index)
         if summary is None or package.index not in reached:
             continue
         for feature in sorted(wanted[package.index] - {"default"} - set(summary.features)):

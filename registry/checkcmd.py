@@ -112,7 +112,9 @@ def execute(request: CheckRequest) -> tuple[str, int]:
     )
     verdict, inputs = run_check(Path(request.manifest_path), settings, request.unknown)
     text = render(verdict, request.fmt, color=color, quiet=request.quiet, tool_version=__version__)
-    if not request.no_fingerprint:
+    # An unknown (a cache file missing offline, a server or auth error) depends on state the
+    # record does not capture: such a verdict is never replayed.
+    if not request.no_fingerprint and not verdict.unknowns:
         problem = fingerprint.store(
             cache_root,
             key,

@@ -182,10 +182,10 @@ def run_check(
 
     from query.nullbuild import check_features, check_workspace
 
-    report = validate_loaded(lock, lock_path, settings, sources=sources)
+    report = validate_loaded(lock, lock_path, settings, sources=sources, summaries=True)
     found = check_workspace(workspace, lock, _registry_sources(sources), lock_name=lock_name)
     # optional dependencies turned on or off by features (needs the index entries)
-    found += check_features(workspace, lock, report.entries, lock_name=lock_name)
+    found += check_features(workspace, lock, {}, lock_name=lock_name, summaries=report.summaries)
     mismatches = [_locate(m, root, texts) for m in found]
     relative = os.path.relpath(root)
     if relative != ".":

@@ -11,16 +11,28 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+from query.entry import IndexEntry
 from query.names import CrateNameError, validate_crate_name
 from query.record import FrozenRecord, Record
-from query.validate import MissingCrate, MissingVersion, PackageResult, Unknown, validate_lockfile
+from query.validate import (
+    MissingCrate,
+    MissingVersion,
+    PackageResult,
+    Problem,
+    Unknown,
+    judge_package,
+)
 from registry.errors import InputError, NotFoundError, RegistryError
+from registry.parallel import split_map
 from registry.sources import SourceMap, Unresolved
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from query.entry import IndexEntry
+    from collections.abc import Sequence
+    from typing import Any
+
     from query.lockfile import LockedPackage, Lockfile
+    from query.nullbuild import PlainSummary
     from query.validate import Lookup
     from registry.client import Registry
 
@@ -81,7 +93,7 @@ class ValidationReport(Record):
         "files_consulted",
         "revalidated",
         "fresh_until",
-        "entries",
+        "summaries",
     )
     __slots__ = _fields
 
@@ -91,7 +103,8 @@ class ValidationReport(Record):
     files_consulted: list[Path]
     revalidated: bool
     fresh_until: float | None
-    entries: dict[int, IndexEntry]  # by LockedPackage.index
+    # by LockedPackage.index, when asked for: what check_features needs of each index entry
+    summaries: dict[int, PlainSummary]
 
     def __init__(
         self,
@@ -101,7 +114,7 @@ class ValidationReport(Record):
         files_consulted: list[Path] | None = None,
         revalidated: bool = False,
         fresh_until: float | None = None,
-        entries: dict[int, IndexEntry] | None = None,
+        summaries: dict[int, PlainSummary] | None = None,
     ) -> None:
         self.lockfile = lockfile
         self.results = results
@@ -109,33 +122,7 @@ class ValidationReport(Record):
         self.files_consulted = [] if files_consulted is None else files_consulted
         self.revalidated = revalidated
         self.fresh_until = fresh_until
-        self.entries = {} if entries is None else entries
-
-
-def _lookups(reg: Registry, packages: list[LockedPackage], offline: bool) -> dict[int, Lookup]:
-    names = sorted({p.name for p in packages})
-    loaded = reg.load(names)
-    out: dict[int, Lookup] = {}
-    retry: list[LockedPackage] = []
-    for package in packages:
-        out[package.index] = _lookup(reg, package, loaded[package.name])
-        if isinstance(out[package.index], MissingVersion) and reg.may_revalidate(package.name):
-            retry.append(package)
-    if retry:
-        # A locked version missing from a cache that was not revalidated in this run:
-        # revalidate those files once, in one batch, as cargo does (spec §4.8).
-        again = reg.load(sorted({p.name for p in retry}), force=True)
-        for package in retry:
-            out[package.index] = _lookup(reg, package, again[package.name])
-    if offline:
-        for package in packages:
-            found = out[package.index]
-            if isinstance(found, MissingVersion):
-                out[package.index] = Unknown(
-                    f"{package.name} {package.version} is not in the cached index "
-                    "(the cache may be stale), and --offline was given: run without --offline"
-                )
-    return out
+        self.summaries = {} if summaries is None else summaries
 
 
 def _lookup(reg: Registry, package: LockedPackage, value: bytes | RegistryError) -> Lookup:
@@ -152,6 +139,70 @@ def _lookup(reg: Registry, package: LockedPackage, value: bytes | RegistryError)
     return entry
 
 
+def _offline_unknown(package: LockedPackage) -> Unknown:
+    return Unknown(
+        f"{package.name} {package.version} is not in the cached index "
+        "(the cache may be stale), and --offline was given: run without --offline"
+    )
+
+
+class _Judge:
+    """Judges locked packages whose index files are loaded: one index line parsed each.
+
+    :meth:`judge` returns plain data (see :mod:`registry.parallel`), one tuple per package:
+    ``(index, status, problems, summary)`` with problems as ``(code, message, severity)``
+    tuples and the feature summary of the entry (when asked for, else None); ``status`` is
+    None for a package whose version is missing from a cache that a request in this run could
+    still update: the caller revalidates those (network: never in a forked child).
+    """
+
+    def __init__(
+        self,
+        lock: Lockfile,
+        deny_yanked: bool,
+        summaries: bool,
+        offline: bool,
+    ) -> None:
+        self.lock = lock
+        self.deny_yanked = deny_yanked
+        self.summaries = summaries
+        self.offline = offline
+        # package index -> (registry, its loaded cache bytes or error) or a fixed lookup
+        self.plan: dict[int, tuple[Registry, bytes | RegistryError] | Lookup] = {}
+
+    def lookup(self, package: LockedPackage, retried: bool = False) -> Lookup | None:
+        planned = self.plan[package.index]
+        if not isinstance(planned, tuple):
+            return planned
+        reg, value = planned
+        found = _lookup(reg, package, value)
+        if isinstance(found, MissingVersion):
+            if not retried and reg.may_revalidate(package.name):
+                return None
+            if self.offline:
+                return _offline_unknown(package)
+        return found
+
+    def plain(self, package: LockedPackage, found: Lookup) -> tuple[Any, ...]:
+        result = judge_package(package, found, self.lock, deny_yanked=self.deny_yanked)
+        problems = tuple((p.code, p.message, p.severity) for p in result.problems)
+        summary = None
+        if self.summaries and isinstance(found, IndexEntry):
+            from query.nullbuild import plain_summary
+
+            summary = plain_summary(found)
+        return (package.index, result.status, problems, summary)
+
+    def judge(self, packages: Sequence[LockedPackage]) -> list[tuple[Any, ...]]:
+        out: list[tuple[Any, ...]] = []
+        for package in packages:
+            found = self.lookup(package)
+            out.append(
+                (package.index, None, None, None) if found is None else self.plain(package, found)
+            )
+        return out
+
+
 def validate_path(path: Path, settings: Settings) -> ValidationReport:
     """Validate the lockfile at ``path``; raises InputError for an unreadable lockfile."""
     from registry.lockload import load_lockfile
@@ -161,8 +212,15 @@ def validate_path(path: Path, settings: Settings) -> ValidationReport:
 
 
 def validate_loaded(
-    lock: Lockfile, path: Path, settings: Settings, *, sources: SourceMap | None = None
+    lock: Lockfile,
+    path: Path,
+    settings: Settings,
+    *,
+    sources: SourceMap | None = None,
+    summaries: bool = False,
 ) -> ValidationReport:
+    """Judge every locked registry package (``summaries``: also collect what
+    :func:`query.nullbuild.check_features` needs of their index entries)."""
     from registry.client import Registry
 
     if sources is None:
@@ -176,37 +234,82 @@ def validate_loaded(
         except CrateNameError as exc:
             where = f"line {package.line}: " if package.line is not None else ""
             raise InputError(f"{path}: {where}{exc}") from None
+    judge = _Judge(lock, settings.deny_yanked, summaries, settings.offline)
     groups: dict[str, list[LockedPackage]] = {}
-    lookups: dict[int, Lookup] = {}
     for package in registry_packages:
         target = sources.resolve(package.source or "")
         if isinstance(target, Unresolved):
-            lookups[package.index] = Unknown(target.reason)
+            judge.plan[package.index] = Unknown(target.reason)
         else:
             groups.setdefault(target, []).append(package)
     consulted: list[Path] = []
-    revalidated = False
     fresh: list[float | None] = []
-    for url, packages in groups.items():
-        with Registry(
-            url,
-            settings.cache_dir,
-            offline=settings.offline,
-            refresh=settings.refresh,
-            token=sources.token_for(url, settings.token),
-            timeout=settings.timeout,
-            warn=settings.warn,
-        ) as reg:
-            lookups.update(_lookups(reg, packages, settings.offline))
+    registries: list[Registry] = []
+    try:
+        for url, packages in groups.items():
+            reg = Registry(
+                url,
+                settings.cache_dir,
+                offline=settings.offline,
+                refresh=settings.refresh,
+                token=sources.token_for(url, settings.token),
+                timeout=settings.timeout,
+                warn=settings.warn,
+            )
+            registries.append(reg)
+            loaded = reg.load(sorted({p.name for p in packages}))
+            for package in packages:
+                judge.plan[package.index] = (reg, loaded[package.name])
+        # Forking after a request could copy a transport's threads: serial then.
+        quiet = all(reg.requests_made == 0 for reg in registries)
+        halves = split_map(judge.judge, registry_packages, min_items=64 if quiet else 1 << 62)
+        judged = {row[0]: row for half in halves for row in half}
+        _revalidate_missing(judge, registry_packages, judged)
+        for reg in registries:
             consulted.extend(reg.files_consulted())
-            revalidated = revalidated or reg.requests_made > 0
             fresh.append(reg.fresh_until())
-    results = validate_lockfile(
-        lock, lookups, deny_yanked=settings.deny_yanked, packages=registry_packages
-    )
+        revalidated = any(reg.requests_made > 0 for reg in registries)
+    finally:
+        for reg in registries:
+            reg.close()
+    results: list[PackageResult] = []
+    summaries_by_index: dict[int, PlainSummary] = {}
+    for package in registry_packages:
+        _, status, problems, summary = judged[package.index]
+        results.append(
+            PackageResult(
+                package.source or "",
+                package.name,
+                package.version,
+                package.line,
+                status,
+                tuple(Problem(*p) for p in problems),
+            )
+        )
+        if summary is not None:
+            summaries_by_index[package.index] = summary
     known = [f for f in fresh if f is not None]
     until = min(known) if known and len(known) == len(fresh) else None
-    from query.entry import IndexEntry
+    return ValidationReport(
+        path, results, skipped, consulted, revalidated, until, summaries_by_index
+    )
 
-    entries = {i: found for i, found in lookups.items() if isinstance(found, IndexEntry)}
-    return ValidationReport(path, results, skipped, consulted, revalidated, until, entries)
+
+def _revalidate_missing(
+    judge: _Judge, packages: list[LockedPackage], judged: dict[int, tuple[Any, ...]]
+) -> None:
+    """Locked versions missing from caches not revalidated in this run: revalidate those
+    files once, in one batch per registry, as cargo does (spec §4.8), and judge again."""
+    retry: dict[Registry, list[LockedPackage]] = {}
+    for package in packages:
+        if judged[package.index][1] is None:
+            planned = judge.plan[package.index]
+            assert isinstance(planned, tuple)
+            retry.setdefault(planned[0], []).append(package)
+    for reg, group in retry.items():
+        again = reg.load(sorted({p.name for p in group}), force=True)
+        for package in group:
+            judge.plan[package.index] = (reg, again[package.name])
+            found = judge.lookup(package, retried=True)
+            assert found is not None
+            judged[package.index] = judge.plain(package, found)

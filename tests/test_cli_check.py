@@ -408,3 +408,61 @@ def test_feature_mismatches_point_at_the_member_manifest(
         "::error file=ripgrep/grep-cli/Cargo.toml,line=16,title=missing-feature::"
         "atty 0.2.13 has no feature `nope`, which grep-cli 0.1.3 asks for"
     ]
+
+
+@pytest.mark.parametrize("command", ["validate", "check"])
+def test_forked_and_serial_judging_agree(
+    command: str,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    """nushell's 313 packages are judged in two processes (registry/parallel.py); problems
+    planted in both halves come out the same, in the same order, as with REGISTRY_JOBS=1."""
+    from registry import parallel
+
+    target = tmp_path / "nushell"
+    shutil.copytree(PROJECTS / "nushell", target)
+    text = (target / "Cargo.lock.v4").read_text()
+    text = edit_package(
+        text,
+        "adler32",
+        "1.0.4",
+        "5d2e7343e7fc9de883d1b0341e0b13970f764c14101234857d2ddafa1cb1cac2",
+        BAD_SUM,
+    )
+    text = edit_package(text, "widestring", "0.4.0", 'version = "0.4.0"', 'version = "0.4.99"')
+    text = edit_package(text, "winapi", "0.3.8", ' "winapi-i686-pc-windows-gnu",\n', "")
+    (target / "Cargo.lock").write_text(text)
+    monkeypatch.chdir(target)
+    monkeypatch.setattr(parallel, "_cpus", lambda: 2)
+    forks: list[int] = []
+    real_fork = os.fork
+
+    def counting_fork() -> int:
+        forks.append(1)
+        return real_fork()
+
+    monkeypatch.setattr(os, "fork", counting_fork)
+    argv = [*base(tmp_path / "cache"), command, "--format", "json"]  # a local index
+    if command == "check":
+        argv.append("--no-fingerprint")
+    forked = run_in(capsys, *argv)
+    assert forks, "the judging did not fork"
+    monkeypatch.setenv("REGISTRY_JOBS", "1")
+    forks.clear()
+    serial = run_in(capsys, *argv)
+    assert not forks
+    assert forked == serial
+    assert forked.code == 1
+    report = forked.json()
+    found = {
+        (p["name"], p["version"]): [x["code"] for x in p["problems"]]
+        for p in report["packages"]
+        if p["problems"]
+    }
+    assert found == {
+        ("adler32", "1.0.4"): ["checksum-mismatch"],
+        ("widestring", "0.4.99"): ["missing-version"],
+        ("winapi", "0.3.8"): ["dep-mismatch"],
+    }

@@ -480,3 +480,31 @@ def record_options_index(check: Runner) -> str:
     from registry.source import parse_index_url
 
     return parse_index_url(check.index).url
+
+
+def test_a_verdict_with_unknowns_is_never_replayed(
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    project: Path,
+    served: IndexServer,
+    full_checks: list[Path],
+) -> None:
+    """Offline, a cache file missing makes its package unknown (exit 3). That depends on the
+    cache, not on the recorded inputs: once the file is fetched the next offline run must
+    check again and say up to date, not replay the unknown."""
+    runner = Runner(capsys, tmp_path / "cache", project)
+    runner.index = "sparse+" + served.url
+    assert runner(offline=False).code == 0
+    (record_file,) = runner.records()
+    record_file.unlink()
+    (regex,) = [p for p in (tmp_path / "cache").rglob("regex") if ".cache" in p.parts]
+    regex.unlink()
+    unknown = runner()
+    assert unknown.code == 3
+    assert "regex 1.2.0" in unknown.out
+    assert runner.records() == []  # nothing stored
+    assert runner(offline=False, via="cli").code == 0  # fetches regex again
+    full_checks.clear()
+    again = runner()
+    assert again.code == 0
+    assert len(full_checks) == 1

@@ -1,0 +1,136 @@
+"""Two-way parallel judging: half of a CPU-bound job in a forked child process.
+
+Judging a lockfile is pure Python work per package (decode one index line, build the entry,
+compare it with the lock) and the GIL keeps threads from sharing it, so on POSIX the second
+half runs in a child made by ``os.fork``: it inherits everything already loaded (the cache
+bytes, the lockfile model) for free, and sends back only plain data::
+
+    parent                                   child (fork)
+    ──────                                   ────────────
+    pipe, fork ─────────────────────────────> work(second half)
+    work(first half)                          marshal.dumps(result) -> pipe
+    read pipe until EOF  <──────────────────  os._exit(0)
+    waitpid
+    marshal.loads -> result of second half
+
+The answer never depends on the child: if the fork fails, the child raises, dies, or sends
+something that does not decode, this process computes the second half itself. Results must be
+marshal-able (None, bool, int, float, str, bytes, tuple, list, dict, set): no custom classes,
+which also keeps pickle's import off the path. The child does no I/O besides the pipe and
+leaves through ``os._exit`` (no atexit handlers, no flushing of the parent's buffered output).
+
+Serial instead when: no ``os.fork`` (Windows), one usable CPU, fewer than ``min_items`` items,
+threads are running (forking a threaded process is unsafe), or ``REGISTRY_JOBS=1``.
+"""
+
+from __future__ import annotations
+
+import gc
+import os
+import sys
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+    from typing import TypeVar
+
+    T = TypeVar("T")
+    R = TypeVar("R")
+
+JOBS_ENV = "REGISTRY_JOBS"
+
+
+def _cpus() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+def parallel_allowed(count: int, min_items: int) -> bool:
+    """Is forking worth it, and safe, for ``count`` items?"""
+    if count < min_items or not hasattr(os, "fork") or os.environ.get(JOBS_ENV) == "1":
+        return False
+    threading = sys.modules.get("threading")
+    if threading is not None and threading.active_count() > 1:
+        return False
+    return _cpus() > 1
+
+
+def _child(work: Callable[[Sequence[T]], R], items: Sequence[T], fd: int) -> None:
+    """Run in the forked child; never returns."""
+    import marshal
+
+    code = 1
+    try:
+        payload = marshal.dumps(work(items))  # type: ignore[arg-type]
+        view = memoryview(payload)
+        while view:
+            view = view[os.write(fd, view) :]
+        code = 0
+    except BaseException:  # noqa: BLE001 - the parent recomputes; nothing may escape a child
+        pass
+    finally:
+        os._exit(code)
+
+
+def _read_all(fd: int) -> bytes:
+    chunks: list[bytes] = []
+    while True:
+        chunk = os.read(fd, 1 << 20)
+        if not chunk:
+            return b"".join(chunks)
+        chunks.append(chunk)
+
+
+def split_map(
+    work: Callable[[Sequence[T]], R], items: Sequence[T], *, min_items: int = 64
+) -> list[R]:
+    """``[work(first half), work(second half)]``, the halves in parallel when allowed (see the
+    module docstring); a single ``[work(items)]`` when not."""
+    if not parallel_allowed(len(items), min_items):
+        return [work(items)]
+    middle = len(items) // 2
+    first, second = items[:middle], items[middle:]
+    try:
+        read_fd, write_fd = os.pipe()
+    except OSError:
+        return [work(items)]
+    # Objects the child's garbage collector walks get their pages copied (and the walk costs
+    # time): the child never collects; the parent's existing objects are hidden from its
+    # collector only for the instant of the fork.
+    gc.freeze()
+    try:
+        pid = os.fork()
+    except OSError:
+        gc.unfreeze()
+        os.close(read_fd)
+        os.close(write_fd)
+        return [work(items)]
+    if pid == 0:  # pragma: no cover - the child leaves through os._exit; tested by its result
+        gc.disable()
+        os.close(read_fd)
+        _child(work, second, write_fd)
+    gc.unfreeze()
+    os.close(write_fd)
+    try:
+        here = work(first)
+    finally:
+        try:
+            data = _read_all(read_fd)
+        finally:
+            os.close(read_fd)
+            _, status = os.waitpid(pid, 0)
+    return [here, _decode(data, status, work, second)]
+
+
+def _decode(data: bytes, status: int, work: Callable[[Sequence[T]], R], items: Sequence[T]) -> R:
+    import marshal
+
+    if os.waitstatus_to_exitcode(status) == 0:
+        try:
+            result: R = marshal.loads(data)
+            return result
+        except (EOFError, ValueError, TypeError):
+            pass
+    return work(items)

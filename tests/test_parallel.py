@@ -1,0 +1,124 @@
+"""registry.parallel: half the work in a forked child, never an answer that depends on it."""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+from collections.abc import Sequence
+
+import pytest
+
+from registry import parallel
+from registry.parallel import JOBS_ENV, parallel_allowed, split_map
+
+pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="os.fork is POSIX only")
+
+
+@pytest.fixture(autouse=True)
+def _two_cpus(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(parallel, "_cpus", lambda: 2)
+    monkeypatch.delenv(JOBS_ENV, raising=False)
+
+
+def _squares_with_pid(items: Sequence[int]) -> tuple[int, list[int]]:
+    return os.getpid(), [i * i for i in items]
+
+
+def test_halves_run_in_two_processes_and_keep_order() -> None:
+    items = list(range(101))
+    (pid_a, first), (pid_b, second) = split_map(_squares_with_pid, items, min_items=2)
+    assert pid_a == os.getpid()
+    assert pid_b != os.getpid()  # computed by the child
+    assert first + second == [i * i for i in items]
+
+
+def test_rich_plain_data_crosses_the_pipe() -> None:
+    def work(items: Sequence[int]) -> list[tuple[object, ...]]:
+        return [(i, None, True, "é" * i, {"k": (b"\0", 1.5)}) for i in items]
+
+    halves = split_map(work, list(range(2000)), min_items=2)
+    assert len(halves) == 2
+    assert [row for half in halves for row in half] == work(range(2000))
+
+
+def test_a_large_result_does_not_deadlock_the_pipe() -> None:
+    def work(items: Sequence[int]) -> list[bytes]:
+        return [bytes(4096) for _ in items]
+
+    halves = split_map(work, list(range(1000)), min_items=2)
+    assert sum(len(half) for half in halves) == 1000
+
+
+@pytest.mark.parametrize("failure", ["raise", "exit", "unmarshalable"])
+def test_a_failing_child_is_recomputed_here(failure: str) -> None:
+    parent = os.getpid()
+
+    def work(items: Sequence[int]) -> tuple[int, list[int]] | object:
+        if os.getpid() != parent:
+            if failure == "raise":
+                raise RuntimeError("boom")
+            if failure == "exit":
+                os._exit(7)
+            return object()  # marshal refuses it
+        return os.getpid(), list(items)
+
+    halves = split_map(work, list(range(10)), min_items=2)
+    assert halves == [(parent, [0, 1, 2, 3, 4]), (parent, [5, 6, 7, 8, 9])]
+
+
+def test_a_failing_parent_half_still_reaps_the_child() -> None:
+    parent = os.getpid()
+
+    def work(items: Sequence[int]) -> list[int]:
+        if os.getpid() == parent:
+            raise ValueError("parent half")
+        return list(items)
+
+    with pytest.raises(ValueError, match="parent half"):
+        split_map(work, list(range(10)), min_items=2)
+    with pytest.raises(ChildProcessError):
+        os.waitpid(-1, os.WNOHANG)  # no child left behind
+
+
+@pytest.mark.parametrize(
+    ("count", "min_items", "env", "expected"),
+    [
+        (100, 64, None, True),
+        (63, 64, None, False),
+        (100, 64, "1", False),
+        (100, 64, "2", True),
+    ],
+)
+def test_when_parallel_is_allowed(
+    monkeypatch: pytest.MonkeyPatch, count: int, min_items: int, env: str | None, expected: bool
+) -> None:
+    if env is not None:
+        monkeypatch.setenv(JOBS_ENV, env)
+    assert parallel_allowed(count, min_items) is expected
+
+
+def test_serial_with_one_cpu(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(parallel, "_cpus", lambda: 1)
+    assert split_map(_squares_with_pid, [1, 2, 3], min_items=1) == [(os.getpid(), [1, 4, 9])]
+
+
+def test_serial_while_threads_run() -> None:
+    release = threading.Event()
+    thread = threading.Thread(target=release.wait)
+    thread.start()
+    try:
+        assert "threading" in sys.modules
+        assert not parallel_allowed(1000, 1)
+        assert split_map(_squares_with_pid, [2], min_items=1) == [(os.getpid(), [4])]
+    finally:
+        release.set()
+        thread.join()
+
+
+def test_serial_when_fork_fails(monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_fork() -> int:
+        raise OSError("fork: Resource temporarily unavailable")
+
+    monkeypatch.setattr(os, "fork", no_fork)
+    assert split_map(_squares_with_pid, [1, 2], min_items=1) == [(os.getpid(), [1, 4])]
