@@ -12,7 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from query.entry import IndexEntry
-from query.names import CrateNameError, validate_crate_name
+from query.names import CrateNameError, index_path, validate_crate_name
 from query.record import FrozenRecord, Record
 from query.validate import (
     MissingCrate,
@@ -24,6 +24,7 @@ from query.validate import (
 )
 from registry.errors import InputError, NotFoundError, RegistryError
 from registry.parallel import split_map
+from registry.source import LOCAL
 from registry.sources import SourceMap, Unresolved
 
 TYPE_CHECKING = False
@@ -167,14 +168,29 @@ class _Judge:
         self.deny_yanked = deny_yanked
         self.summaries = summaries
         self.offline = offline
-        # package index -> (registry, its loaded cache bytes or error) or a fixed lookup
-        self.plan: dict[int, tuple[Registry, bytes | RegistryError] | Lookup] = {}
+        # package index -> (registry, its loaded cache bytes or error; None: load it when
+        # judged, see `judge`) or a fixed lookup
+        self.plan: dict[int, tuple[Registry, bytes | RegistryError | None] | Lookup] = {}
+
+    def _load_deferred(self, packages: Sequence[LockedPackage]) -> None:
+        """Read the cache files of ``packages`` planned as None (offline: no request, no
+        write, so a forked child can read its half itself), one batch per registry."""
+        wanted: dict[Registry, list[LockedPackage]] = {}
+        for package in packages:
+            planned = self.plan[package.index]
+            if isinstance(planned, tuple) and planned[1] is None:
+                wanted.setdefault(planned[0], []).append(package)
+        for reg, group in wanted.items():
+            loaded = reg.load(sorted({p.name for p in group}))
+            for package in group:
+                self.plan[package.index] = (reg, loaded[package.name])
 
     def lookup(self, package: LockedPackage, retried: bool = False) -> Lookup | None:
         planned = self.plan[package.index]
         if not isinstance(planned, tuple):
             return planned
         reg, value = planned
+        assert value is not None  # loaded by `judge`
         found = _lookup(reg, package, value)
         if isinstance(found, MissingVersion):
             if not retried and reg.may_revalidate(package.name):
@@ -194,6 +210,7 @@ class _Judge:
         return (package.index, result.status, problems, summary)
 
     def judge(self, packages: Sequence[LockedPackage]) -> list[tuple[Any, ...]]:
+        self._load_deferred(packages)
         out: list[tuple[Any, ...]] = []
         for package in packages:
             found = self.lookup(package)
@@ -245,6 +262,7 @@ def validate_loaded(
     consulted: list[Path] = []
     fresh: list[float | None] = []
     registries: list[Registry] = []
+    deferred: dict[Registry, set[str]] = {}  # offline registries: cache paths to read
     try:
         for url, packages in groups.items():
             reg = Registry(
@@ -257,6 +275,12 @@ def validate_loaded(
                 warn=settings.warn,
             )
             registries.append(reg)
+            if reg.offline and reg.source.kind != LOCAL:
+                # read while judging, each half of the work its own files (registry/parallel)
+                for package in packages:
+                    judge.plan[package.index] = (reg, None)
+                deferred.setdefault(reg, set()).update(index_path(p.name) for p in packages)
+                continue
             loaded = reg.load(sorted({p.name for p in packages}))
             for package in packages:
                 judge.plan[package.index] = (reg, loaded[package.name])
@@ -266,7 +290,10 @@ def validate_loaded(
         judged = {row[0]: row for half in halves for row in half}
         _revalidate_missing(judge, registry_packages, judged)
         for reg in registries:
-            consulted.extend(reg.files_consulted())
+            if reg in deferred:  # read here or in the child: every file looked for
+                consulted.extend(reg.store.cache_file(rel) for rel in sorted(deferred[reg]))
+            else:
+                consulted.extend(reg.files_consulted())
             fresh.append(reg.fresh_until())
         revalidated = any(reg.requests_made > 0 for reg in registries)
     finally:
