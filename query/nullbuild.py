@@ -384,8 +384,8 @@ def _from_plain(plain: PlainSummary) -> _Summary:
     return _Summary(features, tuple(map(_Dep._make, deps)))
 
 
-def _targets(dep: _Dep, edges: Sequence[LockedPackage]) -> list[LockedPackage]:
-    named = [p for p in edges if p.name == dep.package]
+def _targets(dep: _Dep, edges: Mapping[str, list[LockedPackage]]) -> list[LockedPackage]:
+    named = edges.get(dep.package, [])
     if len(named) > 1:
         fitting = [p for p in named if _satisfies(dep.req, p.version)]
         named = fitting or named
@@ -433,12 +433,22 @@ def check_features(
     reached: set[int] = set()
     root_indexes = {p.index for p in roots}
     edges_of: dict[int, tuple[LockedPackage, ...]] = {}
+    by_name_of: dict[int, dict[str, list[LockedPackage]]] = {}
+    final_asked: dict[int, dict[str, set[str]]] = {}  # of the last visit: the final features
 
     def dependencies_of(package: LockedPackage) -> tuple[LockedPackage, ...]:
         edges = edges_of.get(package.index)
         if edges is None:
             edges = edges_of[package.index] = lock.dependencies_of(package)
         return edges
+
+    def edges_by_name(package: LockedPackage) -> dict[str, list[LockedPackage]]:
+        named = by_name_of.get(package.index)
+        if named is None:
+            named = by_name_of[package.index] = {}
+            for edge in dependencies_of(package):
+                named.setdefault(edge.name, []).append(edge)
+        return named
 
     stack = list(roots)
     while stack:
@@ -448,8 +458,10 @@ def check_features(
         if summary is None:
             continue
         everything = package.index in root_indexes
-        asked = _requirements(summary, wanted[package.index], everything)
-        edges = dependencies_of(package)
+        asked = final_asked[package.index] = _requirements(
+            summary, wanted[package.index], everything
+        )
+        edges = edges_by_name(package)
         for dep in summary.deps:
             if dep.optional and dep.name not in asked:
                 continue
@@ -496,8 +508,9 @@ def check_features(
             continue
         if package.source is None:
             continue  # local non-members: their edges are checked by _Checker
-        asked = _requirements(summary, wanted[package.index], False)
-        edges = dependencies_of(package)
+        # a package is pushed again whenever its features grow: its last visit saw them all
+        asked = final_asked[package.index]
+        edges = edges_by_name(package)
         enabled = {d.package for d in summary.deps if not d.optional or d.name in asked}
         for dep in summary.deps:
             if dep.optional and dep.name in asked and not _targets(dep, edges):
@@ -516,7 +529,7 @@ def check_features(
         optional_only = {d.package for d in summary.deps if d.optional} - {
             d.package for d in summary.deps if not d.optional
         }
-        for target in edges:
+        for target in dependencies_of(package):
             if target.name in optional_only and target.name not in enabled:
                 found.append(
                     Mismatch(
