@@ -275,6 +275,11 @@ class IndexStore:
         self._locked(apply, warnings)
         return warnings
 
+    @property
+    def lock_held(self) -> bool:
+        """Inside `holding_lock` (whether or not the lock could be taken)."""
+        return self._held is not None
+
     @contextlib.contextmanager
     def holding_lock(self) -> Iterator[bool]:
         """Hold the package-cache lock for a block; yields whether it is held.

@@ -54,11 +54,13 @@ if TYPE_CHECKING:
     import httpx
 
     from query.requirement import Requirement
-    from registry.sparse import SparseClient
+    from registry.sparse import Fetched, SparseClient
     from registry.transport.base import Transport
 
 
 USER_AGENT = f"registry/{__version__}"
+# Downloads worth building and writing in two processes (registry/parallel.py).
+_PARALLEL_WRITES = 16
 
 
 def _local_version(stat: os.stat_result) -> str:
@@ -356,11 +358,13 @@ class IndexEntries:
         writes: dict[str, bytes | None] = {}
         max_ages: dict[str, int] = {}
         fresh: list[str] = []
+        built = self._build_and_write(
+            [(rel, result) for rel, result in results.items() if isinstance(result, Fetched)]
+        )
         for rel, result in results.items():
             name = rel.rsplit("/", 1)[-1]
             if isinstance(result, Fetched):
-                data = self._build(result.body, result.index_version)
-                writes[rel] = data
+                data = built[rel]
                 self._foreign.discard(rel)
                 if result.max_age:
                     max_ages[rel] = result.max_age
@@ -390,6 +394,32 @@ class IndexEntries:
             self._write(writes, max_ages)
         if fresh:
             self._write_problems(self.store.touch_fresh(fresh, max_ages))
+        return out
+
+    def _build_and_write(self, fetched: list[tuple[str, Fetched]]) -> dict[str, bytes]:
+        """Build the ``.cache`` bytes of downloaded files and write them (with their max-age
+        sidecars), half of them in a forked child when there are many (registry/parallel.py):
+        parsing every line of a file and creating it are the bulk of a cold fetch."""
+        from registry.parallel import split_map
+
+        def work(part: Sequence[tuple[str, Fetched]]) -> tuple[dict[str, bytes], list[str]]:
+            built = {rel: self._build(f.body, f.index_version) for rel, f in part}
+            ages = {rel: f.max_age for rel, f in part if f.max_age}
+            return built, self.store.write_many(built, ages, record_sums=True)
+
+        if not fetched:
+            return {}
+        if len(fetched) < _PARALLEL_WRITES:
+            halves = [work(fetched)]
+        elif self.store.lock_held:  # the child shares this process's acquisition
+            halves = split_map(work, fetched, min_items=_PARALLEL_WRITES)
+        else:
+            with self.store.holding_lock():  # one acquisition, shared with the child
+                halves = split_map(work, fetched, min_items=_PARALLEL_WRITES)
+        out: dict[str, bytes] = {}
+        for built, problems in halves:
+            out.update(built)
+            self._write_problems(problems)
         return out
 
     def may_revalidate(self, name: str) -> bool:

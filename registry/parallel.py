@@ -54,7 +54,16 @@ def parallel_allowed(count: int, min_items: int) -> bool:
     threading = sys.modules.get("threading")
     if threading is not None and threading.active_count() > 1:
         return False
-    return _cpus() > 1
+    return _cpus() > 1 and _os_threads() <= 1
+
+
+def _os_threads() -> int:
+    """Threads of this process, those no Python code started included (a library's resolver
+    thread, say); 1 where it cannot be told."""
+    try:
+        return len(os.listdir("/proc/self/task"))
+    except OSError:
+        return 1
 
 
 def _child(work: Callable[[Sequence[T]], R], items: Sequence[T], fd: int) -> None:

@@ -170,3 +170,16 @@ def line(name: str, vers: str, **fields: Any) -> dict[str, Any]:
     }
     entry.update(fields)
     return entry
+
+
+def count_forks(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Patch ``os.fork`` to record each call (registry/parallel.py forks through it)."""
+    forks: list[int] = []
+    real_fork = os.fork
+
+    def counting_fork() -> int:
+        forks.append(1)
+        return real_fork()
+
+    monkeypatch.setattr(os, "fork", counting_fork)
+    return forks

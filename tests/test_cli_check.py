@@ -19,6 +19,7 @@ from tests.checkutil import (
     INDEX,
     PROJECTS,
     Result,
+    count_forks,
     edit,
     edit_package,
     isolate,
@@ -450,14 +451,7 @@ def test_forked_and_serial_judging_agree(
     text = edit_package(text, "winapi", "0.3.8", ' "winapi-i686-pc-windows-gnu",\n', "")
     (target / "Cargo.lock").write_text(text)
     monkeypatch.setattr(parallel, "_cpus", lambda: 2)
-    forks: list[int] = []
-    real_fork = os.fork
-
-    def counting_fork() -> int:
-        forks.append(1)
-        return real_fork()
-
-    monkeypatch.setattr(os, "fork", counting_fork)
+    forks = count_forks(monkeypatch)
     argv = [*index, "--cache-dir", str(cache), command, "--format", "json", "--unknown", "warn"]
     if command == "check":
         argv.append("--no-fingerprint")

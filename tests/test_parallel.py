@@ -6,11 +6,15 @@ import os
 import sys
 import threading
 from collections.abc import Sequence
+from pathlib import Path
 
 import pytest
 
+from query.names import index_path
 from registry import parallel
 from registry.parallel import JOBS_ENV, parallel_allowed, split_map
+from tests.checkutil import INDEX, PROJECTS, count_forks, lock_packages
+from tests.httpserver import IndexServer
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="os.fork is POSIX only")
 
@@ -122,3 +126,77 @@ def test_serial_when_fork_fails(monkeypatch: pytest.MonkeyPatch) -> None:
 
     monkeypatch.setattr(os, "fork", no_fork)
     assert split_map(_squares_with_pid, [1, 2], min_items=1) == [(os.getpid(), [1, 4])]
+
+
+def _registry_names(project: str) -> list[str]:
+    packages = lock_packages(PROJECTS / project / "Cargo.lock")
+    return sorted({p["name"] for p in packages if "source" in p})
+
+
+def _tree_bytes(root: Path) -> dict[str, bytes]:
+    return {
+        str(p.relative_to(root)): p.read_bytes()
+        for p in root.rglob("*")
+        if p.is_file() and "fingerprints" not in p.parts
+    }
+
+
+def test_cold_fetch_builds_and_writes_in_two_processes(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """A cold fetch of nushell's 295 index files: half built and written by a forked child,
+    the same bytes and integrity records as a serial fetch, every entry readable."""
+    from cache.integrity import VERIFIED, check
+    from registry.client import Registry
+
+    names = _registry_names("nushell")
+    forks = count_forks(monkeypatch)
+    # the test server's thread would make it serial; the child touches nothing of it
+    monkeypatch.setattr(parallel, "parallel_allowed", lambda count, least: count >= least)
+    with IndexServer(INDEX) as server:
+        url = "sparse+" + server.url
+        with Registry(url, tmp_path / "forked") as reg:
+            report = reg.fetch(names)
+        assert forks
+        assert report.downloaded == len(names) and not report.errors
+        forks.clear()
+        monkeypatch.setattr(parallel, "parallel_allowed", lambda count, least: False)
+        with Registry(url, tmp_path / "serial") as reg:
+            reg.fetch(names)
+        assert not forks
+    forked, serial = _tree_bytes(tmp_path / "forked"), _tree_bytes(tmp_path / "serial")
+    assert forked == serial
+    assert sum(".cache" in rel for rel in forked) == len(names)
+    with Registry(url, tmp_path / "forked", offline=True) as reg:
+        for rel in (index_path(name) for name in names):
+            found = reg.store.read_with_record(rel)
+            assert found is not None
+            assert check(*found) == VERIFIED, rel
+
+
+def test_a_child_that_dies_while_writing_leaves_a_complete_cache(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The child is killed before it writes anything: this process builds and writes its
+    half too, so every entry is there and verified."""
+    from cache.integrity import VERIFIED, check
+    from cache.store import IndexStore
+    from registry.client import Registry
+
+    parent = os.getpid()
+    real_write_many = IndexStore.write_many
+
+    def dying_write_many(self: IndexStore, *args: object, **kwargs: object) -> list[str]:
+        if os.getpid() != parent:
+            os._exit(9)
+        return real_write_many(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(IndexStore, "write_many", dying_write_many)
+    monkeypatch.setattr(parallel, "parallel_allowed", lambda count, least: count >= least)
+    names = _registry_names("ripgrep")
+    with IndexServer(INDEX) as server, Registry("sparse+" + server.url, tmp_path) as reg:
+        report = reg.fetch(names)
+        assert report.downloaded == len(names) and not report.errors
+        for name in names:
+            found = reg.store.read_with_record(index_path(name))
+            assert found is not None and check(*found) == VERIFIED
