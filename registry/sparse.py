@@ -21,7 +21,6 @@ leaves the registry's own scheme, host and port.
 
 from __future__ import annotations
 
-import random
 import time
 from collections.abc import Callable, Mapping, Sequence
 from urllib.parse import urljoin, urlsplit
@@ -35,6 +34,10 @@ from registry.errors import (
     RegistryError,
 )
 from registry.transport.base import HttpRequest, HttpResponse, Transport, TransportError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import random
 
 MAX_RETRIES = 3
 MAX_REDIRECTS = 5
@@ -218,9 +221,16 @@ class SparseClient:
         self._sleep = sleep
         self._fixed_sleep = fixed_sleep
         self._now = now
-        self._rng = rng or random.Random()
+        self._rng = rng  # made on the first retry: `random` costs ~1 ms to import
         self._origin = _origin(base_url)
         self.requests_made = 0
+
+    def _random(self) -> random.Random:
+        if self._rng is None:
+            import random
+
+            self._rng = random.Random()
+        return self._rng
 
     # -- requests ---------------------------------------------------------------------------
 
@@ -267,7 +277,7 @@ class SparseClient:
                 if isinstance(outcome, TransportError):
                     if outcome.retryable and item.attempt < self._retries:
                         item.attempt += 1
-                        delay = max(delay, backoff(item.attempt, self._rng))
+                        delay = max(delay, backoff(item.attempt, self._random()))
                         again.append(item)
                     else:
                         done[item.key] = NetworkError(
@@ -291,7 +301,7 @@ class SparseClient:
                     continue
                 if (status == 429 or status >= 500) and item.attempt < self._retries:
                     item.attempt += 1
-                    wait = backoff(item.attempt, self._rng)
+                    wait = backoff(item.attempt, self._random())
                     if status in (429, 503):
                         hinted = retry_after(outcome.headers, self._now())
                         if hinted is not None:

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import math
 import select
-import string
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
@@ -96,6 +95,9 @@ _LOW_SPEED_LIMIT: Final = 10
 # How long to wait when libcurl has neither a socket nor a timer for us (its docs suggest 100 ms).
 _IDLE_WAIT_S: Final = 0.1
 _NO_TIMER_WAIT_S: Final = 1.0
+
+# string.punctuation, without importing `string`
+_PUNCTUATION: Final = "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~"
 
 # libcurl error codes that pycurl does not export by name.
 _E_WEIRD_SERVER_REPLY: Final = 8
@@ -264,7 +266,7 @@ class CurlTransport:
             # Like a URL parser (and httpx) would: percent-encode what is not ASCII.
             from urllib.parse import quote
 
-            url = quote(url, safe=string.punctuation)
+            url = quote(url, safe=_PUNCTUATION)
         handle = self._idle.pop() if self._idle else self._new_handle()
         transfer = _Transfer(index, request, self._options.max_body_bytes)
         try:
