@@ -11,19 +11,22 @@ holder would (and times out), so take it once around a batch of writes.
 On POSIX this calls ``fcntl.flock`` itself (exactly what ``filelock`` does there, polling a
 non-blocking attempt every 20 ms, without its ~18 ms import: logging, asyncio helpers,
 secrets); elsewhere it uses ``filelock``, imported only when a lock is taken. Read paths never
-lock.
+lock. Paths are strings (no ``pathlib`` import on the start-up path).
 """
 
 from __future__ import annotations
 
 import os
 
+from cache.pathstr import joined
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from pathlib import Path
     from types import TracebackType
 
     from filelock import BaseFileLock
+
+    from cache.atomic import StrPath
 
 __all__ = ["LOCK_FILE_NAME", "CacheLockTimeout", "PackageCacheLock", "package_cache_lock"]
 
@@ -38,20 +41,21 @@ class CacheLockTimeout(OSError):
 
 
 class PackageCacheLock:
-    """Context manager returned by `package_cache_lock`; ``__enter__`` returns the lock path."""
+    """Context manager returned by `package_cache_lock`; ``__enter__`` returns the lock path
+    (a string, spelled as ``pathlib`` would)."""
 
     __slots__ = ("_fd", "_lock", "path", "timeout")
 
-    def __init__(self, cache_root: Path, timeout: float) -> None:
-        self.path = cache_root / LOCK_FILE_NAME
+    def __init__(self, cache_root: StrPath, timeout: float) -> None:
+        self.path = joined(cache_root, LOCK_FILE_NAME)
         self.timeout = timeout
         self._fd: int | None = None
         self._lock: BaseFileLock | None = None
 
-    def __enter__(self) -> Path:
+    def __enter__(self) -> str:
         if self._fd is not None or self._lock is not None:
             raise RuntimeError(f"package cache lock {self.path} is already held by this object")
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        os.makedirs(os.path.dirname(self.path) or ".", exist_ok=True)
         if os.name == "posix":
             self._fd = self._flock()
         else:  # pragma: no cover - exercised on Windows only
@@ -119,7 +123,7 @@ class PackageCacheLock:
             lock.release()
 
 
-def package_cache_lock(cache_root: Path, timeout: float = 60.0) -> PackageCacheLock:
+def package_cache_lock(cache_root: StrPath, timeout: float = 60.0) -> PackageCacheLock:
     """Hold the exclusive package-cache lock for the duration of a ``with`` block.
 
     Creates ``cache_root`` if needed; the ``with`` target is the lock file's path. Raises

@@ -14,23 +14,30 @@ one acquisition of the package-cache lock and never raise for I/O trouble (read-
 disk): they return warnings, since a cache that cannot be written must not stop an answer.
 `IndexStore.holding_lock` keeps the lock across a read-check-fetch-write sequence (the client's
 coalescing of missing entries); writes inside it do not take the lock again.
+
+Paths are strings inside (this is on the start-up path: no ``pathlib``, no ``contextlib``); the
+``*_path`` methods hand them out, the older ``*_file`` ones and ``cache_root``/``dir`` build
+``pathlib.Path`` objects for callers that want them.
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
-from pathlib import Path
 
 from cache.atomic import remove_stale_temps, write_atomic
 from cache.freshness import write_max_age
 from cache.integrity import read_record, set_record
 from cache.integrity import record as integrity_record
-from cache.lock import CacheLockTimeout, package_cache_lock
+from cache.lock import CacheLockTimeout, PackageCacheLock, package_cache_lock
+from cache.pathstr import exists, is_dir, is_symlink, joined, spelled
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable, Iterator, Mapping
+    from collections.abc import Callable, Iterable, Mapping
+    from pathlib import Path
+    from types import TracebackType
+
+    from cache.atomic import StrPath
 
 __all__ = ["CACHEDIR_TAG", "CacheReadError", "IndexStore"]
 
@@ -49,7 +56,7 @@ class CacheReadError(OSError):
     """A cache file exists but cannot be read (a directory in its place, EACCES, EIO, ...)."""
 
 
-def _write_failure(path: Path, exc: OSError) -> str:
+def _write_failure(path: str, exc: OSError) -> str:
     # Same wording as cargo's warning for a failed cache write (§5.1).
     return f"failed to write cache, path: {path}, error: {exc.strerror or exc}"
 
@@ -59,21 +66,45 @@ def _recorder(data: bytes) -> Callable[[int], bool]:
     return lambda fd: set_record(fd, data)
 
 
+def _unlink(path: str) -> None:
+    """``Path.unlink(missing_ok=True)``."""
+    try:  # noqa: SIM105  (contextlib is an extra import on the start-up path)
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
+
+
+def _as_path(path: str) -> Path:
+    from pathlib import Path
+
+    return Path(path)
+
+
 class IndexStore:
     """The cache directory of one registry: ``<cache_root>/registry/index/<dir_name>``."""
 
-    def __init__(self, cache_root: Path, dir_name: str, *, lock_timeout: float = 60.0) -> None:
+    def __init__(self, cache_root: StrPath, dir_name: str, *, lock_timeout: float = 60.0) -> None:
         if not dir_name or dir_name in (".", "..") or "/" in dir_name or "\0" in dir_name:
             raise ValueError(f"invalid index directory name: {dir_name!r}")
-        self.cache_root = Path(cache_root)
-        self.dir = self.cache_root / "registry" / "index" / dir_name
-        self._dir_str = str(self.dir)
+        #: The cache root and this registry's directory, spelled as ``str(pathlib.Path(...))``.
+        self.root_path = spelled(cache_root)
+        self.dir_path = joined(self.root_path, "registry", "index", dir_name)
         self.lock_timeout = lock_timeout
         # Inside `holding_lock`: [] when the lock is held, [warning] when it could not be taken.
         self._held: list[str] | None = None
 
     def __repr__(self) -> str:
-        return f"IndexStore({str(self.dir)!r})"
+        return f"IndexStore({self.dir_path!r})"
+
+    @property
+    def cache_root(self) -> Path:
+        """`root_path` as a ``pathlib.Path``."""
+        return _as_path(self.root_path)
+
+    @property
+    def dir(self) -> Path:
+        """`dir_path` as a ``pathlib.Path``."""
+        return _as_path(self.dir_path)
 
     # -- paths -----------------------------------------------------------------------------
 
@@ -94,34 +125,44 @@ class IndexStore:
         self._check_rel(rel)
         # Every part is a plain name (no "", ".", "..", separators or NUL), so the joined path
         # cannot leave the cache directory.
-        return f"{self._dir_str}/.cache/{rel}"
+        return f"{self.dir_path}/.cache/{rel}"
 
     def cache_file(self, rel: str) -> Path:
-        """``.dir/.cache/<rel>``; ValueError unless ``rel`` is a plain relative index path."""
-        return Path(self.cache_path(rel))
+        """`cache_path` as a ``pathlib.Path``."""
+        return _as_path(self.cache_path(rel))
 
     def sidecar_path(self, rel: str) -> str:
         """``.dir/.registry/fresh/<rel>`` as a string: the max-age sidecar of a cache file."""
         self._check_rel(rel)
-        return f"{self._dir_str}/.registry/fresh/{rel}"
+        return f"{self.dir_path}/.registry/fresh/{rel}"
 
     def sidecar_file(self, rel: str) -> Path:
-        """``.dir/.registry/fresh/<rel>``: the max-age sidecar of a cache file."""
-        return Path(self.sidecar_path(rel))
+        """`sidecar_path` as a ``pathlib.Path``."""
+        return _as_path(self.sidecar_path(rel))
 
-    def sum_file(self, rel: str) -> Path:
-        """``.dir/.registry/sum/<rel>``: the integrity sidecar of a cache file
+    def sum_path(self, rel: str) -> str:
+        """``.dir/.registry/sum/<rel>`` as a string: the integrity sidecar of a cache file
         (cache/integrity.py)."""
         self._check_rel(rel)
-        return Path(f"{self._dir_str}/.registry/sum/{rel}")
+        return f"{self.dir_path}/.registry/sum/{rel}"
+
+    def sum_file(self, rel: str) -> Path:
+        """`sum_path` as a ``pathlib.Path``."""
+        return _as_path(self.sum_path(rel))
+
+    @property
+    def config_path(self) -> str:
+        """``.dir/config.json`` as a string."""
+        return f"{self.dir_path}/config.json"
 
     @property
     def config_file(self) -> Path:
-        return self.dir / "config.json"
+        """`config_path` as a ``pathlib.Path``."""
+        return _as_path(self.config_path)
 
     # -- reads (no lock) -------------------------------------------------------------------
 
-    def _read(self, path: str | Path, record_of: str | None = None) -> tuple[bytes, bytes | None]:
+    def _read(self, path: str, record_of: str | None = None) -> tuple[bytes, bytes | None]:
         """(bytes, integrity record of ``.cache/<record_of>`` or None); FileNotFoundError if
         the file is absent, CacheReadError (naming the path) if it cannot be read."""
         try:
@@ -129,7 +170,7 @@ class IndexStore:
                 data = f.readall()
                 if record_of is None:
                     return data, None
-                return data, read_record(f.fileno(), self._dir_str, record_of)
+                return data, read_record(f.fileno(), self.dir_path, record_of)
         except FileNotFoundError:
             raise
         except OSError as exc:
@@ -159,7 +200,7 @@ class IndexStore:
     def read_config(self) -> bytes | None:
         """The stored ``config.json`` bytes, or None; CacheReadError if unreadable."""
         try:
-            return self._read(self.config_file)[0]
+            return self._read(self.config_path)[0]
         except FileNotFoundError:
             return None
 
@@ -183,7 +224,7 @@ class IndexStore:
         """
         max_ages = max_ages or {}
         plan = [
-            (rel, self.cache_file(rel), self.sidecar_file(rel), data) for rel, data in items.items()
+            (rel, self.cache_path(rel), self.sidecar_path(rel), data) for rel, data in items.items()
         ]
         for rel, _path, _sidecar, data in plan:
             age = max_ages.get(rel)
@@ -199,10 +240,10 @@ class IndexStore:
                 recorded = False
                 try:
                     if data is None:
-                        path.unlink(missing_ok=True)
+                        _unlink(path)
                     else:
-                        if path.is_dir() and not path.is_symlink():
-                            path.rmdir()  # a directory where a cache file belongs: never ours
+                        if is_dir(path) and not is_symlink(path):
+                            os.rmdir(path)  # a directory where a cache file belongs: never ours
                         recorded = write_atomic(
                             path, data, _recorder(data) if record_sums else None
                         )
@@ -218,7 +259,7 @@ class IndexStore:
 
     def touch_fresh(self, rels: Iterable[str], max_ages: Mapping[str, int]) -> list[str]:
         """After a 304: restart the freshness clock of each rel (no max-age: remove it)."""
-        plan = [(self.sidecar_file(rel), max_ages.get(rel)) for rel in rels]
+        plan = [(self.sidecar_path(rel), max_ages.get(rel)) for rel in rels]
         if not plan:
             return []
         warnings: list[str] = []
@@ -233,7 +274,7 @@ class IndexStore:
     def write_sums(self, items: Mapping[str, bytes]) -> list[str]:
         """Record integrity sidecars for cache files already on disk with these bytes (a file
         another writer stored, adopted after a 304)."""
-        plan = [(rel, self.sum_file(rel), data) for rel, data in items.items()]
+        plan = [(rel, self.sum_path(rel), data) for rel, data in items.items()]
         if not plan:
             return []
         warnings: list[str] = []
@@ -241,7 +282,7 @@ class IndexStore:
         def apply() -> None:
             for rel, path, data in plan:
                 try:
-                    if set_record(str(self.cache_file(rel)), data):
+                    if set_record(self.cache_path(rel), data):
                         continue
                 except OSError as exc:
                     warnings.append(_write_failure(path, exc))
@@ -252,10 +293,10 @@ class IndexStore:
         return warnings
 
     def _set_sum(self, rel: str, data: bytes | None, warnings: list[str]) -> None:
-        path = self.sum_file(rel)
+        path = self.sum_path(rel)
         try:
             if data is None:
-                path.unlink(missing_ok=True)
+                _unlink(path)
             else:
                 write_atomic(path, integrity_record(data))
         except OSError as exc:
@@ -268,9 +309,9 @@ class IndexStore:
         def apply() -> None:
             self._write_cachedir_tag(warnings)
             try:
-                write_atomic(self.config_file, data)
+                write_atomic(self.config_path, data)
             except OSError as exc:
-                warnings.append(_write_failure(self.config_file, exc))
+                warnings.append(_write_failure(self.config_path, exc))
 
         self._locked(apply, warnings)
         return warnings
@@ -280,34 +321,21 @@ class IndexStore:
         """Inside `holding_lock` (whether or not the lock could be taken)."""
         return self._held is not None
 
-    @contextlib.contextmanager
-    def holding_lock(self) -> Iterator[bool]:
-        """Hold the package-cache lock for a block; yields whether it is held.
+    def holding_lock(self) -> HeldLock:
+        """Hold the package-cache lock for a block; its ``with`` target is whether it is held.
 
         `write_many`, `touch_fresh` and `write_config` inside the block run under this one
         acquisition (the lock is not reentrant: never call `clean` inside). If the lock cannot
         be taken (timeout, read-only or full disk), the block still runs, unlocked, and every
         write inside it is skipped and returns that failure as its warning. Not thread-safe.
         """
-        if self._held is not None:
-            raise RuntimeError(f"{self!r}: holding_lock is not reentrant")
-        with contextlib.ExitStack() as stack:
-            try:
-                stack.enter_context(package_cache_lock(self.cache_root, self.lock_timeout))
-            except OSError as exc:  # CacheLockTimeout included
-                self._held = [self._lock_failure(exc)]
-            else:
-                self._held = []
-            try:
-                yield not self._held
-            finally:
-                self._held = None
+        return HeldLock(self)
 
     def _lock_failure(self, exc: OSError) -> str:
         if isinstance(exc, CacheLockTimeout):
             return f"failed to write cache: {exc}"
         # the lock file itself: read-only or full disk
-        return _write_failure(self.cache_root / ".package-cache", exc)
+        return _write_failure(joined(self.root_path, ".package-cache"), exc)
 
     def _locked(self, apply: Callable[[], None], warnings: list[str]) -> None:
         if self._held is not None:  # inside holding_lock
@@ -317,14 +345,14 @@ class IndexStore:
                 apply()
             return
         try:
-            with package_cache_lock(self.cache_root, self.lock_timeout):
+            with package_cache_lock(self.root_path, self.lock_timeout):
                 apply()
         except OSError as exc:  # CacheLockTimeout included
             warnings.append(self._lock_failure(exc))
 
     def _write_cachedir_tag(self, warnings: list[str]) -> None:
-        tag = self.cache_root / "registry" / "CACHEDIR.TAG"
-        if tag.exists():
+        tag = joined(self.root_path, "registry", "CACHEDIR.TAG")
+        if exists(tag):
             return
         try:
             write_atomic(tag, CACHEDIR_TAG)
@@ -332,10 +360,10 @@ class IndexStore:
             warnings.append(_write_failure(tag, exc))
 
     @staticmethod
-    def _set_sidecar(sidecar: Path, max_age: int | None, warnings: list[str]) -> None:
+    def _set_sidecar(sidecar: str, max_age: int | None, warnings: list[str]) -> None:
         try:
             if max_age is None:
-                sidecar.unlink(missing_ok=True)
+                _unlink(sidecar)
             else:
                 write_max_age(sidecar, max_age)
         except OSError as exc:
@@ -345,7 +373,7 @@ class IndexStore:
 
     def stats(self) -> dict[str, dict[str, int]]:
         """Per directory under ``registry/index``: ``{"dirs": n, "files": n, "bytes": n}``."""
-        index = self.cache_root / "registry" / "index"
+        index = joined(self.root_path, "registry", "index")
         result: dict[str, dict[str, int]] = {}
         try:
             entries = sorted(os.scandir(index), key=lambda e: e.name)
@@ -362,10 +390,10 @@ class IndexStore:
         Takes the package-cache lock (CacheLockTimeout if it cannot). Returns the bytes freed;
         raises OSError if something could not be removed (after removing what it could).
         """
-        index = self.cache_root / "registry" / "index"
+        index = joined(self.root_path, "registry", "index")
         freed = 0
-        with package_cache_lock(self.cache_root, self.lock_timeout):
-            remove_stale_temps(self.cache_root / "registry", older_than=_STALE_TEMP_AGE)
+        with package_cache_lock(self.root_path, self.lock_timeout):
+            remove_stale_temps(joined(self.root_path, "registry"), older_than=_STALE_TEMP_AGE)
             try:
                 entries = list(os.scandir(index))
             except FileNotFoundError:
@@ -374,6 +402,42 @@ class IndexStore:
                 if entry.is_dir(follow_symlinks=False):
                     freed += _remove_tree(entry.path)
         return freed
+
+
+class HeldLock:
+    """The context manager `IndexStore.holding_lock` returns (a class, not
+    ``contextlib.contextmanager``: contextlib is ~0.5 ms more on the start-up path)."""
+
+    __slots__ = ("_lock", "_store")
+
+    def __init__(self, store: IndexStore) -> None:
+        self._store = store
+        self._lock: PackageCacheLock | None = None
+
+    def __enter__(self) -> bool:
+        store = self._store
+        if store._held is not None:
+            raise RuntimeError(f"{store!r}: holding_lock is not reentrant")
+        lock = package_cache_lock(store.root_path, store.lock_timeout)
+        try:
+            lock.__enter__()
+        except OSError as exc:  # CacheLockTimeout included
+            store._held = [store._lock_failure(exc)]
+        else:
+            self._lock = lock
+            store._held = []
+        return not store._held
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self._store._held = None
+        lock, self._lock = self._lock, None
+        if lock is not None:
+            lock.__exit__(exc_type, exc, tb)
 
 
 def _tree_stats(root: str) -> dict[str, int]:

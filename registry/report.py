@@ -20,7 +20,6 @@ ignore it.
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Callable, Iterator
 from types import MappingProxyType
@@ -307,6 +306,8 @@ def report_object(verdict: Verdict, *, tool_version: str) -> dict[str, Any]:
 
 def render_json(verdict: Verdict, *, tool_version: str) -> str:
     """The ``registry-report`` object as indented JSON (key order as documented)."""
+    import json  # JSON and SARIF only: the human format needs no json.encoder
+
     report = report_object(verdict, tool_version=tool_version)
     return json.dumps(report, indent=2, ensure_ascii=False)
 
@@ -347,6 +348,8 @@ def _artifact_uri(path: str) -> str:
 
 def render_sarif(verdict: Verdict, *, tool_version: str) -> str:
     """SARIF 2.1.0: one run, a rule per code used, a result per finding (same locations)."""
+    import json
+
     found = findings(verdict)
     rule_ids: list[str] = []
     for item in found:

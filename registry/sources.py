@@ -14,20 +14,26 @@ string to a sparse index URL, in this order:
 Tokens for named registries come from ``CARGO_REGISTRIES_<NAME>_TOKEN``, then
 ``$CARGO_HOME/credentials.toml``, then the config's ``[registries.<name>] token``; they are
 handed only to the Registry of that exact index URL, never logged.
+
+Paths are strings spelled as ``str(pathlib.Path(...))`` would spell them (`cache.pathstr`): this
+runs at the start of ``check``, where ``pathlib`` would cost ~4 ms to import.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from pathlib import Path
 
+from cache.pathstr import is_file, joined, spelled
 from query.record import FrozenRecord, Record
 from registry.source import CRATES_IO_GIT, CRATES_IO_GIT_URL, CRATES_IO_SPARSE
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Iterator
     from typing import Any
+
+    from cache.atomic import StrPath
 
 CRATES_IO = "crates-io"
 
@@ -42,29 +48,39 @@ class Unresolved(FrozenRecord):
         object.__setattr__(self, "reason", reason)
 
 
-def cargo_home() -> Path:
+def cargo_home() -> str:
     home = os.environ.get("CARGO_HOME")
-    return Path(home) if home else Path(os.path.expanduser("~")) / ".cargo"
+    return spelled(home) if home else joined(os.path.expanduser("~"), ".cargo")
 
 
-def _config_files(start: Path) -> tuple[list[Path], list[Path]]:
+def _lineage(directory: str) -> Iterator[str]:
+    """An absolute, normalized ``directory`` and then each of its parents up to the root."""
+    while True:
+        yield directory
+        parent = os.path.dirname(directory)
+        if parent == directory:
+            return
+        directory = parent
+
+
+def _config_files(start: StrPath) -> tuple[list[str], list[str]]:
     """Config files nearest first, then $CARGO_HOME's (each once); and the absent candidates."""
-    found: list[Path] = []
-    absent: list[Path] = []
-    here = start.resolve()
+    found: list[str] = []
+    absent: list[str] = []
+    here = spelled(os.path.realpath(start))
     home = cargo_home()
-    for directory in (*(d / ".cargo" for d in (here, *here.parents)), home):
+    for directory in (*(joined(d, ".cargo") for d in _lineage(here)), home):
         for name in ("config.toml", "config"):
-            candidate = directory / name
-            if candidate.is_file():
-                if candidate.resolve() not in {f.resolve() for f in found}:
+            candidate = joined(directory, name)
+            if is_file(candidate):
+                if os.path.realpath(candidate) not in {os.path.realpath(f) for f in found}:
                     found.append(candidate)
                 break
             absent.append(candidate)
     return found, absent
 
 
-def _read(path: Path) -> dict[str, Any]:
+def _read(path: StrPath) -> dict[str, Any]:
     """A cargo config file; a malformed one is an input error, as in cargo (a broken
     ``replace-with`` silently ignored would send requests to crates.io instead of the mirror)."""
     from query.tomlsubset import parse_subset
@@ -112,16 +128,16 @@ class SourceMap(Record):
     sources: dict[str, dict[str, Any]]
     registries: dict[str, dict[str, Any]]
     index_url: str | None
-    files: list[Path]
-    absent: list[Path]
+    files: list[str]
+    absent: list[str]
 
     def __init__(
         self,
         sources: dict[str, dict[str, Any]] | None = None,
         registries: dict[str, dict[str, Any]] | None = None,
         index_url: str | None = None,
-        files: list[Path] | None = None,
-        absent: list[Path] | None = None,
+        files: list[str] | None = None,
+        absent: list[str] | None = None,
     ) -> None:
         self.sources = {} if sources is None else sources
         self.registries = {} if registries is None else registries
@@ -130,7 +146,7 @@ class SourceMap(Record):
         self.absent = [] if absent is None else absent
 
     @classmethod
-    def discover(cls, start: Path, *, index_url: str | None = None) -> SourceMap:
+    def discover(cls, start: StrPath, *, index_url: str | None = None) -> SourceMap:
         """Merge the config files that apply to ``start`` (nearest first, then CARGO_HOME)."""
         files, absent = _config_files(start)
         merged = cls(index_url=index_url, files=files, absent=absent)
@@ -212,7 +228,7 @@ class SourceMap(Record):
             env = os.environ.get(f"CARGO_REGISTRIES_{name.upper().replace('-', '_')}_TOKEN")
             if env:
                 return env
-            credentials = _table(_read(cargo_home() / "credentials.toml"), "registries")
+            credentials = _table(_read(joined(cargo_home(), "credentials.toml")), "registries")
             token = credentials.get(name, {}).get("token")
             if isinstance(token, str):
                 return token

@@ -105,7 +105,7 @@ def test_we_wait_for_cargo(tmp_path: Path, cargo_holding: subprocess.Popen[str])
 def test_cargo_cannot_lock_while_we_hold(tmp_path: Path) -> None:
     path = tmp_path / LOCK_FILE_NAME
     with package_cache_lock(tmp_path) as held:
-        assert held == path
+        assert held == str(path)
         assert cargo_try(path) == "busy"
     assert cargo_try(path) == "acquired"
 

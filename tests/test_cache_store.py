@@ -131,6 +131,64 @@ def test_layout(store: IndexStore, tmp_path: Path) -> None:
     assert store.sidecar_file("1/a") == store.dir / ".registry" / "fresh" / "1" / "a"
 
 
+@pytest.mark.parametrize("root", ["home", "./home/", "home//x/.", "/", "//srv/cache", ".", ""])
+def test_str_paths_are_the_path_objects_spelled(root: str) -> None:
+    """The str-returning methods give exactly ``str()`` of their Path-returning twins, whatever
+    spelling the cache root was given in (str or Path)."""
+    for given in (root, Path(root)):
+        store = IndexStore(given, DIR)
+        assert store.root_path == str(store.cache_root) == str(Path(root))
+        assert store.dir_path == str(store.dir) == str(Path(root, "registry", "index", DIR))
+        assert store.cache_path("se/rd/serde") == str(store.cache_file("se/rd/serde"))
+        assert store.sidecar_path("1/a") == str(store.sidecar_file("1/a"))
+        assert store.sum_path("3/f/fnv") == str(store.sum_file("3/f/fnv"))
+        assert store.sum_path("3/f/fnv") == str(store.dir / ".registry" / "sum" / "3/f/fnv")
+        assert store.config_path == str(store.config_file) == str(store.dir / "config.json")
+        assert repr(store) == f"IndexStore({str(store.dir)!r})"
+
+
+def test_holding_lock_is_held_once_and_not_reentrant(store: IndexStore) -> None:
+    lock_path = store.cache_root / LOCK_FILE_NAME
+    with store.holding_lock() as held:
+        assert held is True
+        assert cargo_try(lock_path) == "busy"
+        assert store.write_many({"1/a": b"A"}) == []  # no second acquisition: no deadlock
+        with pytest.raises(RuntimeError, match="not reentrant"), store.holding_lock():
+            pass
+    assert cargo_try(lock_path) == "acquired"
+    with pytest.raises(KeyError), store.holding_lock():
+        raise KeyError("released on the way out")
+    assert cargo_try(lock_path) == "acquired"
+    assert store.read("1/a") == b"A"
+
+
+def test_holding_lock_that_cannot_be_taken(store: IndexStore) -> None:
+    store.cache_root.mkdir()
+    (store.cache_root / LOCK_FILE_NAME).mkdir()  # cannot be opened as a file
+    with store.holding_lock() as held:
+        assert held is False
+        warnings = store.write_many({"1/a": b"A"})
+    assert len(warnings) == 1
+    assert warnings[0].startswith(
+        f"failed to write cache, path: {store.cache_root / LOCK_FILE_NAME}"
+    )
+    assert store.read("1/a") is None
+
+
+def test_store_and_sources_do_not_import_pathlib() -> None:
+    """The start-up path of ``check`` does without pathlib (~4 ms), contextlib and fnmatch;
+    the human report without json."""
+    code = (
+        "import sys\n"
+        "import cache.store, cache.lock, registry.sources, registry.report, query.manifest\n"
+        "loaded = {'pathlib', 'contextlib', 'fnmatch', 'json'} & set(sys.modules)\n"
+        "assert not loaded, loaded\n"
+    )
+    root = Path(__file__).resolve().parent.parent
+    env = {**os.environ, "PYTHONPATH": str(root)}
+    subprocess.run([sys.executable, "-c", code], check=True, env=env, timeout=60)
+
+
 @pytest.mark.parametrize(
     "rel",
     ["../x", "/etc/passwd", "a/../../x", "", "..", ".", "a/./b", "a//b", "a/", "a\0b", "a\\..\\b"],
@@ -265,7 +323,7 @@ def test_write_many_holds_the_lock_once(store: IndexStore, monkeypatch: pytest.M
     monkeypatch.setattr(cache.store, "write_atomic", spying_write)
     monkeypatch.setattr(cache.store, "package_cache_lock", counting_lock)
     assert store.write_many({"1/a": b"A", "2/bb": b"B", "3/c/ccc": b"C"}) == []
-    assert acquisitions == [store.cache_root]
+    assert [os.fspath(root) for root in acquisitions] == [os.fspath(store.cache_root)]
     assert seen == ["busy"] * 4  # CACHEDIR.TAG + three files, all under cargo's lock
     assert cargo_try(lock_path) == "acquired"
 

@@ -1,0 +1,56 @@
+"""registry/sources.py: which cargo config files apply, as strings spelled like pathlib's."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from registry.sources import SourceMap, cargo_home
+
+
+def reference(start: Path) -> tuple[list[str], list[str]]:
+    """The lookup as it was written with pathlib."""
+    home = os.environ.get("CARGO_HOME")
+    home_dir = Path(home) if home else Path(os.path.expanduser("~")) / ".cargo"
+    found: list[Path] = []
+    absent: list[Path] = []
+    here = start.resolve()
+    for directory in (*(d / ".cargo" for d in (here, *here.parents)), home_dir):
+        for name in ("config.toml", "config"):
+            candidate = directory / name
+            if candidate.is_file():
+                if candidate.resolve() not in {f.resolve() for f in found}:
+                    found.append(candidate)
+                break
+            absent.append(candidate)
+    return [str(p) for p in found], [str(p) for p in absent]
+
+
+@pytest.mark.parametrize("home", ["home/", "./home//.", "HOME-ABS", None])
+def test_config_files_match_the_pathlib_lookup(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, home: str | None
+) -> None:
+    project = tmp_path / "ws" / "crates" / "a"
+    project.mkdir(parents=True)
+    (tmp_path / "ws" / ".cargo").mkdir()
+    (tmp_path / "ws" / ".cargo" / "config").write_text("[source]\n")
+    (project / ".cargo").mkdir()
+    (project / ".cargo" / "config.toml").write_text("[source]\n")
+    (tmp_path / "home").mkdir()
+    # $CARGO_HOME's config is the workspace's, through a symlink: listed once.
+    (tmp_path / "home" / "config.toml").symlink_to(tmp_path / "ws" / ".cargo" / "config")
+    monkeypatch.chdir(tmp_path)
+    if home is None:
+        monkeypatch.delenv("CARGO_HOME", raising=False)
+        monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    else:
+        monkeypatch.setenv("CARGO_HOME", str(tmp_path / "home") if home == "HOME-ABS" else home)
+
+    for start in (project, str(project), Path("ws/crates/a"), "ws/crates/a/"):
+        sources = SourceMap.discover(start)
+        assert (sources.files, sources.absent) == reference(Path(start))
+    assert cargo_home() == str(
+        Path(os.environ["CARGO_HOME"]) if home is not None else tmp_path / "home" / ".cargo"
+    )
