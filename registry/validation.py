@@ -166,8 +166,12 @@ class _Judge:
     ) -> None:
         self.lock = lock
         self.deny_yanked = deny_yanked
-        self.summaries = summaries
         self.offline = offline
+        self._summarize: Callable[[IndexEntry], PlainSummary] | None = None
+        if summaries:
+            from query.nullbuild import plain_summary
+
+            self._summarize = plain_summary
         # package index -> (registry, its loaded cache bytes or error; None: load it when
         # judged, see `judge`) or a fixed lookup
         self.plan: dict[int, tuple[Registry, bytes | RegistryError | None] | Lookup] = {}
@@ -203,10 +207,8 @@ class _Judge:
         result = judge_package(package, found, self.lock, deny_yanked=self.deny_yanked)
         problems = tuple((p.code, p.message, p.severity) for p in result.problems)
         summary = None
-        if self.summaries and isinstance(found, IndexEntry):
-            from query.nullbuild import plain_summary
-
-            summary = plain_summary(found)
+        if self._summarize is not None and isinstance(found, IndexEntry):
+            summary = self._summarize(found)
         return (package.index, result.status, problems, summary)
 
     def judge(self, packages: Sequence[LockedPackage]) -> list[tuple[Any, ...]]:
@@ -284,6 +286,8 @@ def validate_loaded(
             loaded = reg.load(sorted({p.name for p in packages}))
             for package in packages:
                 judge.plan[package.index] = (reg, loaded[package.name])
+        import registry.jsonline  # noqa: F401 - once here, not in each process after the fork
+
         # Forking after a request could copy a transport's threads: serial then.
         quiet = all(reg.requests_made == 0 for reg in registries)
         halves = split_map(judge.judge, registry_packages, min_items=64 if quiet else 1 << 62)

@@ -917,3 +917,29 @@ def test_fast_path_defers_on_json_the_full_cli_rejects(
         )
         assert result.code == 3
         assert one_error_line(result.err).startswith("error: cache entry for foo")
+
+
+def test_main_runs_without_the_cyclic_collector_and_restores_it(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import gc
+
+    from registry import __main__
+
+    seen: list[bool] = []
+
+    def spy(args: list[str]) -> int:
+        seen.append(gc.isenabled())
+        return 0
+
+    monkeypatch.setattr(__main__, "_main", spy)
+    assert gc.isenabled()
+    assert __main__.main(["--version"]) == 0
+    assert seen == [False]
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        __main__.main(["--version"])
+        assert not gc.isenabled()  # left as the caller had it
+    finally:
+        gc.enable()
