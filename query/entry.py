@@ -21,8 +21,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, MutableMapping
+from itertools import compress
+from operator import itemgetter
 
 from query.record import FrozenRecord
+from query.versionsyntax import is_version
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -40,8 +43,8 @@ _RUST_VERSION = re.compile(r"(0|[1-9]\d*)(\.(0|[1-9]\d*)){0,2}\Z")
 
 
 # Plain slotted classes rather than dataclasses (see query.record): this module is on the CLI's
-# hot path. ``_set`` sets a field of a frozen record in ``__init__``.
-_set = object.__setattr__
+# hot path. Their ``__init__`` sets each field through its slot's own setter (bound after the
+# class, below): a third faster than ``object.__setattr__``, which looks the name up first.
 
 
 class IndexDependency(FrozenRecord):
@@ -86,21 +89,35 @@ class IndexDependency(FrozenRecord):
         package: str | None = None,
         parsed: Requirement | None = None,
     ) -> None:
-        _set(self, "name", name)
-        _set(self, "req", req)
-        _set(self, "features", features)
-        _set(self, "optional", optional)
-        _set(self, "default_features", default_features)
-        _set(self, "target", target)
-        _set(self, "kind", kind)
-        _set(self, "registry", registry)
-        _set(self, "package", package)
-        _set(self, "parsed", parsed)
+        _dep_name(self, name)
+        _dep_req(self, req)
+        _dep_features(self, features)
+        _dep_optional(self, optional)
+        _dep_default_features(self, default_features)
+        _dep_target(self, target)
+        _dep_kind(self, kind)
+        _dep_registry(self, registry)
+        _dep_package(self, package)
+        _dep_parsed(self, parsed)
 
     @property
     def package_name(self) -> str:
         """The crate this dependency refers to (``package`` when renamed)."""
         return self.package or self.name
+
+
+(
+    _dep_name,
+    _dep_req,
+    _dep_features,
+    _dep_optional,
+    _dep_default_features,
+    _dep_target,
+    _dep_kind,
+    _dep_registry,
+    _dep_package,
+    _dep_parsed,
+) = [vars(IndexDependency)[field].__set__ for field in IndexDependency._fields]
 
 
 class IndexEntry(FrozenRecord):
@@ -151,18 +168,18 @@ class IndexEntry(FrozenRecord):
         problem: str | None = None,
         raw: bytes = b"",
     ) -> None:
-        _set(self, "name", name)
-        _set(self, "vers", vers)
-        _set(self, "status", status)
-        _set(self, "cksum", cksum)
-        _set(self, "deps", deps)
-        _set(self, "features", {} if features is None else features)  # default: a fresh dict
-        _set(self, "yanked", yanked)
-        _set(self, "links", links)
-        _set(self, "rust_version", rust_version)
-        _set(self, "v", v)
-        _set(self, "problem", problem)
-        _set(self, "raw", raw)
+        _entry_name(self, name)
+        _entry_vers(self, vers)
+        _entry_status(self, status)
+        _entry_cksum(self, cksum)
+        _entry_deps(self, deps)
+        _entry_features(self, {} if features is None else features)  # default: a fresh dict
+        _entry_yanked(self, yanked)
+        _entry_links(self, links)
+        _entry_rust_version(self, rust_version)
+        _entry_v(self, v)
+        _entry_problem(self, problem)
+        _entry_raw(self, raw)
 
     @property
     def selectable(self) -> bool:
@@ -170,14 +187,24 @@ class IndexEntry(FrozenRecord):
         return self.status == CANDIDATE
 
 
+(
+    _entry_name,
+    _entry_vers,
+    _entry_status,
+    _entry_cksum,
+    _entry_deps,
+    _entry_features,
+    _entry_yanked,
+    _entry_links,
+    _entry_rust_version,
+    _entry_v,
+    _entry_problem,
+    _entry_raw,
+) = [vars(IndexEntry)[field].__set__ for field in IndexEntry._fields]
+
+
 class EntryError(ValueError):
     """The line lacks even a usable ``name`` and ``vers``: cargo skips such lines."""
-
-
-def _str_or_none(value: object, what: str) -> str | None:
-    if value is None or isinstance(value, str):
-        return value
-    raise ValueError(f"{what} is not a string")
 
 
 def _dependency(raw: object, reqs: MutableMapping[str, Requirement]) -> IndexDependency:
@@ -238,6 +265,77 @@ def _dependency(raw: object, reqs: MutableMapping[str, Requirement]) -> IndexDep
     )
 
 
+#: The seven keys crates.io writes in every ``deps`` item, in one C-level lookup.
+_DEP_KEYS = itemgetter("name", "req", "features", "optional", "default_features", "target", "kind")
+_STR_ONLY = frozenset({str})
+
+
+def _dependencies(
+    deps_raw: list[object], reqs: MutableMapping[str, Requirement]
+) -> tuple[IndexDependency, ...]:
+    """Every ``deps`` item, as :func:`_dependency` builds them (same values, same error).
+
+    Nearly every item is a dict with exactly crates.io's seven keys and plain values: that shape
+    is checked and built inline, with one lookup for its keys; anything else, well-formed or not,
+    goes to `_dependency`, which decides. So a defect is reported exactly as there.
+    """
+    out: list[IndexDependency] = []
+    append = out.append
+    new = object.__new__
+    for raw in deps_raw:
+        if type(raw) is dict:
+            try:
+                name, req, features, optional, default_features, target, kind = _DEP_KEYS(raw)
+            except KeyError:
+                append(_dependency(raw, reqs))
+                continue
+            if len(raw) == 7:
+                registry = package = None
+            else:
+                registry = raw.get("registry")
+                package = raw.get("package")
+            if (
+                type(name) is str
+                and type(req) is str
+                and type(optional) is bool
+                and type(default_features) is bool
+                and (target is None or type(target) is str)
+                and (registry is None or type(registry) is str)
+                and (package is None or type(package) is str)
+            ):
+                if not features:
+                    features = ()
+                elif type(features) is list and _STR_ONLY.issuperset(map(type, features)):
+                    features = (
+                        tuple(f for f in features if f) if "" in features else tuple(features)
+                    )
+                else:
+                    append(_dependency(raw, reqs))
+                    continue
+                parsed = reqs.get(req)
+                if parsed is None:
+                    # a plain import, not ``from``: a quarter of its cost once loaded (a
+                    # from-import first asks the module for ``__path__``, a failing lookup)
+                    import query.requirement
+
+                    parsed = reqs[req] = query.requirement.Requirement.parse(req)
+                dep = new(IndexDependency)  # IndexDependency(...), without the __init__ call
+                _dep_name(dep, name)
+                _dep_req(dep, req)
+                _dep_features(dep, features)
+                _dep_optional(dep, optional)
+                _dep_default_features(dep, default_features)
+                _dep_target(dep, target)
+                _dep_kind(dep, kind if kind in ("dev", "build") else "normal")
+                _dep_registry(dep, registry)
+                _dep_package(dep, package)
+                _dep_parsed(dep, parsed)
+                append(dep)
+                continue
+        append(_dependency(raw, reqs))
+    return tuple(out)
+
+
 def _features(data: Mapping[str, object]) -> dict[str, tuple[str, ...]]:
     merged: dict[str, list[str]] = {}
     for key in ("features", "features2"):
@@ -253,16 +351,52 @@ def _features(data: Mapping[str, object]) -> dict[str, tuple[str, ...]]:
     return {k: tuple(v) for k, v in merged.items()}
 
 
+def _plain_table(table: object) -> dict[str, tuple[str, ...]] | None:
+    """A features table that is a dict of lists of plain strings (as JSON gives them), with
+    tuples for lists; None for anything else."""
+    if type(table) is not dict:
+        return None
+    out: dict[str, tuple[str, ...]] = {}
+    for fname, values in table.items():
+        if type(values) is not list:
+            return None
+        if not values:
+            out[fname] = ()
+        elif _STR_ONLY.issuperset(map(type, values)):
+            out[fname] = tuple(values)
+        else:
+            return None
+    return out
+
+
+def _feature_table(data: Mapping[str, object]) -> dict[str, tuple[str, ...]]:
+    """`_features`, built in one pass over plain tables (nearly always); any other table goes
+    to `_features`, which decides, so a defect is reported exactly as there."""
+    table = data.get("features")
+    merged = {} if table is None else _plain_table(table)
+    extra = data.get("features2")
+    if extra is not None and merged is not None:
+        more = _plain_table(extra)
+        if more is None:
+            merged = None
+        else:
+            for fname, values in more.items():
+                merged[fname] = merged[fname] + values if fname in merged else values
+    return _features(data) if merged is None else merged
+
+
 def _check_features(
     features: Mapping[str, tuple[str, ...]], deps: tuple[IndexDependency, ...]
 ) -> None:
     """The subset of cargo's ``Summary::new`` feature validation that can fail on index data."""
-    dep_names = {d.name for d in deps}
-    optional = {d.name for d in deps if d.optional}
-    for fname, values in features.items():
-        for value in values:
+    dep_names = None  # built on first need: most values just name another feature
+    optional = None
+    for fname in compress(features, features.values()):  # features with values (in C)
+        for value in features[fname]:
             if value.startswith("dep:"):
                 target = value[4:]
+                if optional is None:
+                    optional = {d.name for d in deps if d.optional}
                 if target not in optional:
                     raise ValueError(
                         f'feature "{fname}" includes "{value}", '
@@ -270,24 +404,20 @@ def _check_features(
                     )
             elif "/" in value:
                 target = value.split("/", 1)[0].rstrip("?")
+                if dep_names is None:
+                    dep_names = {d.name for d in deps}
                 if target not in dep_names and target not in features:
                     raise ValueError(
                         f'feature "{fname}" includes "{value}", but "{target}" is not a dependency'
                     )
-            elif value not in features and value not in optional:
-                raise ValueError(
-                    f'feature "{fname}" includes "{value}" which is neither a dependency '
-                    "nor another feature"
-                )
-
-
-def _v(data: Mapping[str, object]) -> int:
-    value = data.get("v")
-    if value is None:
-        return 1
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise ValueError("v is not an unsigned integer")
-    return value
+            elif value not in features:
+                if optional is None:
+                    optional = {d.name for d in deps if d.optional}
+                if value not in optional:
+                    raise ValueError(
+                        f'feature "{fname}" includes "{value}" which is neither a dependency '
+                        "nor another feature"
+                    )
 
 
 def entry_from_mapping(
@@ -303,52 +433,59 @@ def entry_from_mapping(
     ``requirements`` memoizes parsed dependency requirements across entries (most repeat).
     """
     reqs: MutableMapping[str, Requirement] = {} if requirements is None else requirements
-    from query.version import VersionError, parse_parts
-    from query.versionsyntax import is_version
-
-    if not isinstance(data, Mapping):
+    if type(data) is not dict and not isinstance(data, Mapping):
         raise EntryError("index line is not a JSON object")
-    name = data.get("name")
-    vers = data.get("vers")
+    get = data.get
+    name = get("name")
+    vers = get("vers")
     if not isinstance(name, str) or not isinstance(vers, str):
         raise EntryError("index line lacks a string name or vers")
     if not is_version(vers):  # the same grammar; parse_parts only to say what is wrong
+        from query.version import VersionError, parse_parts
+
         try:
             parse_parts(vers)
         except VersionError as exc:
             raise EntryError(str(exc)) from None
 
-    yanked_raw = data.get("yanked")
+    yanked_raw = get("yanked")
     yanked = yanked_raw is True
+    # A bad "v" counts as 1 for the classification, and is reported after every other defect.
+    v_raw = get("v")
+    if v_raw is None:
+        v, bad_v = 1, False
+    elif isinstance(v_raw, int) and not isinstance(v_raw, bool) and v_raw >= 0:
+        v, bad_v = v_raw, False
+    else:
+        v, bad_v = 1, True
+    rv = get("rust_version")
+    rust_version = rv if isinstance(rv, str) else None
     try:
-        v = _v(data)
-    except ValueError:
-        v = 1
-    rust_version = data.get("rust_version")
-    rust_version = rust_version if isinstance(rust_version, str) else None
-    try:
-        deps_raw = data.get("deps")
+        deps_raw = get("deps")
         if not isinstance(deps_raw, list):
             raise ValueError('required field "deps" is missing or not a list')
-        cksum = data.get("cksum")
+        cksum = get("cksum")
         if not isinstance(cksum, str):
             raise ValueError('required field "cksum" is missing or not a string')
-        deps = tuple(_dependency(d, reqs) for d in deps_raw)
-        features = _features(data)
-        _check_features(features, deps)
+        deps = _dependencies(deps_raw, reqs) if deps_raw else ()
+        features = _feature_table(data)
+        if features:
+            _check_features(features, deps)
         if yanked_raw is not None and not isinstance(yanked_raw, bool):
             raise ValueError("yanked is not a boolean")
-        links = _str_or_none(data.get("links"), "links")
-        rv = data.get("rust_version")
+        links = get("links")
+        if links is not None and not isinstance(links, str):
+            raise ValueError("links is not a string")
         if rv is not None and (not isinstance(rv, str) or not _RUST_VERSION.match(rv)):
             raise ValueError(f"rust_version {rv!r} is not MAJOR[.MINOR[.PATCH]]")
-        pubtime = data.get("pubtime")
+        pubtime = get("pubtime")
         if pubtime is not None and (not isinstance(pubtime, str) or not _PUBTIME.match(pubtime)):
             raise ValueError(f"pubtime {pubtime!r} is not YYYY-MM-DDTHH:MM:SSZ")
-        v = _v(data)
+        if bad_v:
+            raise ValueError("v is not an unsigned integer")
     except ValueError as exc:
         status = UNSUPPORTED if v > INDEX_V_MAX else INVALID
-        raw_cksum = data.get("cksum")
+        raw_cksum = get("cksum")
         return IndexEntry(
             name=name,
             vers=vers,
@@ -367,15 +504,5 @@ def entry_from_mapping(
     else:
         status = CANDIDATE
     return IndexEntry(
-        name=name,
-        vers=vers,
-        status=status,
-        cksum=cksum,
-        deps=deps,
-        features=features,
-        yanked=yanked,
-        links=links,
-        rust_version=rust_version,
-        v=v,
-        raw=raw,
+        name, vers, status, cksum, deps, features, yanked, links, rust_version, v, None, raw
     )

@@ -26,6 +26,19 @@ from query.entry import INVALID, UNSUPPORTED, IndexDependency, IndexEntry
 from query.lockfile import LockedPackage, Lockfile
 from query.record import FrozenRecord
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import TypeAlias
+
+    from query.requirement import Requirement
+    from query.version import VersionParts
+
+    # What judging a package computes that others reuse (most locked versions are depended on
+    # by several packages, most often under the same requirement): per locked version text, its
+    # parts (None when it is not a version) and, per requirement text, the requirement asked
+    # and whether it matches. A verdict is reused only for that very requirement object.
+    _Memo: TypeAlias = dict[str, tuple[VersionParts | None, dict[str, tuple[Requirement, bool]]]]
+
 OK = "ok"
 PROBLEM = "problem"
 UNKNOWN = "unknown"
@@ -110,16 +123,27 @@ class PackageResult(FrozenRecord):
         status: str,
         problems: tuple[Problem, ...] = (),
     ) -> None:
-        _set(self, "source", source)
-        _set(self, "name", name)
-        _set(self, "version", version)
-        _set(self, "line", line)
-        _set(self, "status", status)
-        _set(self, "problems", problems)
+        _result_source(self, source)
+        _result_name(self, name)
+        _result_version(self, version)
+        _result_line(self, line)
+        _result_status(self, status)
+        _result_problems(self, problems)
 
     @property
     def errors(self) -> tuple[Problem, ...]:
         return tuple(p for p in self.problems if p.severity == ERROR)
+
+
+# The slots' own setters (one per locked package): faster than ``_set``, which looks the name up.
+(
+    _result_source,
+    _result_name,
+    _result_version,
+    _result_line,
+    _result_status,
+    _result_problems,
+) = [vars(PackageResult)[field].__set__ for field in PackageResult._fields]
 
 
 def same_registry(dep: IndexDependency, package_source: str, dep_source: str | None) -> bool:
@@ -133,21 +157,41 @@ def same_registry(dep: IndexDependency, package_source: str, dep_source: str | N
     return dep_source in (dep.registry, "registry+" + dep.registry)
 
 
-def _dependency_problems(
-    package: LockedPackage, entry: IndexEntry, lock: Lockfile
-) -> list[Problem]:
-    from query.requirement import Requirement
-    from query.version import VersionError, parse_parts
+def _parse_requirement(text: str) -> Requirement:
+    import query.requirement
 
-    problems: list[Problem] = []
-    usable = [d for d in entry.deps if d.kind != "dev"]
+    return query.requirement.Requirement.parse(text)
+
+
+def _parse_version(text: str) -> VersionParts | None:
+    """The version, or None when it is not one (such a dependency is not judged)."""
+    import query.version  # not ``from``: see query.entry._dependencies
+
+    try:
+        return query.version.parse_parts(text)
+    except query.version.VersionError:
+        return None
+
+
+def _dependency_problems(
+    package: LockedPackage, entry: IndexEntry, lock: Lockfile, memo: _Memo, problems: list[Problem]
+) -> None:
+    """Append the dependency edges' problems to ``problems``."""
     by_package: dict[str, list[IndexDependency]] = {}
-    for dep in usable:
-        by_package.setdefault(dep.package_name, []).append(dep)
-    locked_names: dict[str, list[str]] = {}
+    for dep in entry.deps:
+        if dep.kind != "dev":
+            key = dep.package or dep.name  # dep.package_name, inline: this runs for every dep
+            same = by_package.get(key)
+            if same is None:
+                by_package[key] = [dep]
+            else:
+                same.append(dep)
+    locked_names: set[str] = set()
+    package_source = package.source or ""
+    resolve = lock.resolve_dependency
     for ldep in package.dependencies:
-        target = lock.resolve_dependency(ldep)
-        locked_names.setdefault(target.name, []).append(target.version)
+        target = resolve(ldep)
+        locked_names.add(target.name)
         candidates = by_package.get(target.name)
         if not candidates:
             problems.append(
@@ -158,11 +202,24 @@ def _dependency_problems(
                 )
             )
             continue
-        try:
-            version = parse_parts(target.version)
-        except VersionError:
+        locked = target.version
+        slot = memo.get(locked)
+        if slot is None:
+            slot = memo[locked] = (_parse_version(locked), {})
+        version, verdicts = slot
+        if version is None:
             continue
-        if not any((d.parsed or Requirement.parse(d.req)).matches(version) for d in candidates):
+        for d in candidates:
+            req = d.parsed or _parse_requirement(d.req)
+            known = verdicts.get(d.req)
+            if known is not None and known[0] is req:
+                matches = known[1]
+            else:
+                matches = req.matches(version)
+                verdicts[d.req] = (req, matches)
+            if matches:
+                break
+        else:
             reqs = ", ".join(sorted({d.req for d in candidates}))
             problems.append(
                 Problem(
@@ -171,19 +228,29 @@ def _dependency_problems(
                     f"but the lock has {target.name} {target.version}",
                 )
             )
-        elif target.source is not None and not any(
-            same_registry(d, package.source or "", target.source) for d in candidates
-        ):
+            continue
+        source = target.source
+        if source is None:
+            continue
+        for d in candidates:
+            # same_registry's answer, without the call for the usual case (no ``registry``)
+            if (
+                source == package_source
+                if d.registry is None
+                else same_registry(d, package_source, source)
+            ):
+                break
+        else:
             problems.append(
                 Problem(
                     "dep-mismatch",
                     f"{package.name} {package.version} depends on {target.name} from "
                     f"{candidates[0].registry or 'its own registry'}, "
-                    f"but the lock takes it from {target.source}",
+                    f"but the lock takes it from {source}",
                 )
             )
-    for dep in usable:
-        if dep.optional or dep.package_name in locked_names:
+    for dep in entry.deps:
+        if dep.kind == "dev" or dep.optional or (dep.package or dep.name) in locked_names:
             continue
         problems.append(
             Problem(
@@ -192,7 +259,12 @@ def _dependency_problems(
                 f"({dep.kind}), but the lock lists no such dependency for it",
             )
         )
-    return problems
+
+
+def _result(package: LockedPackage, status: str, *problems: Problem) -> PackageResult:
+    return PackageResult(
+        package.source or "", package.name, package.version, package.line, status, problems
+    )
 
 
 def judge_package(
@@ -203,23 +275,29 @@ def judge_package(
     deny_yanked: bool = False,
 ) -> PackageResult:
     """Apply every check to one locked registry package."""
+    return _judge(package, lookup, lock, deny_yanked, {})
+
+
+def _judge(
+    package: LockedPackage,
+    lookup: Lookup,
+    lock: Lockfile,
+    deny_yanked: bool,
+    memo: _Memo,
+) -> PackageResult:
     source = package.source or ""
-
-    def result(status: str, *problems: Problem) -> PackageResult:
-        return PackageResult(
-            source, package.name, package.version, package.line, status, tuple(problems)
-        )
-
     if isinstance(lookup, Unknown):
-        return result(UNKNOWN, Problem("unknown", lookup.reason))
+        return _result(package, UNKNOWN, Problem("unknown", lookup.reason))
     if isinstance(lookup, MissingCrate):
-        return result(
+        return _result(
+            package,
             PROBLEM,
             Problem("missing-crate", f"{package.name} does not exist in {source}"),
         )
     if isinstance(lookup, MissingVersion):
         known = f" (newest known: {', '.join(lookup.known)})" if lookup.known else ""
-        return result(
+        return _result(
+            package,
             PROBLEM,
             Problem(
                 "missing-version",
@@ -228,7 +306,8 @@ def judge_package(
         )
     entry = lookup
     if entry.status == UNSUPPORTED:
-        return result(
+        return _result(
+            package,
             PROBLEM,
             Problem(
                 "unsupported-entry",
@@ -237,7 +316,8 @@ def judge_package(
             ),
         )
     if entry.status == INVALID:
-        return result(
+        return _result(
+            package,
             PROBLEM,
             Problem(
                 "invalid-entry",
@@ -270,9 +350,11 @@ def judge_package(
                 ERROR if deny_yanked else WARNING,
             )
         )
-    problems.extend(_dependency_problems(package, entry, lock))
-    status = PROBLEM if any(p.severity == ERROR for p in problems) else OK
-    return result(status, *problems)
+    _dependency_problems(package, entry, lock, memo, problems)
+    status = PROBLEM if problems and any(p.severity == ERROR for p in problems) else OK
+    return PackageResult(
+        source, package.name, package.version, package.line, status, tuple(problems)
+    )
 
 
 def validate_lockfile(
@@ -284,7 +366,8 @@ def validate_lockfile(
 ) -> list[PackageResult]:
     """Judge every locked registry package; ``lookups`` maps package index to its lookup."""
     judged = []
+    memo: _Memo = {}
     for package in packages if packages is not None else lock.registry_packages():
         lookup = lookups(package) if callable(lookups) else lookups[package.index]
-        judged.append(judge_package(package, lookup, lock, deny_yanked=deny_yanked))
+        judged.append(_judge(package, lookup, lock, deny_yanked, memo))
     return judged

@@ -96,7 +96,10 @@ class Registry(IndexEntries):
 
     def entry_in(self, data: bytes, name: str, version: str) -> IndexEntry | None:
         """The entry for ``version`` in cache bytes from `load`, parsing that line only."""
-        blob = self._find(data, version, name)
+        try:  # `_find`, inline: this runs once per locked package
+            blob = find_exact(data, version, checked=True)
+        except CacheFormatError:
+            raise _unreadable(name) from None
         return None if blob is None else self._entry(name, version, blob)
 
     def newest_keys(self, data: bytes, count: int) -> list[str]:
@@ -125,11 +128,11 @@ class Registry(IndexEntries):
     ) -> IndexEntry:
         """The entry of one cached line. A line cargo keeps though it is not valid UTF-8 JSON
         becomes an "invalid" entry with ``allow_invalid`` (queries skip it), else an error."""
-        from registry.jsonline import loads
+        import registry.jsonline  # not ``from``: see query.entry._dependencies
 
         entry: IndexEntry | None
         try:
-            data = loads(blob)
+            data = registry.jsonline.loads(blob)
         except ValueError:
             invalid = _invalid_entry(blob, name, version)
             if invalid is not None and allow_invalid:
@@ -147,7 +150,11 @@ class Registry(IndexEntries):
                 entry = entry_from_mapping(data, blob, requirements=self._requirements)
             except EntryError:
                 entry = None
-        if entry is None or entry.name.lower() != name.lower() or entry.vers != version:
+        if (
+            entry is None
+            or (entry.name != name and entry.name.lower() != name.lower())
+            or entry.vers != version
+        ):
             hint = (
                 "run without --offline to refetch it"
                 if self.offline
@@ -208,17 +215,13 @@ class Registry(IndexEntries):
         try:
             return find_exact(data, version, checked=True)
         except CacheFormatError:
-            raise CacheEntryError(
-                f"cache entry for {name} is unreadable; run without --offline to refetch"
-            ) from None
+            raise _unreadable(name) from None
 
     def _keys(self, name: str, data: bytes) -> list[str]:
         try:
             return iter_keys(data)
         except CacheFormatError:
-            raise CacheEntryError(
-                f"cache entry for {name} is unreadable; run without --offline to refetch"
-            ) from None
+            raise _unreadable(name) from None
 
     def _matching(
         self, name: str, requirement: str | Requirement | None
@@ -298,9 +301,7 @@ class Registry(IndexEntries):
         try:
             entries = dict(parse(data).entries)  # one pass over the file; later duplicates win
         except CacheFormatError:
-            raise CacheEntryError(
-                f"cache entry for {name} is unreadable; run without --offline to refetch"
-            ) from None
+            raise _unreadable(name) from None
         rows = []
         for key, blob in entries.items():
             try:
@@ -332,6 +333,12 @@ class Registry(IndexEntries):
             not_found=tuple(not_found),
             errors=errors,
         )
+
+
+def _unreadable(name: str) -> CacheEntryError:
+    return CacheEntryError(
+        f"cache entry for {name} is unreadable; run without --offline to refetch"
+    )
 
 
 def _invalid_entry(blob: bytes, name: str, version: str) -> IndexEntry | None:
