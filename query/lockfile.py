@@ -4,6 +4,9 @@ No I/O: the caller reads the file, parses it with :mod:`tomllib` and passes the 
 for line numbers, the text) to :func:`lockfile_from_mapping`. The result is a :class:`Lockfile`
 of :class:`LockedPackage` values whose ``dependencies`` are the :class:`LockDependency` strings
 as written; :meth:`Lockfile.resolve_dependency` maps one to the package it designates.
+Text exactly as cargo writes it can go straight to :func:`lockfile_from_cargo_text` (same
+result, no mapping in between); it gives up, leaving the errors to the general path, on
+anything else.
 
 Format detection follows cargo's ``EncodableResolve::into_resolve``:
 
@@ -24,22 +27,19 @@ semver, unknown source kinds and duplicate packages. Messages are one line and n
 (``package #12 (serde) has no "version"``; #N counts ``[[package]]`` tables from 1, with
 ``line N:`` in front when the text was given); the caller prefixes the file path.
 
-Work is linear in the size of the file: packages are indexed name -> version -> source once.
+Work is linear in the size of the file: packages are indexed name -> version -> source once,
+and each distinct dependency string is resolved once, at load; the lockfile keeps those answers,
+so :meth:`Lockfile.resolve_dependency` and :meth:`Lockfile.dependencies_of` are dict probes.
 """
 
 from __future__ import annotations
 
 import re
-from collections import namedtuple
 from collections.abc import Iterator, Mapping
 from types import MappingProxyType
 
 from query.record import FrozenRecord
 from query.versionsyntax import is_version
-
-TYPE_CHECKING = False
-if TYPE_CHECKING:
-    from typing import NamedTuple
 
 __all__ = [
     "LockDependency",
@@ -48,6 +48,7 @@ __all__ = [
     "LockfileError",
     "REGISTRY_SOURCE_PREFIXES",
     "SUPPORTED_VERSIONS",
+    "lockfile_from_cargo_text",
     "lockfile_from_mapping",
     "package_lines",
     "parse_dependency",
@@ -186,29 +187,36 @@ def _lookup(index: _Index, dep: LockDependency) -> tuple[int, bool]:
     by_version = index.get(dep.name)
     if not by_version:
         raise LockfileError(f'"{dep}" which names no package in the lock file')
-    shortened = dep.version is None
-    if dep.version is None:
+    version = dep.version
+    if version is None:
         if len(by_version) != 1:
             versions = ", ".join(sorted(by_version))
             raise LockfileError(f'"{dep}" which is ambiguous: versions {versions} are locked')
         by_source = next(iter(by_version.values()))
     else:
-        found = by_version.get(dep.version)
+        found = by_version.get(version)
         if found is None:
             raise LockfileError(f'"{dep}" which names no package in the lock file')
         by_source = found
-    if dep.source is not None:
-        pos = by_source.get(_source_key(dep.source))
+    source = dep.source
+    if source is not None:
+        pos = by_source.get(source.split("#", 1)[0] if source.startswith("git+") else source)
         if pos is None:
             raise LockfileError(f'"{dep}" which names no package in the lock file')
-        return pos, shortened
+        return pos, version is None
     pos = by_source.get(None)
     if pos is not None:
-        return pos, shortened
+        return pos, version is None
     if len(by_source) == 1:
         return next(iter(by_source.values())), True
     sources = ", ".join(sorted(str(s) for s in by_source))
     raise LockfileError(f'"{dep}" which is ambiguous: sources {sources} are locked')
+
+
+# id(dependency) -> (that dependency, position of the package it designates): the edges a
+# loader already resolved, so that resolving them again is one dict probe. The dependency is
+# kept in the value, so its id cannot be reused while the entry lives.
+_Targets = dict[int, tuple[LockDependency, int]]
 
 
 class Lockfile(FrozenRecord):
@@ -229,7 +237,8 @@ class Lockfile(FrozenRecord):
     )
     _compare = _repr = _fields[:-1]  # not ``_index``
     _hash = ("version", "packages", "checksums_discarded", "unused_patches")  # not ``metadata``
-    __slots__ = _fields
+    # Caches outside ``_fields``: not compared, not pickled (``_targets`` is keyed by ``id``).
+    __slots__ = (*_fields, "_targets", "_edges")
 
     version: int
     packages: tuple[LockedPackage, ...]
@@ -237,6 +246,8 @@ class Lockfile(FrozenRecord):
     checksums_discarded: bool
     unused_patches: tuple[LockDependency, ...]
     _index: _Index | None  # lazily built lookup index: not a parameter
+    _targets: _Targets | None  # lazily built (or given by the loader): resolved edges
+    _edges: list[tuple[LockedPackage, ...] | None] | None  # dependencies_of, by position
 
     def __init__(
         self,
@@ -252,6 +263,13 @@ class Lockfile(FrozenRecord):
         _set(self, "checksums_discarded", checksums_discarded)
         _set(self, "unused_patches", unused_patches)
         _set(self, "_index", None)
+        _set(self, "_targets", None)
+        _set(self, "_edges", None)
+
+    def __setstate__(self, state: tuple[object, ...]) -> None:
+        super().__setstate__(state)
+        _set(self, "_targets", None)
+        _set(self, "_edges", None)
 
     def _lookup_index(self) -> _Index:
         index = self._index
@@ -260,8 +278,23 @@ class Lockfile(FrozenRecord):
             for pos, p in enumerate(self.packages):
                 by_source = index.setdefault(p.name, {}).setdefault(p.version, {})
                 by_source[_source_key(p.source)] = pos
-            object.__setattr__(self, "_index", index)
+            _set(self, "_index", index)
         return index
+
+    def _target_map(self) -> _Targets:
+        targets = self._targets
+        if targets is None:
+            targets = {}
+            index = self._lookup_index()
+            for package in self.packages:
+                for dep in package.dependencies:
+                    if id(dep) not in targets:
+                        try:
+                            targets[id(dep)] = (dep, _lookup(index, dep)[0])
+                        except LockfileError:
+                            continue  # resolve_dependency raises it when asked
+            _set(self, "_targets", targets)
+        return targets
 
     def __iter__(self) -> Iterator[LockedPackage]:
         return iter(self.packages)
@@ -288,6 +321,10 @@ class Lockfile(FrozenRecord):
         when it is omitted, the path package of that name and version, else the only package.
         Raises :class:`LockfileError` when nothing or more than one package matches.
         """
+        targets = self._targets
+        hit = (self._target_map() if targets is None else targets).get(id(dep))
+        if hit is not None and hit[0] is dep:
+            return self.packages[hit[1]]
         try:
             pos, _ = _lookup(self._lookup_index(), dep)
         except LockfileError as exc:
@@ -296,22 +333,39 @@ class Lockfile(FrozenRecord):
 
     def dependencies_of(self, pkg: LockedPackage) -> tuple[LockedPackage, ...]:
         """The packages ``pkg`` depends on (validated at parse time, so this cannot fail)."""
-        return tuple(self.resolve_dependency(d) for d in pkg.dependencies)
+        packages = self.packages
+        pos = pkg.index
+        if 0 <= pos < len(packages) and packages[pos] is pkg:
+            edges = self._edges
+            if edges is None:
+                edges = [None] * len(packages)
+                _set(self, "_edges", edges)
+            found = edges[pos]
+            if found is None:
+                found = edges[pos] = tuple([self.resolve_dependency(d) for d in pkg.dependencies])
+            return found
+        return tuple([self.resolve_dependency(d) for d in pkg.dependencies])
 
     def registry_packages(self) -> tuple[LockedPackage, ...]:
         """Packages from a registry (``registry+`` or ``sparse+`` source), in file order."""
-        return tuple(p for p in self.packages if p.is_registry)
+        return tuple(
+            [
+                p
+                for p in self.packages
+                if p.source is not None and p.source.startswith(REGISTRY_SOURCE_PREFIXES)
+            ]
+        )
 
     def path_packages(self) -> tuple[LockedPackage, ...]:
         """Packages without a source: workspace members, path dependencies, path patches."""
-        return tuple(p for p in self.packages if p.source is None)
+        return tuple([p for p in self.packages if p.source is None])
 
     def root_packages(self) -> tuple[LockedPackage, ...]:
         """Alias of :meth:`path_packages`: the lockfile cannot tell members from path deps."""
         return self.path_packages()
 
     def git_packages(self) -> tuple[LockedPackage, ...]:
-        return tuple(p for p in self.packages if p.is_git)
+        return tuple([p for p in self.packages if p.is_git])
 
 
 def package_lines(text: str) -> list[int]:
@@ -340,17 +394,19 @@ def package_lines(text: str) -> list[int]:
 def parse_dependency(text: str) -> LockDependency:
     """Parse ``name``, ``name version`` or ``name version (source)`` (``splitn(3, ' ')``)."""
     name, sep, rest = text.partition(" ")
-    version: str | None = None
+    if not sep:  # the v3/v4 form of most dependencies: the name alone
+        if not name:
+            raise LockfileError(f'invalid dependency string "{text}"')
+        return LockDependency(name)
+    version, sep, raw = rest.partition(" ")
     source: str | None = None
     if sep:
-        version, sep, raw = rest.partition(" ")
-        if sep:
-            if not (raw.startswith("(") and raw.endswith(")") and len(raw) > 2):
-                raise LockfileError(
-                    f'invalid dependency string "{text}": source must be in parentheses'
-                )
-            source = raw[1:-1]
-    if not name or version == "":
+        if not (len(raw) > 2 and raw[0] == "(" and raw[-1] == ")"):
+            raise LockfileError(
+                f'invalid dependency string "{text}": source must be in parentheses'
+            )
+        source = raw[1:-1]
+    if not name or not version:
         raise LockfileError(f'invalid dependency string "{text}"')
     return LockDependency(name, version, source)
 
@@ -378,29 +434,9 @@ def _source_problem(source: str) -> str | None:
     return None
 
 
-# A NamedTuple for the type checker, ``collections.namedtuple`` at run time (no ``typing``
-# import on the start-up path).
-if TYPE_CHECKING:
-
-    class _Row(NamedTuple):
-        """A validated ``[[package]]`` table before checksums are settled."""
-
-        name: str
-        version: str
-        source: str | None
-        checksum: str | None
-        dependencies: tuple[LockDependency, ...]
-        replace: LockDependency | None
-        line: int | None
-
-else:
-    _Row = namedtuple(
-        "_Row", ("name", "version", "source", "checksum", "dependencies", "replace", "line")
-    )
-
-
-def _check_row_fields(table: Mapping[str, object], label: str) -> None:
-    """Raise the precise error for a table whose fields failed the fast check in :func:`_row`."""
+def _check_fields(table: Mapping[str, object], label: str) -> None:
+    """Raise the precise error for a table whose fields failed the fast check in
+    :func:`_package`."""
     for key in ("name", "version", "source", "checksum", "replace"):
         value = table.get(key)
         if value is not None and not isinstance(value, str):
@@ -414,7 +450,10 @@ def _check_row_fields(table: Mapping[str, object], label: str) -> None:
             raise LockfileError(f'{label} has an empty "{key}"')
 
 
-def _row(table: object, index: int, line: int | None, cache: dict[str, LockDependency]) -> _Row:
+def _package(
+    table: object, index: int, line: int | None, cache: dict[str, LockDependency]
+) -> LockedPackage:
+    """The package of one ``[[package]]`` table, its checksum not yet settled."""
     if not isinstance(table, Mapping):
         raise LockfileError(f"{_label(index, line)} is not a table ({type(table).__name__})")
     get = table.get
@@ -434,7 +473,7 @@ def _row(table: object, index: int, line: int | None, cache: dict[str, LockDepen
         and (checksum is None or isinstance(checksum, str))
         and (replace_raw is None or isinstance(replace_raw, str))
     ):
-        _check_row_fields(table, _label(index, line, name, version))
+        _check_fields(table, _label(index, line, name, version))
         raise AssertionError("unreachable")  # pragma: no cover
     if not is_version(version):
         label = _label(index, line, name, version)
@@ -452,7 +491,7 @@ def _row(table: object, index: int, line: int | None, cache: dict[str, LockDepen
         deps = _dependencies(get("dependencies"), cache)
     except LockfileError as exc:
         raise LockfileError(f"{_label(index, line, name, version)} {exc}") from None
-    return _Row(name, version, source, checksum, deps, replace, line)
+    return LockedPackage(name, version, source, checksum, deps, line, index, replace)
 
 
 def _dependencies(raw: object, cache: dict[str, LockDependency]) -> tuple[LockDependency, ...]:
@@ -532,15 +571,15 @@ def _unused_patches(data: Mapping[str, object]) -> tuple[LockDependency, ...]:
     return tuple(out)
 
 
-def _index_rows(rows: list[_Row]) -> _Index:
-    """The lookup index of ``rows``; a repeated (name, version, source) is an error."""
+def _index_packages(packages: list[LockedPackage]) -> _Index:
+    """The lookup index of ``packages``; a repeated (name, version, source) is an error."""
     index: _Index = {}
-    for pos, row in enumerate(rows):
-        by_source = index.setdefault(row.name, {}).setdefault(row.version, {})
-        key = _source_key(row.source)
+    for pos, package in enumerate(packages):
+        by_source = index.setdefault(package.name, {}).setdefault(package.version, {})
+        key = _source_key(package.source)
         first = by_source.setdefault(key, pos)
         if first != pos:
-            label = _label(pos, row.line, row.name, row.version)
+            label = _label(pos, package.line, package.name, package.version)
             raise LockfileError(
                 f"{label} is specified twice in the lock file (also package #{first + 1})"
             )
@@ -561,56 +600,166 @@ def lockfile_from_mapping(data: Mapping[str, object], text: str | None = None) -
         if len(found) == len(tables) - skip:
             lines[skip:] = found
     cache: dict[str, LockDependency] = {}
-    rows = [_row(table, i, lines[i], cache) for i, table in enumerate(tables)]
-    index = _index_rows(rows)
+    packages = [_package(table, i, lines[i], cache) for i, table in enumerate(tables)]
+    index = _index_packages(packages)
 
     # every edge must designate one package; remember whether the v2 shortening was used
     shortened = False
-    resolved: dict[int, tuple[int, bool]] = {}  # by id(): equal strings share one object
-    for pos, row in enumerate(rows):
-        for dep in (*row.dependencies, row.replace) if row.replace else row.dependencies:
-            hit = resolved.get(id(dep))
+    targets: _Targets = {}  # by id(): equal strings share one object
+    for pos, package in enumerate(packages):
+        deps = package.dependencies
+        for dep in (*deps, package.replace) if package.replace else deps:
+            hit = targets.get(id(dep))
             if hit is None:
                 try:
-                    hit = resolved[id(dep)] = _lookup(index, dep)
+                    found_pos, short = _lookup(index, dep)
                 except LockfileError as exc:
-                    label = _label(pos, row.line, row.name, row.version)
+                    label = _label(pos, package.line, package.name, package.version)
                     raise LockfileError(f"{label} depends on {exc}") from None
-            shortened = shortened or hit[1]
-    if version == 1 and (shortened or any(row.checksum is not None for row in rows)):
+                targets[id(dep)] = (dep, found_pos)
+                shortened = shortened or short
+    if version == 1 and (shortened or any(p.checksum is not None for p in packages)):
         version = 2
+    return _lockfile(version, packages, index, targets, {}, _metadata(data), text, data)
 
-    metadata = _metadata(data)
-    checksums = [row.checksum for row in rows]
+
+def _lockfile(
+    version: int,
+    packages: list[LockedPackage],
+    index: _Index,
+    targets: _Targets,
+    resolved: Mapping[str, tuple[int, bool]],
+    metadata: dict[str, str],
+    text: str | None,
+    data: Mapping[str, object] | None,
+) -> Lockfile:
+    """The model of validated ``packages``, after settling checksums and the format version.
+
+    ``resolved`` maps dependency strings already resolved (with :func:`_lookup`) to its answer,
+    which saves parsing v1 checksum keys that repeat them; ``metadata`` is consumed; ``data``,
+    the whole mapping, is read last for ``[[patch.unused]]``. The packages are still private to
+    the caller: their checksums are set in place.
+    """
+    checksums: dict[int, str | None] = {}  # from v1 [metadata] keys, by position
     keys = [k for k in metadata if k.startswith(_CHECKSUM_PREFIX)]
     for key in keys:
         value = metadata.pop(key)
-        try:
-            dep = parse_dependency(key[len(_CHECKSUM_PREFIX) :])
-        except LockfileError as exc:
-            raise LockfileError(f'[metadata] "{key}" is not a valid checksum key: {exc}') from None
-        try:
-            pos, short = _lookup(index, dep)
-        except LockfileError:
-            continue  # cargo ignores checksum entries that name no package
+        hit = resolved.get(key[len(_CHECKSUM_PREFIX) :])
+        if hit is None:
+            try:
+                dep = parse_dependency(key[len(_CHECKSUM_PREFIX) :])
+            except LockfileError as exc:
+                raise LockfileError(
+                    f'[metadata] "{key}" is not a valid checksum key: {exc}'
+                ) from None
+            try:
+                hit = _lookup(index, dep)
+            except LockfileError:
+                continue  # cargo ignores checksum entries that name no package
+        pos, short = hit
         if short and version == 1:
             version = 2
         checksums[pos] = None if value == _NO_CHECKSUM else value
     discarded = bool(keys) and version >= 2
     if discarded:
-        checksums = [None] * len(rows)
+        for package in packages:
+            if package.checksum is not None:
+                _set(package, "checksum", None)
+    else:
+        for pos, checksum in checksums.items():
+            _set(packages[pos], "checksum", checksum)
     one_newline = text is not None and text.endswith("\n") and not text.endswith("\n\n")
-    if version == 1 and len(rows) == 1 and one_newline:
+    if version == 1 and len(packages) == 1 and one_newline:
         version = 2
 
-    packages = tuple(
-        LockedPackage(
-            r.name, r.version, r.source, checksums[i], r.dependencies, r.line, i, r.replace
-        )
-        for i, r in enumerate(rows)
-    )
-    lockfile = Lockfile(
-        version, packages, MappingProxyType(metadata), discarded, _unused_patches(data)
-    )
-    object.__setattr__(lockfile, "_index", index)
+    unused = () if data is None else _unused_patches(data)
+    lockfile = Lockfile(version, tuple(packages), MappingProxyType(metadata), discarded, unused)
+    _set(lockfile, "_index", index)
+    _set(lockfile, "_targets", targets)
     return lockfile
+
+
+def lockfile_from_cargo_text(text: str) -> Lockfile | None:
+    """The model of Cargo.lock text in cargo's own layout, straight from the text; None when the
+    text leaves that layout (see :func:`query.locktext.scan_cargo_layout`) or is invalid.
+
+    Whenever it returns a lockfile, it equals ``lockfile_from_mapping(parse_lockfile_text(text),
+    text)`` (a test checks); on None, that general path reads the file and words the error. It
+    skips the mapping (a dict and a list per package, read once) and line-by-line splitting,
+    and parses and resolves each distinct dependency string once.
+    """
+    from query.locktext import scan_cargo_layout
+
+    scan = scan_cargo_layout(text)
+    if scan is None:
+        return None
+    version, tables, metadata = scan
+    index: _Index = {}
+    cache: dict[str, LockDependency] = {}
+    source_keys: dict[str, str] = {}  # a valid source -> its key in the index
+    packages: list[LockedPackage] = []
+    inline_checksum = False
+    for pos, (name, number, raw_source, checksum, items, line) in enumerate(tables):
+        if not is_version(number):
+            return None
+        source: str | None = None
+        key: str | None = None
+        if raw_source:
+            source = raw_source
+            key = source_keys.get(raw_source)
+            if key is None:
+                if _source_problem(raw_source) is not None:
+                    return None
+                key = source_keys[raw_source] = (
+                    raw_source.split("#", 1)[0] if raw_source.startswith("git+") else raw_source
+                )
+        by_version = index.get(name)
+        if by_version is None:
+            by_version = index[name] = {}
+        by_source = by_version.get(number)
+        if by_source is None:
+            by_version[number] = {key: pos}
+        elif key in by_source:
+            return None  # specified twice
+        else:
+            by_source[key] = pos
+        deps: tuple[LockDependency, ...] = ()
+        if items:
+            found = []
+            for item in items:
+                dep = cache.get(item)
+                if dep is None:
+                    try:
+                        dep = parse_dependency(item)
+                    except LockfileError:
+                        return None
+                    dep_source = dep.source
+                    if (
+                        dep_source is not None
+                        and dep_source not in source_keys
+                        and _source_problem(dep_source) is not None
+                    ):
+                        return None
+                    cache[item] = dep
+                found.append(dep)
+            deps = tuple(found)
+        if checksum:
+            inline_checksum = True
+        packages.append(LockedPackage(name, number, source, checksum or None, deps, line, pos))
+
+    resolved: dict[str, tuple[int, bool]] = {}
+    targets: _Targets = {}
+    shortened = False
+    for item, dep in cache.items():
+        try:
+            hit = resolved[item] = _lookup(index, dep)
+        except LockfileError:
+            return None  # a dependency naming no package, or several
+        targets[id(dep)] = (dep, hit[0])
+        shortened = shortened or hit[1]
+    if version is None:
+        version = 2 if shortened or inline_checksum else 1
+    try:
+        return _lockfile(version, packages, index, targets, resolved, metadata, text, None)
+    except LockfileError:
+        return None

@@ -1,36 +1,35 @@
 """Reading manifests and lockfiles from disk into the pure models of ``query/``.
 
 The only place that opens a Cargo.lock or Cargo.toml: every failure becomes one
-:class:`InputError` line naming the file (and line/column for TOML syntax errors).
+:class:`InputError` line naming the file (and line/column for TOML syntax errors). Paths may be
+``str`` or :class:`os.PathLike` (no ``pathlib`` import needed here).
 """
 
 from __future__ import annotations
 
-from pathlib import Path
+import os
 
 from registry.errors import InputError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Any
+    from typing import Any, TypeAlias
 
     from query.lockfile import Lockfile
+
+    StrPath: TypeAlias = "str | os.PathLike[str]"
 
 MAX_INPUT_BYTES = 256 * 1024 * 1024
 
 
-def read_toml(path: Path, *, lockfile: bool = False) -> tuple[dict[str, Any], str]:
-    """Parse a TOML file; the mapping and its text, or one clear InputError.
-
-    ``lockfile`` selects the fast reader for cargo's own lockfile layout, else the one for the
-    TOML subset hand-written manifests use (same mapping either way); ``tomllib`` (~5 ms to
-    import) is then imported only for a file outside that layout or subset.
-    """
+def _read_text(path: StrPath) -> str:
+    """The UTF-8 text of the file at ``path``, or one clear InputError."""
     try:
-        size = path.stat().st_size
-        if size > MAX_INPUT_BYTES:
-            raise InputError(f"{path}: {size} bytes is too large for a TOML input")
-        raw = path.read_bytes()
+        with open(path, "rb") as file:
+            size = os.fstat(file.fileno()).st_size
+            if size > MAX_INPUT_BYTES:
+                raise InputError(f"{path}: {size} bytes is too large for a TOML input")
+            raw = file.read()
     except FileNotFoundError:
         raise InputError(f"{path}: no such file") from None
     except IsADirectoryError:
@@ -38,9 +37,12 @@ def read_toml(path: Path, *, lockfile: bool = False) -> tuple[dict[str, Any], st
     except OSError as exc:
         raise InputError(f"{path}: cannot read ({exc.strerror})") from None
     try:
-        text = raw.decode("utf-8")
+        return raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise InputError(f"{path}: not UTF-8 (byte {exc.start})") from None
+
+
+def _parse_toml(path: StrPath, text: str, lockfile: bool) -> dict[str, Any]:
     if lockfile:
         from query.locktext import parse_cargo_layout
 
@@ -50,28 +52,52 @@ def read_toml(path: Path, *, lockfile: bool = False) -> tuple[dict[str, Any], st
 
         data = parse_subset(text)
     if data is not None:
-        return data, text
+        return data
     import tomllib
 
     try:
-        return tomllib.loads(text), text
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise InputError(f"{path}: invalid TOML: {exc}") from None
     except RecursionError:
         raise InputError(f"{path}: invalid TOML: nested too deeply") from None
 
 
-def load_lockfile(path: Path) -> Lockfile:
+def read_toml(path: StrPath, *, lockfile: bool = False) -> tuple[dict[str, Any], str]:
+    """Parse a TOML file; the mapping and its text, or one clear InputError.
+
+    ``lockfile`` selects the fast reader for cargo's own lockfile layout, else the one for the
+    TOML subset hand-written manifests use (same mapping either way); ``tomllib`` (~5 ms to
+    import) is then imported only for a file outside that layout or subset.
+    """
+    text = _read_text(path)
+    return _parse_toml(path, text, lockfile), text
+
+
+def load_lockfile(path: StrPath) -> Lockfile:
     """Read and model a Cargo.lock (formats v1-v4)."""
-    from query.lockfile import LockfileError, lockfile_from_mapping
+    from query.lockfile import (
+        REGISTRY_SOURCE_PREFIXES,
+        LockfileError,
+        lockfile_from_cargo_text,
+        lockfile_from_mapping,
+    )
     from query.names import CrateNameError, validate_crate_name
 
-    data, text = read_toml(path, lockfile=True)
-    try:
-        lock = lockfile_from_mapping(data, text)
-    except LockfileError as exc:
-        raise InputError(f"{path}: {exc}") from None
-    for package in lock.registry_packages():
+    text = _read_text(path)
+    # cargo's own layout goes straight from text to model; anything else (or any error, which
+    # the general path then words) through the mapping
+    lock = lockfile_from_cargo_text(text)
+    if lock is None:
+        data = _parse_toml(path, text, True)
+        try:
+            lock = lockfile_from_mapping(data, text)
+        except LockfileError as exc:
+            raise InputError(f"{path}: {exc}") from None
+    for package in lock.packages:
+        source = package.source
+        if source is None or not source.startswith(REGISTRY_SOURCE_PREFIXES):
+            continue
         # A registry name no index can hold ("../x", "a/b", NUL, Unicode look-alikes) is
         # malformed input for every command (validate, check, fetch --lockfile), before any
         # request or cache path is made from it.

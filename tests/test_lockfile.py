@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import time
 import tomllib
 from pathlib import Path
@@ -13,12 +14,15 @@ from hypothesis import strategies as st
 
 from query.lockfile import (
     LockDependency,
+    LockedPackage,
     Lockfile,
     LockfileError,
+    lockfile_from_cargo_text,
     lockfile_from_mapping,
     package_lines,
     parse_dependency,
 )
+from query.locktext import parse_lockfile_text
 
 PROJECTS = Path(__file__).parent / "fixtures" / "projects"
 CRATES_IO = "registry+https://github.com/rust-lang/crates.io-index"
@@ -269,6 +273,33 @@ def test_parse_dependency() -> None:
             parse_dependency(bad)
 
 
+def _parse_dependency_reference(text: str) -> LockDependency:
+    """cargo's ``splitn(3, ' ')``, written plainly: what parse_dependency must agree with."""
+    parts = text.split(" ", 2)
+    if len(parts) == 3 and not (
+        len(parts[2]) > 2 and parts[2].startswith("(") and parts[2].endswith(")")
+    ):
+        raise LockfileError(f'invalid dependency string "{text}": source must be in parentheses')
+    if not parts[0] or (len(parts) > 1 and not parts[1]):
+        raise LockfileError(f'invalid dependency string "{text}"')
+    version = parts[1] if len(parts) > 1 else None
+    return LockDependency(parts[0], version, parts[2][1:-1] if len(parts) == 3 else None)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(alphabet="ab1. ()", max_size=12))
+def test_parse_dependency_agrees_with_splitn(text: str) -> None:
+    try:
+        want: LockDependency | str = _parse_dependency_reference(text)
+    except LockfileError as exc:
+        want = str(exc)
+    try:
+        got: LockDependency | str = parse_dependency(text)
+    except LockfileError as exc:
+        got = str(exc)
+    assert got == want
+
+
 # ---------------------------------------------------------------------------------------------
 # errors
 
@@ -400,6 +431,264 @@ def test_generated_lockfiles_round_trip(packages: list[dict[str, Any]], fmt: int
         }
         assert {(q.name, q.version, q.source) for q in lock.dependencies_of(got)} == want
         assert got.line is not None and text.splitlines()[got.line - 1] == "[[package]]"
+
+
+# ---------------------------------------------------------------------------------------------
+# lockfile_from_cargo_text: the fast path from text agrees with the general one
+
+
+def general(text: str) -> Lockfile | None:
+    """What load_lockfile built before the fast path (None for any error)."""
+    try:
+        return lockfile_from_mapping(parse_lockfile_text(text), text)
+    except (LockfileError, tomllib.TOMLDecodeError):
+        return None
+
+
+def assert_same(got: Lockfile, want: Lockfile) -> None:
+    assert got == want
+    assert got.version == want.version and dict(got.metadata) == dict(want.metadata)
+    for a, b in zip(got.packages, want.packages, strict=True):
+        assert (a.line, a.index, a.checksum, a.replace) == (b.line, b.index, b.checksum, b.replace)
+        assert [p.index for p in got.dependencies_of(a)] == [
+            p.index for p in want.dependencies_of(b)
+        ]
+        for dep in a.dependencies:
+            assert got.resolve_dependency(dep).index == want.resolve_dependency(dep).index
+        assert got.get(a.name, a.version, a.source) == a
+        assert got.packages_named(a.name) == want.packages_named(b.name)
+
+
+def check_fast_path(text: str, *, in_layout: bool) -> Lockfile | None:
+    """The fast path builds what the general path builds, or gives up (None). On a text in
+    cargo's exact layout (``in_layout``) it gives up exactly when the general path fails."""
+    fast = lockfile_from_cargo_text(text)
+    want = general(text)
+    if fast is not None:
+        assert want is not None
+        assert_same(fast, want)
+    elif in_layout:
+        assert want is None
+    return fast
+
+
+@pytest.mark.parametrize("suffix", FORMATS)
+@pytest.mark.parametrize("project", COUNTS)
+def test_fast_path_on_the_real_lockfiles(project: str, suffix: str) -> None:
+    text = (PROJECTS / project / f"Cargo.lock{suffix}").read_text()
+    assert check_fast_path(text, in_layout=True) is not None
+
+
+@pytest.mark.parametrize("text", [e[1] for e in ERRORS], ids=[e[0] for e in ERRORS])
+def test_fast_path_gives_up_on_every_error(text: str) -> None:
+    assert lockfile_from_cargo_text(text) is None
+
+
+GIT = "git+https://example.com/g?branch=x"
+V3 = "version = 3\n\n"
+B1 = pkg("b", "1.0.0", SPARSE)
+V1_METADATA = (
+    "[metadata]\n"
+    f'"checksum g 0.3.0 ({GIT})" = "<none>"\n"checksum b 1.0.0 ({SPARSE})" = "ff"\n'
+    '"checksum gone 9.0.0 (x)" = "dead"\n"checksum b 1.0.0" = "ee"\n"user key" = "kept"\n'
+)
+FAST_TABLE: list[tuple[str, str, bool]] = [
+    ("empty", "", True),
+    ("one package, one newline", HEAD + pkg("a", "0.1.0").rstrip("\n") + "\n", True),
+    ("one package, blank line", HEAD + pkg("a", "0.1.0"), True),
+    ("v1 full strings", HEAD + pkg("a", "0.1.0", deps=[f"b 1.0.0 ({SPARSE})"]) + B1, True),
+    ("v2 shortened", HEAD + pkg("a", "0.1.0", deps=["b"]) + B1, True),
+    ("v2 inline checksum", HEAD + pkg("b", "1.0.0", SPARSE, checksum="ab"), True),
+    (
+        "git",
+        V3 + pkg("a", "0.1.0", deps=[f"g 0.3.0 ({GIT})"]) + pkg("g", "0.3.0", GIT + "#c"),
+        True,
+    ),
+    ("path wins", V3 + pkg("a", "0.1.0", deps=["b 1.0.0"]) + pkg("b", "1.0.0") + B1, True),
+    ("ambiguous", V3 + pkg("a", "0.1.0", deps=["b"]) + B1 + pkg("b", "2.0.0", SPARSE), True),
+    ("v1 metadata", HEAD + pkg("g", "0.3.0", GIT + "#c") + B1 + V1_METADATA, True),
+    ("v3 metadata", V3 + pkg("b", "1.0.0", SPARSE, checksum="ab") + V1_METADATA, True),
+    ("bad metadata key", HEAD + B1 + '[metadata]\n"checksum b 1.0.0 x" = "0"\n', True),
+    ("repeated metadata key", HEAD + '[metadata]\n"k" = "1"\n"k" = "2"\n', True),
+    ("u64 overflow", HEAD + pkg("a", "18446744073709551616.0.0"), True),
+    ("unicode name", HEAD + pkg("\u00e9t\u2028\u00e9", "1.0.0"), False),  # ASCII only
+    ("replace", V3 + pkg("b", "1.0.0", SPARSE, replace="b 1.0.1") + pkg("b", "1.0.1"), False),
+    ("crlf", (HEAD + pkg("a", "0.1.0")).replace("\n", "\r\n"), False),
+]
+
+
+@pytest.mark.parametrize(
+    ("text", "in_layout"), [t[1:] for t in FAST_TABLE], ids=[t[0] for t in FAST_TABLE]
+)
+def test_fast_path_table(text: str, in_layout: bool) -> None:
+    fast = check_fast_path(text, in_layout=in_layout)
+    assert (fast is None) == (general(text) is None or not in_layout)
+
+
+def mostly(common: list[Any], rare: list[Any]) -> st.SearchStrategy[Any]:
+    """One of ``common``, or one of ``rare`` about once in twenty draws."""
+    return st.integers(0, 19).flatmap(lambda n: st.sampled_from(rare if n == 0 else common))
+
+
+_fast_names = mostly(["a", "b", "c-d", "e_f"], ["\u00e9", ""])
+_fast_versions = mostly(
+    ["0.1.0", "1.0.0", "1.0.0-alpha.1+b"], ["01.0.0", "1.0", "18446744073709551616.0.0"]
+)
+_fast_sources = mostly(
+    [None, None, CRATES_IO, SPARSE, f"{GIT}#0123abc"], [GIT, "crates-io", "svn+http://x/", "git+"]
+)
+# a dependency string's form: name, name version, name version (source); or a broken one
+_dep_forms = mostly([0, 1, 2, 2], ["name  x", "z"])
+
+
+@st.composite
+def fast_texts(draw: st.DrawFn) -> str:
+    """Texts in cargo's layout with every kind of content, mostly valid."""
+    out = [HEAD] if draw(st.booleans()) else []
+    version = draw(mostly([None, 3, 4], [5]))
+    if version is not None:
+        out.append(f"version = {version}\n\n")
+    ids = draw(
+        st.lists(st.tuples(_fast_names, _fast_versions, _fast_sources), max_size=6, unique=True)
+    )
+    if ids and draw(st.integers(0, 19)) == 0:
+        ids.append(ids[0])  # specified twice
+
+    def dep(i: int, form: int | str) -> str:
+        name, number, source = ids[i % len(ids)]
+        if isinstance(form, str):
+            return form.replace("name", name)
+        return " ".join([name, number, f"({source})"][: form + 1])
+
+    deps = st.lists(st.tuples(st.integers(0, 99), _dep_forms), max_size=3)
+    for name, number, source in ids:
+        extra: dict[str, Any] = {}
+        if draw(st.booleans()):
+            extra["deps"] = [dep(i, form) for i, form in draw(deps)]
+        if source is not None and draw(st.booleans()):
+            extra["checksum"] = draw(st.sampled_from(["ab", "<none>"]))
+        out.append(pkg(name, number, source, **extra))
+    with_metadata = draw(st.booleans())
+    if ids and with_metadata:
+        out.append("[metadata]\n")
+        for i, form in draw(deps):
+            value = draw(st.sampled_from(["cd", "<none>"]))
+            out.append(f'"checksum {dep(i, form)}" = "{value}"\n')
+    text = "".join(out)
+    if draw(st.booleans()):
+        text = text.rstrip("\n") + "\n"
+    return text
+
+
+@settings(max_examples=400, deadline=None)
+@given(fast_texts())
+def test_fast_path_agrees_on_generated_texts(text: str) -> None:
+    check_fast_path(text, in_layout=text.isascii())
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    fast_texts(),
+    st.integers(0, 10**6),
+    st.sampled_from(['"', "\t", "\r", "\n", " ", "#", "x", "["]),
+)
+def test_fast_path_agrees_on_edited_texts(text: str, where: int, char: str) -> None:
+    at = where % (len(text) + 1)
+    check_fast_path(text[:at] + char + text[at:], in_layout=False)
+
+
+# ---------------------------------------------------------------------------------------------
+# registry.lockload: either path, the same lockfile or the same one-line error
+
+
+def _load_both_ways(
+    monkeypatch: pytest.MonkeyPatch, path: Path
+) -> tuple[Lockfile | str, Lockfile | str]:
+    from registry.errors import InputError
+    from registry.lockload import load_lockfile
+
+    def attempt() -> Lockfile | str:
+        try:
+            return load_lockfile(path)
+        except InputError as exc:
+            return str(exc)
+
+    fast = attempt()
+    with monkeypatch.context() as patched:
+        patched.setattr("query.lockfile.lockfile_from_cargo_text", lambda text: None)
+        return fast, attempt()
+
+
+@pytest.mark.parametrize(
+    "edit",
+    [
+        lambda t: t,
+        lambda t: t.replace("\n", "\r\n"),  # outside the layout: the general path
+        lambda t: t.replace('"memchr', '"../memchr'),  # hostile registry name
+        lambda t: t.replace('"memchr', '"a/b'),
+        lambda t: t.replace('"memchr', '"' + "m" * 80),
+        lambda t: t.replace('name = "memchr"', 'name = "memchr"\nversion = "9"', 1),
+        lambda t: t + t[t.index("[[package]]") :],  # every package twice
+    ],
+    ids=["as-is", "crlf", "dotdot", "slash", "long", "repeated-key", "duplicates"],
+)
+@pytest.mark.parametrize("suffix", FORMATS)
+def test_load_lockfile_fast_and_general_agree(
+    edit: Any, suffix: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    text = (PROJECTS / "ripgrep" / f"Cargo.lock{suffix}").read_text()
+    path = tmp_path / "Cargo.lock"
+    path.write_bytes(edit(text).encode())
+    fast, slow = _load_both_ways(monkeypatch, path)
+    if isinstance(fast, Lockfile) and isinstance(slow, Lockfile):
+        assert_same(fast, slow)
+    else:
+        assert fast == slow
+        assert str(fast).startswith(f"{path}: ")
+
+
+def test_load_lockfile_takes_str_and_path(tmp_path: Path) -> None:
+    from registry.errors import InputError
+    from registry.lockload import load_lockfile
+
+    path = PROJECTS / "ripgrep" / "Cargo.lock.v4"
+    assert load_lockfile(str(path)) == load_lockfile(path)
+    with pytest.raises(InputError, match=r": no such file$"):
+        load_lockfile(str(tmp_path / "missing.lock"))
+    with pytest.raises(InputError, match=r": is a directory, not a file$"):
+        load_lockfile(tmp_path)
+
+
+# ---------------------------------------------------------------------------------------------
+# the lookup caches
+
+
+def test_lookups_of_foreign_objects_and_copies() -> None:
+    lock, _ = load("ripgrep", ".v4")
+    grep = lock.get("grep", "0.2.4")
+    assert grep is not None
+    edges = lock.dependencies_of(grep)
+    assert lock.dependencies_of(grep) is edges  # cached
+    # an equal package that is not this lockfile's object: resolved the long way
+    deps = tuple(LockDependency(d.name, d.version, d.source) for d in grep.dependencies)
+    twin = LockedPackage(grep.name, grep.version, grep.source, None, deps, index=grep.index)
+    assert lock.dependencies_of(twin) == edges
+    stranger = LockedPackage("x", "1.0.0", None, None, (LockDependency("nope"),), index=10**6)
+    with pytest.raises(LockfileError, match=r'^no unique package for "nope" which names no'):
+        lock.dependencies_of(stranger)
+    clone = copy.copy(lock)
+    assert clone == lock
+    assert [clone.dependencies_of(p) for p in clone] == [lock.dependencies_of(p) for p in lock]
+
+
+def test_hand_built_lockfile_resolves_lazily() -> None:
+    b = LockedPackage("b", "1.0.0", SPARSE, None, (), index=1)
+    a = LockedPackage("a", "0.1.0", None, None, (LockDependency("b"), LockDependency("c")))
+    lock = Lockfile(4, (a, b))
+    assert lock.resolve_dependency(a.dependencies[0]) is b
+    with pytest.raises(LockfileError, match=r'^no unique package for "c" which names no package'):
+        lock.dependencies_of(a)
+    assert lock.dependencies_of(b) == ()
 
 
 # ---------------------------------------------------------------------------------------------

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import tomllib
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -92,3 +93,109 @@ def lock_texts(draw: st.DrawFn) -> str:
 @given(lock_texts())
 def test_generated_lockfiles_match_tomllib(text: str) -> None:
     assert parse_lockfile_text(text) == tomllib.loads(text)
+
+
+# ---------------------------------------------------------------------------------------------
+# scan_cargo_layout: a narrower reader than _fast, with the same values
+
+
+def _scanned_mapping(text: str) -> dict[str, object] | None:
+    """What scan_cargo_layout read, as the mapping tomllib would return for it."""
+    scan = locktext.scan_cargo_layout(text)
+    if scan is None:
+        return None
+    version, packages, entries = scan
+    data: dict[str, object] = {} if version is None else {"version": version}
+    tables = []
+    for name, number, source, checksum, dependencies, _ in packages:
+        table: dict[str, object] = {"name": name, "version": number}
+        if source:
+            table["source"] = source
+        if checksum:
+            table["checksum"] = checksum
+        if dependencies:
+            table["dependencies"] = dependencies
+        tables.append(table)
+    if tables:
+        data["package"] = tables
+    if entries or "\n[metadata]\n" in text or text.startswith("[metadata]\n"):
+        data["metadata"] = entries
+    return data
+
+
+def _without_empty_dependencies(data: dict[str, Any]) -> dict[str, Any]:
+    """``dependencies = []`` and no key read the same to the scanner (and to the model)."""
+    for table in data.get("package", []):
+        if table.get("dependencies") == []:
+            del table["dependencies"]
+    return data
+
+
+def _agrees_with_fast(text: str) -> None:
+    """What the scanner reads, tomllib reads the same (and so does _fast when it accepts the
+    text: it leaves non-printable characters such as U+2028 to tomllib)."""
+    scanned = _scanned_mapping(text)
+    if scanned is not None:
+        assert scanned == _without_empty_dependencies(tomllib.loads(text))
+        fast = locktext.parse_cargo_layout(text)
+        assert fast is None or _without_empty_dependencies(fast) == scanned
+
+
+@pytest.mark.parametrize("path", LOCKFILES, ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_real_lockfiles_are_in_the_scanned_layout(path: Path) -> None:
+    text = path.read_text()
+    assert _scanned_mapping(text) == _without_empty_dependencies(tomllib.loads(text))
+
+
+P = '[[package]]\nname = "a"\nversion = "1.0.0"\n'
+
+
+@pytest.mark.parametrize(
+    ("text", "scanned"),
+    [
+        ("", True),
+        ("# only a comment\n", True),
+        ('version = 4\n\n[[package]]\nname = "a"\nversion = "1.0.0"\n', True),
+        ('[[package]]\nname = "a"\nversion = "1.0.0"\n\n[metadata]\n"k" = "v"\n', True),
+        ('[metadata]\n"k" = "v"\n', True),
+        ('[[package]]\nname = "a"\nversion = "1.0.0"\ndependencies = [\n]\n', True),
+        ('[[package]]\nname = "a"\nversion = "1.0.0"\nreplace = "b"\n', False),  # replace
+        ('[[package]]\nversion = "1.0.0"\nname = "a"\n', False),  # other key order
+        ('[[package]]\nname = "a"\r\nversion = "1.0.0"\r\n', False),  # CRLF
+        ('[[package]]\nname = "a\tb"\nversion = "1.0.0"\n', False),  # tab in a string
+        ('[[package]]\nname = ""\nversion = "1.0.0"\n', False),  # empty name
+        ('[[package]]\nname = "a"\nversion = "1.0.0"\nsource = ""\n', False),  # empty source
+        ("version = 5\n", False),  # the general path words the error
+        ('[metadata]\n"k" = "v"\n[[package]]\nname = "a"\nversion = "1.0.0"\n', False),
+        ('[metadata]\nk = "v"\n', False),  # bare key
+        ('[metadata]\n"k" = "1"\n"k" = "2"\n', False),  # repeated key: tomllib's error
+        ('[metadata]\n"k" = "v"', False),  # no final newline
+        ("#\x01\n", False),  # a control character tomllib refuses in a comment
+        ('[[package]]\nname = "x\n"\nversion = "1.0.0"\n', False),  # a newline in a string
+        (P + 'dependencies = [\n "b\n",\n]\n', False),
+        (P + 'dependencies = [\n "b",\n "c",\n]\n\n\n' + P, True),
+        (P + P, True),  # no blank line between tables
+        (P + 'checksum = ""\n', False),
+        (P.rstrip("\n"), False),  # no final newline
+        (P + "# comment\n", False),
+        (P + "[[package]]\nname = ", False),
+        (P + "[[package]]\n", False),
+        ('[[package]]\nname = "\u00e9"\nversion = "1.0.0"\n', False),  # not ASCII
+        ('[[package]]\nname = "a\\u0041"\nversion = "1.0.0"\n', False),  # an escape
+    ],
+)
+def test_scanned_layout_table(text: str, scanned: bool) -> None:
+    assert (locktext.scan_cargo_layout(text) is not None) == scanned
+    _agrees_with_fast(text)
+
+
+_edit_chars = st.sampled_from(['"', "\\", "\t", "\r", "\x01", "é", "\u2028", "\n", " ", "#", "["])
+
+
+@settings(max_examples=1000, deadline=None)
+@given(lock_texts(), st.integers(0, 10**6), _edit_chars, st.booleans())
+def test_scanned_values_match_the_fast_reader(text: str, where: int, char: str, edit: bool) -> None:
+    if edit:
+        at = where % (len(text) + 1)
+        text = text[:at] + char + text[at:]
+    _agrees_with_fast(text)
