@@ -94,8 +94,6 @@ def execute(request: CheckRequest) -> tuple[str, int]:
             if hit is not None:
                 return hit
 
-    from pathlib import Path
-
     from registry.nullcheck import run_check
     from registry.report import render
     from registry.validation import Settings
@@ -110,7 +108,7 @@ def execute(request: CheckRequest) -> tuple[str, int]:
         warn=lambda message: warn(request, message),
         timeout=request.timeout,
     )
-    verdict, inputs = run_check(Path(request.manifest_path), settings, request.unknown)
+    verdict, inputs = run_check(request.manifest_path, settings, request.unknown)
     text = render(verdict, request.fmt, color=color, quiet=request.quiet, tool_version=__version__)
     # An unknown (a cache file missing offline, a server or auth error) depends on state the
     # record does not capture: such a verdict is never replayed.

@@ -28,11 +28,11 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable, Iterable, Sequence
-from pathlib import Path
 
 from cache.format import CacheFormatError, check_structure, read_header, serialize
 from cache.freshness import is_fresh, read_max_age
 from cache.integrity import CORRUPT, FOREIGN, VERIFIED, check
+from cache.pathstr import exists
 from cache.store import CacheReadError, IndexStore
 from query.names import CrateNameError, index_path
 from registry import __version__
@@ -49,6 +49,7 @@ from registry.source import CRATES_IO_SPARSE, LOCAL, IndexSource, parse_index_ur
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from pathlib import Path
     from typing import Self
 
     import httpx
@@ -86,8 +87,9 @@ class IndexEntries:
     ) -> None:
         self.source: IndexSource = parse_index_url(index_url)
         self.progress = progress
-        self.cache_root = Path(cache_dir if cache_dir is not None else default_cache_dir())
-        self.store = IndexStore(self.cache_root, self.source.dir_name)
+        self.store = IndexStore(
+            cache_dir if cache_dir is not None else default_cache_dir(), self.source.dir_name
+        )
         self.offline = offline
         self.refresh = refresh
         self._token = token
@@ -280,7 +282,7 @@ class IndexEntries:
         name = rel.rsplit("/", 1)[-1]
         if unreadable:
             return CacheEntryError(
-                f"cache entry for {name} is unreadable ({self.store.cache_file(rel)}); "
+                f"cache entry for {name} is unreadable ({self.store.cache_path(rel)}); "
                 "run without --offline to refetch"
             )
         return OfflineError(
@@ -381,7 +383,7 @@ class IndexEntries:
                     fresh.append(rel)
                 out[rel] = data
             elif isinstance(result, NotFound):
-                if rel in cached or self.store.cache_file(rel).exists():
+                if rel in cached or exists(self.store.cache_path(rel)):
                     writes[rel] = None  # cargo deletes the entry, readable or not
                 out[rel] = NotFoundError(f"no crate named {name} in {self.source.base}")
                 continue
@@ -431,9 +433,14 @@ class IndexEntries:
         except CrateNameError:
             return False
 
-    def files_consulted(self) -> list[Path]:
+    @property
+    def cache_root(self) -> Path:
+        """The cache directory (``--cache-dir``)."""
+        return self.store.cache_root
+
+    def files_consulted(self) -> list[str]:
         """The cache files this instance read or wrote (for null-build fingerprints)."""
-        return [self.store.cache_file(rel) for rel in sorted(self._data)]
+        return [self.store.cache_path(rel) for rel in sorted(self._data)]
 
     def fresh_until(self) -> float | None:
         """When the first consulted entry is due for revalidation (None: already, or never

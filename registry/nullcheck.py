@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import os
 import re
-from pathlib import Path
 
+from cache.pathstr import is_dir, is_file, joined, spelled
 from query.record import Record
 from query.verdict import Mismatch, Verdict
 from registry.errors import InputError
@@ -23,6 +23,8 @@ from registry.validation import Settings, validate_loaded
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
+
+    from cache.atomic import StrPath
 
 CRATES_IO_SOURCE = "registry+https://github.com/rust-lang/crates.io-index"
 _GLOB = re.compile(r"[*?\[]")
@@ -55,16 +57,17 @@ class CheckInputs(Record):
         self.fresh_until = fresh_until
 
 
-def find_root(manifest: Path) -> tuple[Path, dict[str, Any], str]:
+def find_root(manifest: str) -> tuple[str, dict[str, Any], str]:
     """The workspace root manifest, parsed: ``manifest`` unless a parent's [workspace]
     claims it. (path, mapping, text), so the root is read once."""
     data, text = read_toml(manifest)
     if "workspace" in data:
         return manifest, data, text
-    here = manifest.parent.resolve()
-    for parent in here.parents:
-        candidate = parent / "Cargo.toml"
-        if candidate.is_file():
+    parent = os.path.realpath(os.path.dirname(manifest) or ".")
+    while os.path.dirname(parent) != parent:
+        parent = os.path.dirname(parent)
+        candidate = os.path.join(parent, "Cargo.toml")
+        if is_file(candidate):
             try:
                 parent_data, parent_text = read_toml(candidate)
             except InputError:
@@ -74,7 +77,7 @@ def find_root(manifest: Path) -> tuple[Path, dict[str, Any], str]:
     return manifest, data, text
 
 
-def _glob_dirs(root: Path, patterns: list[str], inputs: CheckInputs) -> list[str]:
+def _glob_dirs(root: str, patterns: list[str], inputs: CheckInputs) -> list[str]:
     """Candidate member directories for glob patterns, recording each listed directory."""
     found: set[str] = set()
     for pattern in patterns:
@@ -91,14 +94,14 @@ def _glob_dirs(root: Path, patterns: list[str], inputs: CheckInputs) -> list[str
         for _ in range(depth):
             next_level: list[str] = []
             for rel in level:
-                directory = root / rel
+                directory = joined(root, rel)
                 try:
                     names = sorted(os.listdir(directory))
                 except OSError:
                     continue
-                inputs.dirs.append(str(directory))
+                inputs.dirs.append(directory)
                 for name in names:
-                    if (directory / name).is_dir():
+                    if is_dir(os.path.join(directory, name)):
                         next_level.append(name if rel == "." else f"{rel}/{name}")
             level = next_level
         found.update(level)
@@ -117,7 +120,7 @@ def _registry_sources(sources: SourceMap) -> Any:
     return lookup
 
 
-def _locate(mismatch: Mismatch, root: Path, texts: dict[str, str]) -> Mismatch:
+def _locate(mismatch: Mismatch, texts: dict[str, str]) -> Mismatch:
     """Point a manifest mismatch at the line that declares its dependency, when found."""
     if mismatch.line is not None or mismatch.file not in texts:
         return mismatch
@@ -134,23 +137,23 @@ def _locate(mismatch: Mismatch, root: Path, texts: dict[str, str]) -> Mismatch:
 
 
 def run_check(
-    manifest_path: Path, settings: Settings, unknown_policy: str
+    manifest_path: StrPath, settings: Settings, unknown_policy: str
 ) -> tuple[Verdict, CheckInputs]:
     from query.manifest import ManifestError, discover_workspace, workspace_members
     from registry.lockload import load_lockfile
 
     inputs = CheckInputs()
-    root_manifest, root_data, root_text = find_root(manifest_path)
-    root = root_manifest.parent
+    root_manifest, root_data, root_text = find_root(spelled(manifest_path))
+    root = os.path.dirname(root_manifest) or "."
     texts: dict[str, str] = {}
 
     def read(rel_dir: str) -> dict[str, Any]:
-        path = root_manifest if rel_dir == "." else root / rel_dir / "Cargo.toml"
+        path = root_manifest if rel_dir == "." else joined(root, rel_dir, "Cargo.toml")
         if rel_dir == ".":
             data, text = root_data, root_text
         else:
             data, text = read_toml(path)
-        inputs.files.append(str(path))
+        inputs.files.append(path)
         texts["Cargo.toml" if rel_dir == "." else f"{rel_dir}/Cargo.toml"] = text
         return data
 
@@ -163,10 +166,10 @@ def run_check(
     except ManifestError as exc:
         raise InputError(f"{root}: {exc}") from None
 
-    lock_path = root / "Cargo.lock"
+    lock_path = joined(root, "Cargo.lock")
     lock_name = os.path.relpath(lock_path)
-    if not lock_path.is_file():
-        inputs.absent.append(str(lock_path))
+    if not is_file(lock_path):
+        inputs.absent.append(lock_path)
         mismatch = Mismatch(
             "member-missing",
             f"{lock_name} does not exist: cargo would create it (run cargo generate-lockfile)",
@@ -174,7 +177,7 @@ def run_check(
         )
         return Verdict("check", lock_name, (), (mismatch,), 0, unknown_policy), inputs
     lock = load_lockfile(lock_path)
-    inputs.files.append(str(lock_path))
+    inputs.files.append(lock_path)
 
     sources = SourceMap.discover(root, index_url=settings.index_url)
     inputs.files.extend(str(p) for p in sources.files)
@@ -186,7 +189,7 @@ def run_check(
     found = check_workspace(workspace, lock, _registry_sources(sources), lock_name=lock_name)
     # optional dependencies turned on or off by features (needs the index entries)
     found += check_features(workspace, lock, {}, lock_name=lock_name, summaries=report.summaries)
-    mismatches = [_locate(m, root, texts) for m in found]
+    mismatches = [_locate(m, texts) for m in found]
     relative = os.path.relpath(root)
     if relative != ".":
         mismatches = [
@@ -195,7 +198,7 @@ def run_check(
             else m
             for m in mismatches
         ]
-    inputs.cache_files.extend(str(p) for p in report.files_consulted)
+    inputs.cache_files.extend(report.files_consulted)
     inputs.fresh_until = report.fresh_until
     verdict = Verdict(
         "check",

@@ -8,8 +8,8 @@ exactly its own line. No per-package round trips.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
-from pathlib import Path
 
 from query.entry import IndexEntry
 from query.names import CrateNameError, index_path, validate_crate_name
@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
     from typing import Any
 
+    from cache.atomic import StrPath
     from query.lockfile import LockedPackage, Lockfile
     from query.nullbuild import PlainSummary
     from query.validate import Lookup
@@ -98,10 +99,10 @@ class ValidationReport(Record):
     )
     __slots__ = _fields
 
-    lockfile: Path
+    lockfile: StrPath
     results: list[PackageResult]
     skipped: int
-    files_consulted: list[Path]
+    files_consulted: list[str]
     revalidated: bool
     fresh_until: float | None
     # by LockedPackage.index, when asked for: what check_features needs of each index entry
@@ -109,10 +110,10 @@ class ValidationReport(Record):
 
     def __init__(
         self,
-        lockfile: Path,
+        lockfile: StrPath,
         results: list[PackageResult],
         skipped: int,
-        files_consulted: list[Path] | None = None,
+        files_consulted: list[str] | None = None,
         revalidated: bool = False,
         fresh_until: float | None = None,
         summaries: dict[int, PlainSummary] | None = None,
@@ -222,7 +223,7 @@ class _Judge:
         return out
 
 
-def validate_path(path: Path, settings: Settings) -> ValidationReport:
+def validate_path(path: StrPath, settings: Settings) -> ValidationReport:
     """Validate the lockfile at ``path``; raises InputError for an unreadable lockfile."""
     from registry.lockload import load_lockfile
 
@@ -232,7 +233,7 @@ def validate_path(path: Path, settings: Settings) -> ValidationReport:
 
 def validate_loaded(
     lock: Lockfile,
-    path: Path,
+    path: StrPath,
     settings: Settings,
     *,
     sources: SourceMap | None = None,
@@ -243,7 +244,9 @@ def validate_loaded(
     from registry.client import Registry
 
     if sources is None:
-        sources = SourceMap.discover(path.parent, index_url=settings.index_url)
+        sources = SourceMap.discover(
+            os.path.dirname(os.fspath(path)) or ".", index_url=settings.index_url
+        )
     registry_packages = list(lock.registry_packages())
     skipped = len(lock.packages) - len(registry_packages)
     for package in registry_packages:
@@ -261,7 +264,7 @@ def validate_loaded(
             judge.plan[package.index] = Unknown(target.reason)
         else:
             groups.setdefault(target, []).append(package)
-    consulted: list[Path] = []
+    consulted: list[str] = []
     fresh: list[float | None] = []
     registries: list[Registry] = []
     deferred: dict[Registry, set[str]] = {}  # offline registries: cache paths to read
@@ -295,7 +298,7 @@ def validate_loaded(
         _revalidate_missing(judge, registry_packages, judged)
         for reg in registries:
             if reg in deferred:  # read here or in the child: every file looked for
-                consulted.extend(reg.store.cache_file(rel) for rel in sorted(deferred[reg]))
+                consulted.extend(reg.store.cache_path(rel) for rel in sorted(deferred[reg]))
             else:
                 consulted.extend(reg.files_consulted())
             fresh.append(reg.fresh_until())
