@@ -402,6 +402,7 @@ class IndexEntries:
         """Build the ``.cache`` bytes of downloaded files and write them (with their max-age
         sidecars), half of them in a forked child when there are many (registry/parallel.py):
         parsing every line of a file and creating it are the bulk of a cold fetch."""
+        import registry.indexfile  # noqa: F401 - used by _build: imported once, before the fork
         from registry.parallel import split_map
 
         def work(part: Sequence[tuple[str, Fetched]]) -> tuple[dict[str, bytes], list[str]]:

@@ -289,7 +289,10 @@ def validate_loaded(
             loaded = reg.load(sorted({p.name for p in packages}))
             for package in packages:
                 judge.plan[package.index] = (reg, loaded[package.name])
-        import registry.jsonline  # noqa: F401 - once here, not in each process after the fork
+        # What judging imports lazily: once here, not in each process after the fork.
+        import query.requirement
+        import query.version  # noqa: F401
+        import registry.jsonline  # noqa: F401
 
         # Forking after a request could copy a transport's threads: serial then.
         quiet = all(reg.requests_made == 0 for reg in registries)
