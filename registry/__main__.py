@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import os
 import sys
 
 
@@ -35,5 +36,20 @@ def _main(args: list[str]) -> int:
     return run(args)
 
 
+def entry() -> None:
+    """The console script and ``python -m registry``: `main`, then leave without the
+    interpreter's teardown (freeing every object of a run one by one costs ~5 ms of a
+    ~100 ms check), once the output is flushed. An exception still unwinds normally."""
+    code = main()
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except BrokenPipeError:  # `registry ... | head`: the reader left; nothing more to say
+        code = code or 1
+    except OSError:
+        sys.exit(code)  # let the interpreter report it
+    os._exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    entry()

@@ -943,3 +943,20 @@ def test_main_runs_without_the_cyclic_collector_and_restores_it(
         assert not gc.isenabled()  # left as the caller had it
     finally:
         gc.enable()
+
+
+@pytest.mark.parametrize(("args", "code"), [(("versions", "serde"), 0), (("query", "nope"), 1)])
+def test_console_entry_flushes_and_keeps_the_exit_code(
+    args: tuple[str, ...], code: int, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``python -m registry`` (like the console script) leaves through os._exit after
+    flushing: the whole output arrives and the exit code is main's."""
+    from tests.checkutil import INDEX, run_sub
+
+    argv = ("--index-url", str(INDEX), "--cache-dir", str(tmp_path), *args)
+    sub = run_sub(*argv)
+    capsys.readouterr()
+    assert run(list(argv)) == code
+    out, err = capsys.readouterr()
+    assert (sub.code, sub.out, sub.err) == (code, out, err)
+    assert len(sub.out) > 1000 or code == 1
