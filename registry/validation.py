@@ -296,7 +296,7 @@ def validate_loaded(
 
         # Forking after a request could copy a transport's threads: serial then.
         quiet = all(reg.requests_made == 0 for reg in registries)
-        halves = split_map(judge.judge, registry_packages, min_items=64 if quiet else 1 << 62)
+        halves = split_map(judge.judge, registry_packages, min_items=128 if quiet else 1 << 62)
         judged = {row[0]: row for half in halves for row in half}
         _revalidate_missing(judge, registry_packages, judged)
         for reg in registries:
