@@ -8,6 +8,7 @@ only way to a verdict besides the record): a replay makes none. Runs go through
 from __future__ import annotations
 
 import json
+import marshal
 import os
 import shutil
 import time
@@ -20,6 +21,12 @@ import pytest
 from registry import fingerprint
 from tests.checkutil import INDEX, PROJECTS, Result, edit, isolate
 from tests.httpserver import IndexServer
+
+
+def read_record(path: Path) -> dict[str, Any]:
+    data = fingerprint.decode(path.read_bytes())
+    assert isinstance(data, dict)
+    return data
 
 
 @pytest.fixture(autouse=True)
@@ -103,8 +110,9 @@ def test_first_run_stores_a_record(check: Runner, full_checks: list[Path]) -> No
     assert "up to date" in result.out
     assert len(full_checks) == 1
     (record_file,) = check.records()
-    assert record_file.suffix == ".json"
-    record = json.loads(record_file.read_text())
+    assert record_file.suffix == ".fp"
+    assert record_file.read_bytes().startswith(fingerprint.MAGIC)
+    record = read_record(record_file)
     assert record["format"] == fingerprint.FORMAT
     assert record["format_version"] == fingerprint.FORMAT_VERSION
     assert record["exit_code"] == 0
@@ -187,7 +195,7 @@ def _cargo_home_config() -> None:
 
 def _cache_file(cache: Path, how: str) -> None:
     record = next(iter((cache / "registry" / "fingerprints").iterdir()))
-    path, mtime_ns, _ = json.loads(record.read_text())["cache"][0]
+    path, mtime_ns, _ = read_record(record)["cache"][0]
     if how == "mtime":
         os.utime(path, ns=(mtime_ns, mtime_ns + 1_000_000_000))
     else:
@@ -292,6 +300,8 @@ def test_refresh_and_no_fingerprint_never_replay(check: Runner, full_checks: lis
         "truncated",
         "foreign",
         "wrong-version",
+        "garbage-after-magic",
+        "json-version-1",
         "empty",
         "not-an-object",
         "bad-types",
@@ -304,28 +314,33 @@ def test_corrupt_record_is_ignored_and_rewritten(
     first = check()
     (record_file,) = check.records()
     good = record_file.read_bytes()
-    data = json.loads(good)
+    data = read_record(record_file)
+    magic = fingerprint.MAGIC
     if damage == "garbage":
         record_file.write_bytes(b"\x00\xff garbage \x81")
+    elif damage == "garbage-after-magic":
+        record_file.write_bytes(magic + b"\x00\xff garbage \x81")
     elif damage == "truncated":
         record_file.write_bytes(good[: len(good) // 2])
     elif damage == "foreign":
-        record_file.write_text(json.dumps({**data, "format": "someone-else"}))
+        record_file.write_bytes(fingerprint.encode({**data, "format": "someone-else"}))
     elif damage == "wrong-version":
-        record_file.write_text(json.dumps({**data, "format_version": 999}))
+        record_file.write_bytes(fingerprint.encode({**data, "format_version": 999}))
+    elif damage == "json-version-1":
+        record_file.write_text(json.dumps({**data, "format_version": 1}))
     elif damage == "empty":
         record_file.write_bytes(b"")
     elif damage == "not-an-object":
-        record_file.write_text("[1, 2, 3]")
+        record_file.write_bytes(magic + marshal.dumps([1, 2, 3]))
     elif damage == "deeply-nested":
-        record_file.write_text("[" * 200_000 + "]" * 200_000)
+        record_file.write_bytes(magic + b"[\x01\x00\x00\x00" * 200_000 + b"N")
     else:
-        record_file.write_text(json.dumps({**data, "exit_code": "0", "cache": {}}))
+        record_file.write_bytes(fingerprint.encode({**data, "exit_code": "0", "cache": {}}))
     again = check()
     assert (again.code, again.out) == (first.code, first.out)
     assert "Traceback" not in again.err
     assert len(full_checks) == 2
-    rewritten = json.loads(record_file.read_text())
+    rewritten = read_record(record_file)
     assert rewritten["format"] == fingerprint.FORMAT
     assert rewritten["exit_code"] == 0
     check()
@@ -338,10 +353,10 @@ def test_a_record_with_a_different_output_is_replayed_verbatim(
     """The record's output and exit code are what a hit prints (proof it was the record)."""
     check()
     (record_file,) = check.records()
-    data = json.loads(record_file.read_text())
+    data = read_record(record_file)
     data["output"] = "replayed from the record"
     data["exit_code"] = 1
-    record_file.write_text(json.dumps(data))
+    record_file.write_bytes(fingerprint.encode(data))
     result = check()
     assert (result.code, result.out) == (1, "replayed from the record\n")
     assert len(full_checks) == 1
@@ -370,7 +385,7 @@ def test_records_are_written_atomically(check: Runner) -> None:
         check(*options)
     names = [p.name for p in check.records()]
     assert len(names) == 3
-    assert all(n.endswith(".json") and not n.startswith(".") for n in names)
+    assert all(n.endswith(".fp") and not n.startswith(".") for n in names)
 
 
 def test_nothing_written_outside_the_cache(check: Runner, tmp_path: Path) -> None:
@@ -405,7 +420,7 @@ def test_online_replay_until_fresh_until(
     assert first.code == 0, first.out + first.err
     assert len(full_checks) == 1
     (record_file,) = runner.records()
-    until = json.loads(record_file.read_text())["fresh_until"]
+    until = read_record(record_file)["fresh_until"]
     assert isinstance(until, float | int)
     assert time.time() < until <= time.time() + 300
 
@@ -437,7 +452,7 @@ def test_online_record_without_fresh_until_is_not_replayed(
     runner(offline=False)
     assert len(full_checks) == 2
     (record_file,) = runner.records()
-    assert json.loads(record_file.read_text())["fresh_until"] is None
+    assert read_record(record_file)["fresh_until"] is None
     runner(offline=True)
     runner(offline=True)
     assert len(full_checks) == 3
