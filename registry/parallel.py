@@ -16,8 +16,11 @@ bytes, the lockfile model) for free, and sends back only plain data::
 The answer never depends on the child: if the fork fails, the child raises, dies, or sends
 something that does not decode, this process computes the second half itself. Results must be
 marshal-able (None, bool, int, float, str, bytes, tuple, list, dict, set): no custom classes,
-which also keeps pickle's import off the path. The child does no I/O besides the pipe and
-leaves through ``os._exit`` (no atexit handlers, no flushing of the parent's buffered output).
+which also keeps pickle's import off the path. The child leaves through ``os._exit`` (no
+atexit handlers, no flushing of the parent's buffered output). Its only I/O besides the pipe
+is what its half of the work does (reading cache files; writing downloaded ones, atomically,
+under the lock acquisition it shares): if this process is killed, the child finishes that
+half and exits, leaving every file old or new, never torn (tests/reliability/test_crash.py).
 
 Serial instead when: no ``os.fork`` (Windows), one usable CPU, fewer than ``min_items`` items,
 threads are running (forking a threaded process is unsafe), or ``REGISTRY_JOBS=1``.

@@ -543,7 +543,11 @@ def test_deeply_nested_fingerprint_record(world: World) -> None:
     assert first.code == 0, first.stderr
     records = list((world.cache / "registry" / "fingerprints").glob("*"))
     assert records
-    for record in records:
-        record.write_bytes(b"[" * 100_000 + b"]" * 100_000)
-    again = world.run("check", "--manifest-path", str(world.work / "Cargo.toml"))
-    assert (again.code, again.stdout) == (first.code, first.stdout), again.stderr[-800:]
+    from registry.fingerprint import MAGIC
+
+    # as text (the version-1 JSON records) and as marshal data after our magic bytes
+    for nested in (b"[" * 100_000 + b"]" * 100_000, MAGIC + b"[\x01\x00\x00\x00" * 100_000):
+        for record in records:
+            record.write_bytes(nested)
+        again = world.run("check", "--manifest-path", str(world.work / "Cargo.toml"))
+        assert (again.code, again.stdout) == (first.code, first.stdout), again.stderr[-800:]

@@ -12,7 +12,6 @@ for the token.
 
 from __future__ import annotations
 
-import json
 import traceback
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -456,8 +455,12 @@ def test_fingerprint_record_holds_no_token(
         assert run.cli([*args, "check"], cwd=work).code == 0
         records = sorted((cache / "registry" / "fingerprints").glob("*"))
         assert len(records) == 1
-        record = json.loads(records[0].read_bytes())
-        assert TOKEN_FLAG not in json.dumps(record)
+        from registry import fingerprint
+
+        record = fingerprint.decode(records[0].read_bytes())
+        assert isinstance(record, dict) and record["exit_code"] == 0
+        assert TOKEN_FLAG not in repr(record)
+        assert TOKEN_FLAG.encode() not in records[0].read_bytes()
         run.assert_no_token_anywhere()
     finally:
         server.stop()
