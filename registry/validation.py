@@ -20,7 +20,7 @@ from query.validate import (
     PackageResult,
     Problem,
     Unknown,
-    judge_package,
+    validate_lockfile,
 )
 from registry.errors import InputError, NotFoundError, RegistryError
 from registry.parallel import split_map
@@ -29,14 +29,18 @@ from registry.sources import SourceMap, Unresolved
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Sequence
-    from typing import Any
+    from collections.abc import Mapping, Sequence
+    from typing import Any, TypeAlias
 
     from cache.atomic import StrPath
     from query.lockfile import LockedPackage, Lockfile
     from query.nullbuild import PlainSummary
     from query.validate import Lookup
     from registry.client import Registry
+
+    # (package index, status, ((code, message, severity), ...), feature summary or None);
+    # status None: to be revalidated (see `_Judge`)
+    Row: TypeAlias = tuple[int, str | None, tuple[tuple[str, str, str], ...] | None, Any]
 
 
 _set = object.__setattr__  # sets a field of a frozen record in ``__init__``
@@ -204,23 +208,33 @@ class _Judge:
                 return _offline_unknown(package)
         return found
 
-    def plain(self, package: LockedPackage, found: Lookup) -> tuple[Any, ...]:
-        result = judge_package(package, found, self.lock, deny_yanked=self.deny_yanked)
-        problems = tuple((p.code, p.message, p.severity) for p in result.problems)
-        summary = None
-        if self._summarize is not None and isinstance(found, IndexEntry):
-            summary = self._summarize(found)
-        return (package.index, result.status, problems, summary)
-
-    def judge(self, packages: Sequence[LockedPackage]) -> list[tuple[Any, ...]]:
-        self._load_deferred(packages)
-        out: list[tuple[Any, ...]] = []
-        for package in packages:
-            found = self.lookup(package)
-            out.append(
-                (package.index, None, None, None) if found is None else self.plain(package, found)
-            )
+    def rows(self, found: Mapping[int, Lookup], packages: list[LockedPackage]) -> list[Row]:
+        """Judge ``packages`` by their lookups in ``found`` (one memo of parsed versions and
+        requirement verdicts shared by all of them: `validate_lockfile`)."""
+        results = validate_lockfile(
+            self.lock, found, deny_yanked=self.deny_yanked, packages=packages
+        )
+        out: list[Row] = []
+        for package, result in zip(packages, results, strict=True):
+            entry = found[package.index]
+            summary = None
+            if self._summarize is not None and isinstance(entry, IndexEntry):
+                summary = self._summarize(entry)
+            problems = tuple((p.code, p.message, p.severity) for p in result.problems)
+            out.append((package.index, result.status, problems, summary))
         return out
+
+    def judge(self, packages: Sequence[LockedPackage]) -> list[Row]:
+        self._load_deferred(packages)
+        found: dict[int, Lookup] = {}
+        retry: list[Row] = []
+        for package in packages:
+            lookup = self.lookup(package)
+            if lookup is None:
+                retry.append((package.index, None, None, None))
+            else:
+                found[package.index] = lookup
+        return self.rows(found, [p for p in packages if p.index in found]) + retry
 
 
 def validate_path(path: StrPath, settings: Settings) -> ValidationReport:
@@ -313,6 +327,7 @@ def validate_loaded(
     summaries_by_index: dict[int, PlainSummary] = {}
     for package in registry_packages:
         _, status, problems, summary = judged[package.index]
+        assert status is not None and problems is not None  # revalidated ones were judged again
         results.append(
             PackageResult(
                 package.source or "",
@@ -333,7 +348,7 @@ def validate_loaded(
 
 
 def _revalidate_missing(
-    judge: _Judge, packages: list[LockedPackage], judged: dict[int, tuple[Any, ...]]
+    judge: _Judge, packages: list[LockedPackage], judged: dict[int, Row]
 ) -> None:
     """Locked versions missing from caches not revalidated in this run: revalidate those
     files once, in one batch per registry, as cargo does (spec §4.8), and judge again."""
@@ -349,4 +364,4 @@ def _revalidate_missing(
             judge.plan[package.index] = (reg, again[package.name])
             found = judge.lookup(package, retried=True)
             assert found is not None
-            judged[package.index] = judge.plain(package, found)
+            (judged[package.index],) = judge.rows({package.index: found}, [package])
