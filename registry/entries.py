@@ -402,6 +402,8 @@ class IndexEntries:
         """Build the ``.cache`` bytes of downloaded files and write them (with their max-age
         sidecars), half of them in a forked child when there are many (registry/parallel.py):
         parsing every line of a file and creating it are the bulk of a cold fetch."""
+        if not fetched:
+            return {}
         import registry.indexfile  # noqa: F401 - used by _build: imported once, before the fork
         from registry.parallel import split_map
 
@@ -410,14 +412,10 @@ class IndexEntries:
             ages = {rel: f.max_age for rel, f in part if f.max_age}
             return built, self.store.write_many(built, ages, record_sums=True)
 
-        if not fetched:
-            return {}
-        if len(fetched) < _PARALLEL_WRITES:
-            halves = [work(fetched)]
-        elif self.store.lock_held:  # the child shares this process's acquisition
+        if self.store.lock_held:  # a child shares this process's acquisition
             halves = split_map(work, fetched, min_items=_PARALLEL_WRITES)
         else:
-            with self.store.holding_lock():  # one acquisition, shared with the child
+            with self.store.holding_lock():  # one acquisition for both halves
                 halves = split_map(work, fetched, min_items=_PARALLEL_WRITES)
         out: dict[str, bytes] = {}
         for built, problems in halves:
