@@ -33,7 +33,7 @@ from collections.abc import Callable, Iterable, Mapping
 from operator import itemgetter
 from types import MappingProxyType
 
-from query.record import FrozenRecord
+from query.record import FrozenRecord, TupleRecord
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -95,38 +95,7 @@ if TYPE_CHECKING:
 
 else:
 
-    class _Fields(tuple):
-        """What ``collections.namedtuple`` gives a class, for subclasses that set ``_fields``,
-        ``_field_defaults``, a ``__new__`` and a property per field."""
-
-        __slots__ = ()
-
-        def __repr__(self):
-            fields = ", ".join(
-                f"{name}={value!r}" for name, value in zip(self._fields, self, strict=True)
-            )
-            return f"{type(self).__name__}({fields})"
-
-        def __getnewargs__(self):
-            return tuple(self)
-
-        @classmethod
-        def _make(cls, iterable):
-            result = tuple.__new__(cls, iterable)
-            if len(result) != len(cls._fields):
-                raise TypeError(f"Expected {len(cls._fields)} arguments, got {len(result)}")
-            return result
-
-        def _replace(self, **changes):
-            result = self._make(map(changes.pop, self._fields, self))
-            if changes:
-                raise ValueError(f"Got unexpected field names: {list(changes)!r}")
-            return result
-
-        def _asdict(self):
-            return dict(zip(self._fields, self, strict=True))
-
-    class RegistrySource(_Fields):
+    class RegistrySource(TupleRecord):
         __slots__ = ()
         _fields = __match_args__ = ("kind", "registry", "index_url")
         _field_defaults = MappingProxyType(
@@ -139,7 +108,7 @@ else:
         def __new__(cls, kind="registry", registry=None, index_url=None):
             return tuple.__new__(cls, (kind, registry, index_url))
 
-    class PathSource(_Fields):
+    class PathSource(TupleRecord):
         __slots__ = ()
         _fields = __match_args__ = ("kind", "path")
         _field_defaults = MappingProxyType({"kind": "path", "path": "."})
@@ -149,7 +118,7 @@ else:
         def __new__(cls, kind="path", path="."):
             return tuple.__new__(cls, (kind, path))
 
-    class GitSource(_Fields):
+    class GitSource(TupleRecord):
         __slots__ = ()
         _fields = __match_args__ = ("kind", "url", "ref")
         _field_defaults = MappingProxyType({"kind": "git", "url": "", "ref": None})

@@ -25,6 +25,7 @@ from __future__ import annotations
 import re
 from operator import itemgetter
 
+from query.record import TupleRecord
 from query.version import (
     BUILD,
     MAJOR,
@@ -86,7 +87,7 @@ if TYPE_CHECKING:
 
 else:
 
-    class _ComparatorFields(tuple):
+    class _ComparatorFields(TupleRecord):
         __slots__ = ()
         _fields = ("op", "major", "minor", "patch", "pre", "pre_key")
         op = property(itemgetter(0))
@@ -98,15 +99,6 @@ else:
 
         def __new__(cls, op, major, minor, patch, pre, pre_key):
             return tuple.__new__(cls, (op, major, minor, patch, pre, pre_key))
-
-        def __getnewargs__(self):
-            return tuple(self)
-
-        def __repr__(self):
-            fields = ", ".join(
-                f"{name}={value!r}" for name, value in zip(self._fields, self, strict=True)
-            )
-            return f"{type(self).__name__}({fields})"
 
 
 class _Comparator(_ComparatorFields):
