@@ -204,3 +204,40 @@ def test_deepcopy_copies_mutable_fields() -> None:
     clone = copy.deepcopy(point)
     assert clone.label == ["a"] and clone.label is not point.label
     assert clone.cache == {"k": 1} and clone.cache is not point.cache
+
+
+def test_tuple_records_behave_like_namedtuples() -> None:
+    """The run-time stand-ins for NamedTuples (query/record.TupleRecord) against the
+    ``collections.namedtuple`` they replace."""
+    from collections import namedtuple
+
+    from query.manifest import GitSource, PathSource, RegistrySource
+
+    cases = [
+        (RegistrySource, ("registry", "my-reg", None), ("kind", "registry", "index_url")),
+        (PathSource, ("path", "../x"), ("kind", "path")),
+        (GitSource, ("git", "https://g/x", "main"), ("kind", "url", "ref")),
+    ]
+    for cls, values, fields in cases:
+        model = namedtuple(cls.__name__, fields)  # type: ignore[misc]
+        ours, theirs = cls(*values), model(*values)
+        assert cls._fields == fields
+        assert repr(ours) == repr(theirs)
+        assert tuple(ours) == tuple(theirs) and ours == values
+        assert ours._asdict() == theirs._asdict()
+        assert cls._make(values) == ours
+        assert ours._replace(kind="other") == ("other", *values[1:])
+        assert pickle.loads(pickle.dumps(ours)) == ours
+        assert [getattr(ours, name) for name in fields] == list(values)
+        with pytest.raises(TypeError, match="Expected"):
+            cls._make(values[:-1])
+        with pytest.raises(ValueError, match="unexpected field names"):
+            ours._replace(nope=1)
+        match ours:
+            case cls(kind=kind):
+                assert kind == values[0]
+            case _:
+                raise AssertionError("no match")
+    assert RegistrySource() == ("registry", None, None)
+    assert PathSource() == ("path", ".")
+    assert GitSource() == ("git", "", None)
