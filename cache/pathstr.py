@@ -17,7 +17,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from cache.atomic import StrPath
 
-__all__ = ["exists", "is_dir", "is_file", "is_symlink", "joined", "spelled"]
+__all__ = ["exists", "is_dir", "is_file", "is_symlink", "joined", "parent", "spelled"]
 
 # pathlib's _IGNORED_ERRNOS: a predicate answers False for these, and raises anything else.
 _IGNORED = (errno.ENOENT, errno.ENOTDIR, errno.EBADF, errno.ELOOP)
@@ -37,6 +37,17 @@ def spelled(path: StrPath) -> str:
 def joined(base: StrPath, *names: str) -> str:
     """``str(pathlib.Path(base, *names))``: an absolute name starts over, as in both."""
     return spelled(os.path.join(base, *names))
+
+
+def parent(path: StrPath) -> str:
+    """``str(pathlib.Path(path).parent)``: lexical, so the parent of ``..`` is ``.`` and a
+    root is its own parent."""
+    text = spelled(path)
+    rest = text.lstrip("/")
+    root = text[: len(text) - len(rest)]
+    if not rest or rest == ".":
+        return text
+    return root + rest.rpartition("/")[0] or "."
 
 
 def _mode(path: StrPath, follow: bool) -> int | None:

@@ -52,13 +52,12 @@ def lockfile_groups(
     path: str, explicit_index_url: str | None, warn: Callable[[str], None]
 ) -> tuple[dict[str, list[str]], SourceMap]:
     """The lockfile's registry packages by the index that serves them (cargo's source mapping)."""
-    from pathlib import Path
-
+    from cache.pathstr import parent, spelled
     from registry.lockload import load_lockfile
     from registry.sources import SourceMap, Unresolved
 
-    lock = load_lockfile(Path(path))
-    sources = SourceMap.discover(Path(path).parent, index_url=explicit_index_url)
+    lock = load_lockfile(spelled(path))  # as str(Path(path)) spells it, without pathlib
+    sources = SourceMap.discover(parent(path), index_url=explicit_index_url)
     groups: dict[str, list[str]] = {}
     for package in lock.registry_packages():
         target = sources.resolve(package.source or "")

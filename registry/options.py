@@ -64,7 +64,8 @@ class RunOptions:
 
     def report(self, reg: Registry) -> None:
         """With -v: which index and cache answered, and what it cost on the network."""
-        self.info(
-            f"{reg.source.url}: cache {reg.store.dir}; {reg.requests_made} requests, "
-            f"{reg.downloaded} downloaded, {reg.unchanged} not modified"
-        )
+        if self.verbose:  # (the message is not built otherwise)
+            self.info(
+                f"{reg.source.url}: cache {reg.store.dir_path}; {reg.requests_made} requests, "
+                f"{reg.downloaded} downloaded, {reg.unchanged} not modified"
+            )

@@ -107,6 +107,20 @@ def _is_plain_http_url(url: str) -> bool:
     return not colon or (port.isdigit() and int(port) <= 65535)
 
 
+def url_origin(url: str) -> tuple[str, str, int | None]:
+    """``(scheme, host, port)`` as ``urlsplit`` reads them (host lower-cased, port None when
+    absent): what decides whether a URL is on the registry's own host. Plain URLs are split
+    by string work, without importing ``urllib.parse``."""
+    if _is_plain_http_url(url):
+        scheme, _, rest = url.partition("://")
+        host, colon, port = rest.partition("/")[0].partition(":")
+        return scheme, host.lower(), int(port) if colon else None
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    return parts.scheme, (parts.hostname or "").lower(), parts.port
+
+
 def _sparse(text: str) -> IndexSource:
     from cache.dirhash import source_dir_name
 

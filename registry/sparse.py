@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping, Sequence
-from urllib.parse import urljoin, urlsplit
 
 from query.record import FrozenRecord, Record
 from registry.errors import (
@@ -33,6 +32,7 @@ from registry.errors import (
     RegistryConfigError,
     RegistryError,
 )
+from registry.source import url_origin
 from registry.transport.base import HttpRequest, HttpResponse, Transport, TransportError
 
 TYPE_CHECKING = False
@@ -165,11 +165,6 @@ def body_excerpt(body: bytes, secret: str | None = None) -> str:
     return text[:BODY_EXCERPT] + ("…" if len(text) > BODY_EXCERPT else "")
 
 
-def _origin(url: str) -> tuple[str, str, int | None]:
-    parts = urlsplit(url)
-    return parts.scheme, (parts.hostname or "").lower(), parts.port
-
-
 class _Pending(Record):
     _fields = ("key", "url", "conditional", "attempt", "redirects")
     __slots__ = _fields
@@ -222,7 +217,7 @@ class SparseClient:
         self._fixed_sleep = fixed_sleep
         self._now = now
         self._rng = rng  # made on the first retry: `random` costs ~1 ms to import
-        self._origin = _origin(base_url)
+        self._origin = url_origin(base_url)
         self.requests_made = 0
 
     def _random(self) -> random.Random:
@@ -243,7 +238,7 @@ class SparseClient:
             ("accept", "text/plain"),
             *conditional,
         ]
-        if with_auth and self._token is not None and _origin(url) == self._origin:
+        if with_auth and self._token is not None and url_origin(url) == self._origin:
             headers.append(("Authorization", self._token))
         return tuple(headers)
 
@@ -296,6 +291,8 @@ class SparseClient:
                         )
                         continue
                     item.redirects += 1
+                    from urllib.parse import urljoin
+
                     item.url = urljoin(item.url, outcome.headers["location"])
                     again.append(item)
                     continue

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from cache.pathstr import exists, is_dir, is_file, is_symlink, joined, spelled
+from cache.pathstr import exists, is_dir, is_file, is_symlink, joined, parent, spelled
 
 SPELLINGS = [
     "",
@@ -40,6 +40,7 @@ pieces = st.lists(st.sampled_from(["/", "//", ".", "..", "a", "b c", "\u00e9"]),
 def test_spelled(text: str) -> None:
     assert spelled(text) == str(Path(text))
     assert spelled(Path(text)) == str(Path(text))
+    assert parent(text) == str(Path(text).parent)
 
 
 @given(pieces, pieces)
@@ -48,6 +49,8 @@ def test_spelled_and_joined_agree_with_pathlib(base: list[str], name: list[str])
     assert spelled(base_text) == str(Path(base_text))
     assert joined(base_text, name_text) == str(Path(base_text, name_text))
     assert joined(base_text, name_text, "c") == str(Path(base_text, name_text, "c"))
+    assert parent(base_text) == str(Path(base_text).parent)
+    assert parent(joined(base_text, name_text)) == str(Path(base_text, name_text).parent)
 
 
 def test_predicates_agree_with_pathlib(tmp_path: Path) -> None:

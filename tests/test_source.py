@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 import pytest
 
 from registry import source
@@ -62,6 +64,31 @@ def test_plain_url_shortcut_matches_urlsplit(text: str, monkeypatch: pytest.Monk
 )
 def test_plain_url_shortcut_takes_only_plain_urls(text: str, plain: bool) -> None:
     assert source._is_plain_http_url(text) is plain
+
+
+ORIGIN_URLS = [
+    *(u.removeprefix("sparse+") for u in URLS if "99999" not in u and ":12a" not in u),
+    "https://Index.Crates.IO:443/a/1/b",
+    "http://127.0.0.1:080/x",
+    "https://evil.example/redirect?to=https://index.crates.io/",
+    "https://index.crates.io@evil.example/",
+    "https://index.crates.io.evil.example/",
+    "//host/",
+    "",
+]
+
+
+@pytest.mark.parametrize("url", ORIGIN_URLS)
+def test_url_origin_matches_urlsplit(url: str) -> None:
+    """The token's host check: (scheme, host, port) exactly as ``urlsplit`` reads them."""
+    try:
+        parts = urlsplit(url)
+        expected = (parts.scheme, (parts.hostname or "").lower(), parts.port)
+    except ValueError:
+        with pytest.raises(ValueError):
+            source.url_origin(url)
+        return
+    assert source.url_origin(url) == expected
 
 
 def test_credentials_refused_without_echoing_them() -> None:
