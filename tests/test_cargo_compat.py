@@ -17,6 +17,8 @@ from pathlib import Path
 import pytest
 
 from cache.dirhash import source_dir_name
+from cache.format import parse, serialize
+from registry.indexfile import STDLIB_JSON_BELOW, line_reader, summaries_from_index
 from tests.httpserver import IndexServer
 
 pytestmark = pytest.mark.cargo
@@ -239,8 +241,10 @@ ODD_LINES: dict[str, bytes] = {
 
 
 @pytest.fixture(scope="module")
-def retention(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[bytes, bytes]]:
-    """{crate: (cargo's .cache bytes, ours)} for one index holding every odd line."""
+def retention(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[bytes, ...]]:
+    """{crate: (cargo's .cache bytes, ours, ours built with orjson)} for one index holding
+    every odd line. ``registry fetch`` reads files this small with the stdlib JSON reader;
+    the third is the same file built with the orjson reader that large downloads use."""
     cargo_bin = shutil.which("cargo")
     if cargo_bin is None:
         if os.environ.get("CI"):
@@ -267,7 +271,7 @@ def retention(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[bytes
     (project / "Cargo.toml").write_text(
         f'[package]\nname = "p"\nversion = "0.1.0"\nedition = "2021"\n[dependencies]\n{deps}'
     )
-    out: dict[str, tuple[bytes, bytes]] = {}
+    out: dict[str, tuple[bytes, ...]] = {}
     with IndexServer(index) as server:
         home = base / "cargo-home"
         write_cargo_config(home, server)
@@ -286,9 +290,16 @@ def retention(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[bytes
         name = source_dir_name("sparse+" + server.url)
         for crate in ODD_LINES:
             rel = Path(".cache") / index_path(crate)
+            ours = (base / "ours" / "registry" / "index" / name / rel).read_bytes()
+            raw = (index / index_path(crate)).read_bytes()
+            with_orjson = serialize(
+                parse(ours).index_version,
+                summaries_from_index(raw, line_reader(STDLIB_JSON_BELOW)),
+            )
             out[crate] = (
                 (home / "registry" / "index" / name / rel).read_bytes(),
-                (base / "ours" / "registry" / "index" / name / rel).read_bytes(),
+                ours,
+                with_orjson,
             )
     return out
 
@@ -309,8 +320,7 @@ DIVERGENT = {
         for c in ODD_LINES
     ],
 )
-def test_odd_lines_retained_like_cargo(
-    retention: dict[str, tuple[bytes, bytes]], crate: str
-) -> None:
-    theirs, ours = retention[crate]
+def test_odd_lines_retained_like_cargo(retention: dict[str, tuple[bytes, ...]], crate: str) -> None:
+    theirs, ours, with_orjson = retention[crate]
     assert ours == theirs
+    assert with_orjson == theirs

@@ -28,7 +28,7 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from registry.indexfile import summaries_from_index
+from registry.indexfile import STDLIB_JSON_BELOW, line_reader, summaries_from_index
 from registry.lockload import load_lockfile
 from tests.test_lockfile import lockfiles, render
 
@@ -260,6 +260,9 @@ def test_summaries_keep_exactly_the_lines_cargo_keeps(
     expected = [(line.key, line.raw) for line in lines if line.key is not None]
     got = summaries_from_index(raw)
     assert got == expected, [(line.kind, line.raw) for line in lines]
+    # both readers (stdlib json for small downloads, orjson for large ones) keep the same lines
+    for total in (0, STDLIB_JSON_BELOW):
+        assert summaries_from_index(raw, line_reader(total)) == expected, total
 
 
 @settings(max_examples=100, deadline=None)
