@@ -64,6 +64,11 @@ USER_AGENT = f"registry/{__version__}"
 _PARALLEL_WRITES = 16
 
 
+def _body_size(item: tuple[str, Fetched]) -> int:
+    """What building and writing a downloaded file costs, roughly: its size."""
+    return len(item[1].body)
+
+
 def _local_version(stat: os.stat_result) -> str:
     return f'etag: "local-{stat.st_mtime_ns}-{stat.st_size}"'
 
@@ -312,10 +317,12 @@ class IndexEntries:
         self._data[rel] = new
         return new
 
-    def _build(self, body: bytes, version: str) -> bytes:
+    def _build(
+        self, body: bytes, version: str, read: Callable[[bytes], object] | None = None
+    ) -> bytes:
         from registry.indexfile import summaries_from_index
 
-        return serialize(version, summaries_from_index(body))
+        return serialize(version, summaries_from_index(body, read))
 
     def _write(self, items: dict[str, bytes | None], max_ages: dict[str, int]) -> None:
         self._write_problems(self.store.write_many(items, max_ages, record_sums=True))
@@ -404,19 +411,22 @@ class IndexEntries:
         parsing every line of a file and creating it are the bulk of a cold fetch."""
         if not fetched:
             return {}
-        import registry.indexfile  # noqa: F401 - used by _build: imported once, before the fork
+        from registry.indexfile import line_reader
         from registry.parallel import split_map
 
+        # one JSON reader for the whole download, its import done once, before the fork
+        read = line_reader(sum(len(f.body) for _, f in fetched))
+
         def work(part: Sequence[tuple[str, Fetched]]) -> tuple[dict[str, bytes], list[str]]:
-            built = {rel: self._build(f.body, f.index_version) for rel, f in part}
+            built = {rel: self._build(f.body, f.index_version, read) for rel, f in part}
             ages = {rel: f.max_age for rel, f in part if f.max_age}
             return built, self.store.write_many(built, ages, record_sums=True)
 
         if self.store.lock_held:  # a child shares this process's acquisition
-            halves = split_map(work, fetched, min_items=_PARALLEL_WRITES)
+            halves = split_map(work, fetched, min_items=_PARALLEL_WRITES, weight=_body_size)
         else:
             with self.store.holding_lock():  # one acquisition for both halves
-                halves = split_map(work, fetched, min_items=_PARALLEL_WRITES)
+                halves = split_map(work, fetched, min_items=_PARALLEL_WRITES, weight=_body_size)
         out: dict[str, bytes] = {}
         for built, problems in halves:
             out.update(built)

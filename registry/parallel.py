@@ -95,15 +95,37 @@ def _read_all(fd: int) -> bytes:
         chunks.append(chunk)
 
 
+def halves(items: Sequence[T], weight: Callable[[T], int] | None = None) -> tuple[list[T], list[T]]:
+    """The first and second half of ``items``; with ``weight``, two parts of near-equal total
+    weight instead (heaviest first, each to the lighter part), each keeping the items' order."""
+    if weight is None:
+        middle = len(items) // 2
+        return list(items[:middle]), list(items[middle:])
+    loads = [0, 0]
+    side = [0] * len(items)
+    for i in sorted(range(len(items)), key=lambda i: -weight(items[i])):
+        lighter = loads[1] < loads[0]
+        side[i] = lighter
+        loads[lighter] += weight(items[i])
+    return (
+        [item for item, s in zip(items, side, strict=True) if not s],
+        [item for item, s in zip(items, side, strict=True) if s],
+    )
+
+
 def split_map(
-    work: Callable[[Sequence[T]], R], items: Sequence[T], *, min_items: int = 64
+    work: Callable[[Sequence[T]], R],
+    items: Sequence[T],
+    *,
+    min_items: int = 64,
+    weight: Callable[[T], int] | None = None,
 ) -> list[R]:
-    """``[work(first half), work(second half)]``, the halves in parallel when allowed (see the
-    module docstring); a single ``[work(items)]`` when not."""
+    """``[work(one half), work(the other half)]``, the halves in parallel when allowed (see the
+    module docstring); a single ``[work(items)]`` when not. The halves are as `halves` makes
+    them: pass ``weight`` when the items' costs differ much (files of very different sizes)."""
     if not parallel_allowed(len(items), min_items):
         return [work(items)]
-    middle = len(items) // 2
-    first, second = items[:middle], items[middle:]
+    first, second = halves(items, weight)
     try:
         read_fd, write_fd = os.pipe()
     except OSError:

@@ -37,6 +37,40 @@ def test_halves_run_in_two_processes_and_keep_order() -> None:
     assert first + second == [i * i for i in items]
 
 
+@pytest.mark.parametrize(
+    ("weights", "first", "second"),
+    [
+        ([], [], []),
+        ([5], [5], []),
+        ([1, 1, 1, 1], [1, 1], [1, 1]),
+        # one large file and many small ones: by count the halves would be 103 vs 3
+        ([100, 1, 1, 1, 1, 1, 1], [100], [1, 1, 1, 1, 1, 1]),
+        ([3, 9, 4, 8, 5, 7], [9, 4, 5], [3, 8, 7]),  # 18 and 18
+    ],
+)
+def test_halves_by_weight_balance_and_keep_order(
+    weights: list[int], first: list[int], second: list[int]
+) -> None:
+    assert parallel.halves(weights, weight=lambda w: w) == (first, second)
+
+
+def test_halves_without_weight_split_in_the_middle() -> None:
+    assert parallel.halves([1, 2, 3, 4, 5]) == ([1, 2], [3, 4, 5])
+
+
+def test_weighted_split_map_covers_every_item_once() -> None:
+    items = [(i, 1000 if i % 10 == 0 else 1) for i in range(60)]
+    (_, a), (pid, b) = split_map(
+        lambda part: (os.getpid(), [i for i, _ in part]),
+        items,
+        min_items=2,
+        weight=lambda item: item[1],
+    )
+    assert pid != os.getpid()
+    assert sorted(a + b) == list(range(60))
+    assert a == sorted(a) and b == sorted(b)
+
+
 def test_rich_plain_data_crosses_the_pipe() -> None:
     def work(items: Sequence[int]) -> list[tuple[object, ...]]:
         return [(i, None, True, "é" * i, {"k": (b"\0", 1.5)}) for i in items]
