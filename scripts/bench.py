@@ -18,8 +18,11 @@ What it does:
 3. Per project: a fresh copy of the fixture, CARGO_HOMEs whose ``config.toml`` replaces
    crates.io by the local sparse index, and ``registry`` cache dirs; then hyperfine (``-N``,
    warmups, ``--export-json``; ``--prepare`` empties the caches of cold runs) times cargo and
-   registry side by side. Every hyperfine run has the work dir as cwd and the same environment
-   for both sides; paths are absolute (``--manifest-path``), so no ``sh -c 'cd …'`` wrapper.
+   registry side by side, and in the cold-fetch and revalidation scenarios also
+   ``scripts/floor.py``: the least a Python process fetching through pycurl takes for the
+   same files (see its docstring). Every hyperfine run has the work dir as cwd and the same
+   environment for both sides; paths are absolute (``--manifest-path``), so no
+   ``sh -c 'cd …'`` wrapper.
 4. Prints a markdown table of medians and ratios (registry / baseline), with the machine facts,
    load averages before/after and the date, and writes it to ``--out`` if given.
 
@@ -52,6 +55,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
+FLOOR = REPO / "scripts" / "floor.py"
 DEFAULT_SNAPSHOT = Path("/work/shared/data/crates-io-index-2019-11-10.tar.xz")
 DEFAULT_WORKDIR = Path("/tmp/registry-bench")
 DEFAULT_PROJECTS = REPO / "tests" / "fixtures" / "projects"
@@ -418,6 +422,14 @@ def lock_crate(lock: Path) -> str:
     return f"{pkgs[0]['name']}=={pkgs[0]['version']}"
 
 
+def floor_rows(scenario: str, project: str, cargo: Stat, registry: Stat, floor: Stat) -> list[Row]:
+    """The floor of a fetch scenario (scripts/floor.py) against cargo, and registry against it."""
+    return [
+        Row(f"{scenario}: floor vs cargo ⁴", project, cargo, floor, None),
+        Row(f"{scenario}: registry vs floor ⁴", project, floor, registry, None),
+    ]
+
+
 def bench_project(ctx: Context, nginx: Nginx, src: Path) -> tuple[list[Row], list[str]]:
     name = src.name
     ctx.project = name
@@ -438,7 +450,7 @@ def bench_project(ctx: Context, nginx: Nginx, src: Path) -> tuple[list[Row], lis
             '[source.crates-io]\nreplace-with = "local-sparse"\n'
             f'[source.local-sparse]\nregistry = "{url1}"\n'
         )
-    caches = {k: w / "registry-cache" / f"{name}-{k}" for k in ("cold", "h2cold", "warm")}
+    caches = {k: w / "registry-cache" / f"{name}-{k}" for k in ("cold", "h2cold", "warm", "floor")}
     for cache in caches.values():
         shutil.rmtree(cache, ignore_errors=True)
     restore = q("cp", orig, lock)
@@ -539,6 +551,11 @@ def bench_project(ctx: Context, nginx: Nginx, src: Path) -> tuple[list[Row], lis
                 ),
                 "sh -c " + shlex.quote(f"rm -rf {q(caches['h2cold'])} && {restore}"),
             ),
+            (
+                "floor cold (scripts/floor.py)",
+                q(py, FLOOR, "cold", url1, caches["floor"], lock),
+                "sh -c " + shlex.quote(f"rm -rf {q(caches['floor'])} && {restore}"),
+            ),
         ],
         cold_env,
     )
@@ -561,6 +578,13 @@ def bench_project(ctx: Context, nginx: Nginx, src: Path) -> tuple[list[Row], lis
             TARGET_COLD,
         )
     )
+    rows += floor_rows(
+        "cold fetch",
+        name,
+        s["cargo generate-lockfile"],
+        s["registry fetch (HTTP/1.1)"],
+        s["floor cold (scripts/floor.py)"],
+    )
 
     # --- revalidation: every file answered 304
     s = hyperfine(
@@ -577,6 +601,11 @@ def bench_project(ctx: Context, nginx: Nginx, src: Path) -> tuple[list[Row], lis
                 q(*reg1, "--cache-dir", warm, "--refresh", "fetch", "--lockfile", lock),
                 None,
             ),
+            (
+                "floor revalidate (scripts/floor.py)",
+                q(py, FLOOR, "revalidate", url1, warm, lock),
+                None,
+            ),
         ],
         warm_env,
     )
@@ -588,6 +617,13 @@ def bench_project(ctx: Context, nginx: Nginx, src: Path) -> tuple[list[Row], lis
             s["registry --refresh fetch"],
             TARGET_REVALIDATE,
         )
+    )
+    rows += floor_rows(
+        "revalidation",
+        name,
+        s["cargo update --dry-run"],
+        s["registry --refresh fetch"],
+        s["floor revalidate (scripts/floor.py)"],
     )
 
     # --- offline, warm: null check, fingerprint hit, validate
@@ -720,8 +756,8 @@ def render(
     out += [
         "",
         'ratio = registry median / baseline median (the "cargo median" column holds the '
-        'baseline; for rows marked ² and ³ it is not cargo). "ratio of mins" (fastest run '
-        "of each) is less sensitive to other load on the machine.",
+        'baseline; for rows marked ², ³ and "registry vs floor" it is not cargo). "ratio of '
+        'mins" (fastest run of each) is less sensitive to other load on the machine.',
         "",
         "¹ cargo cannot speak cleartext HTTP/2, so its figure is the HTTP/1.1 one. The registry "
         "CLI has no h2c switch either: this row runs `registry.__main__.main` via `python -c` "
@@ -730,6 +766,13 @@ def render(
         "² baseline is registry's own full check (`check --no-fingerprint`).",
         "³ baseline is the venv's bare interpreter start; the target is the registry median "
         "itself ≤ 50 ms.",
+        "⁴ the floor is `scripts/floor.py`: the least a Python process fetching through pycurl "
+        "(the transport the design mandates) takes for the same files. It loads libcurl, scans "
+        "the lockfile, requests config.json and then every file (conditional requests when "
+        "revalidating, 8 connections), and on a cold run writes the `.cache` files in two "
+        "processes; it checks nothing, keeps no integrity records, takes no lock and handles no "
+        'errors. "floor vs cargo" bounds the ratio any such client can reach; in the "registry '
+        'vs floor" row the baseline column holds the floor.',
         "",
         "Cold runs: `--prepare` empties the cache (cargo: `$CARGO_HOME/registry`, "
         "`.package-cache*`, `.global-cache`; registry: its `--cache-dir`) and puts the original "
