@@ -17,8 +17,9 @@ client can skip, the fastest way found here, and nothing else:
   filled ``registry`` cache dir with one registry in it); request ``config.json``, then every file
   with ``If-None-Match`` / ``If-Modified-Since``, at most 8 connections; count the statuses;
 * ``cold``: request ``config.json``, then every file; keep each line whose ``name`` and ``vers``
-  are strings (stdlib ``json``; the JSON check cargo's retention rule needs); write each file in
-  the ``.cache`` format (temp file + rename) in two processes, like ``registry``'s cold fetch.
+  are strings (the JSON check cargo's retention rule needs: stdlib ``json`` below 2 MB of
+  downloads, orjson above, as ``registry`` chooses); write each file in the ``.cache`` format
+  (temp file + rename) in two processes given equal bytes, like ``registry``'s cold fetch.
 
 Left out, all of which ``registry`` does: parsing or checking ``config.json``, status and
 header checks beyond the 200/304 count, retries, timeouts, auth, cache integrity records and
@@ -34,6 +35,7 @@ from importlib import machinery
 
 MAX_CONNECTIONS = 8
 PARALLEL_MIN = 16
+STDLIB_JSON_BELOW = 2 << 20
 HEADERS = ["cargo-protocol: version=1", "accept: text/plain", "user-agent: registry-floor/0"]
 
 
@@ -125,16 +127,24 @@ class Transfers:
         return out
 
 
-def cache_bytes(version: str, body: bytes) -> bytes:
-    import json
+def reader(total: int):  # type: ignore[no-untyped-def]
+    if total < STDLIB_JSON_BELOW:
+        import json
 
+        return json.loads, ValueError
+    import orjson
+
+    return orjson.loads, orjson.JSONDecodeError
+
+
+def cache_bytes(version: str, body: bytes, loads, error) -> bytes:  # type: ignore[no-untyped-def]
     out = [b"\x03\x02\x00\x00\x00", version.encode(), b"\x00"]
     for line in body.split(b"\n"):
         if not line.strip():
             continue
         try:
-            value = json.loads(line)
-        except ValueError:
+            value = loads(line)
+        except error:
             continue
         if type(value) is dict:
             vers, name = value.get("vers"), value.get("name")
@@ -143,7 +153,7 @@ def cache_bytes(version: str, body: bytes) -> bytes:
     return b"".join(out)
 
 
-def write_all(root: str, files: list[tuple[str, tuple[int, str, bytes]]]) -> None:
+def write_all(root: str, files: list[tuple[str, tuple[int, str, bytes]]], read) -> None:  # type: ignore[no-untyped-def]
     made: set[str] = set()
     for path, (_status, version, body) in files:
         full = f"{root}/.cache/{path}"
@@ -153,7 +163,7 @@ def write_all(root: str, files: list[tuple[str, tuple[int, str, bytes]]]) -> Non
             made.add(directory)
         temp = f"{directory}/.floor-{os.getpid()}"
         with open(temp, "wb") as handle:
-            handle.write(cache_bytes(version, body))
+            handle.write(cache_bytes(version, body, *read))
         os.replace(temp, full)
 
 
@@ -182,15 +192,22 @@ def cold(pycurl, base: str, cache_dir: str, lockfile: str) -> dict[int, int]:  #
         handle.write(config["config.json"][2])
     results = transfers.get([(index_path(n), HEADERS) for n in registry_names(lockfile)])
     files = sorted((p, r) for p, r in results.items() if r[0] == 200)
+    read = reader(sum(len(r[2]) for _, r in files))
     if len(files) >= PARALLEL_MIN and hasattr(os, "fork"):
+        halves: tuple[list, list] = ([], [])  # type: ignore[type-arg]
+        loads = [0, 0]
+        for item in sorted(files, key=lambda item: -len(item[1][2])):
+            lighter = loads[1] < loads[0]
+            halves[lighter].append(item)
+            loads[lighter] += len(item[1][2])
         pid = os.fork()
         if pid == 0:
-            write_all(root, files[::2])
+            write_all(root, halves[1], read)
             os._exit(0)
-        write_all(root, files[1::2])
+        write_all(root, halves[0], read)
         os.waitpid(pid, 0)
     else:
-        write_all(root, files)
+        write_all(root, files, read)
     return count({**config, **results})
 
 
