@@ -64,8 +64,7 @@ class RunOptions:
 
     def report(self, reg: Registry) -> None:
         """With -v: which index and cache answered, and what it cost on the network."""
-        if self.verbose:  # (the message is not built otherwise)
-            self.info(
-                f"{reg.source.url}: cache {reg.store.dir_path}; {reg.requests_made} requests, "
-                f"{reg.downloaded} downloaded, {reg.unchanged} not modified"
-            )
+        self.info(
+            f"{reg.source.url}: cache {reg.store.dir_path}; {reg.requests_made} requests, "
+            f"{reg.downloaded} downloaded, {reg.unchanged} not modified"
+        )

@@ -101,15 +101,16 @@ def halves(items: Sequence[T], weight: Callable[[T], int] | None = None) -> tupl
     if weight is None:
         middle = len(items) // 2
         return list(items[:middle]), list(items[middle:])
+    weights = [weight(item) for item in items]
     loads = [0, 0]
-    side = [0] * len(items)
-    for i in sorted(range(len(items)), key=lambda i: -weight(items[i])):
+    second = [False] * len(items)
+    for i in sorted(range(len(items)), key=weights.__getitem__, reverse=True):  # stable
         lighter = loads[1] < loads[0]
-        side[i] = lighter
-        loads[lighter] += weight(items[i])
+        second[i] = lighter
+        loads[lighter] += weights[i]
     return (
-        [item for item, s in zip(items, side, strict=True) if not s],
-        [item for item, s in zip(items, side, strict=True) if s],
+        [item for item, s in zip(items, second, strict=True) if not s],
+        [item for item, s in zip(items, second, strict=True) if s],
     )
 
 

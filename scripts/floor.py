@@ -39,7 +39,7 @@ STDLIB_JSON_BELOW = 2 << 20
 HEADERS = ["cargo-protocol: version=1", "accept: text/plain", "user-agent: registry-floor/0"]
 
 
-def load_pycurl():  # type: ignore[no-untyped-def]
+def load_pycurl():
     spec = machinery.PathFinder.find_spec("pycurl")
     if spec is None or not spec.submodule_search_locations:
         import pycurl
@@ -88,7 +88,7 @@ def conditional(version: str) -> list[str]:
 class Transfers:
     """GETs on one libcurl multi handle: path -> (status, index version, body)."""
 
-    def __init__(self, pycurl, base: str) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, pycurl, base: str) -> None:
         self.pycurl = pycurl
         self.base = base
         self.multi = pycurl.CurlMulti()
@@ -127,7 +127,7 @@ class Transfers:
         return out
 
 
-def reader(total: int):  # type: ignore[no-untyped-def]
+def reader(total: int):
     if total < STDLIB_JSON_BELOW:
         import json
 
@@ -137,7 +137,7 @@ def reader(total: int):  # type: ignore[no-untyped-def]
     return orjson.loads, orjson.JSONDecodeError
 
 
-def cache_bytes(version: str, body: bytes, loads, error) -> bytes:  # type: ignore[no-untyped-def]
+def cache_bytes(version: str, body: bytes, loads, error) -> bytes:
     out = [b"\x03\x02\x00\x00\x00", version.encode(), b"\x00"]
     for line in body.split(b"\n"):
         if not line.strip():
@@ -153,7 +153,7 @@ def cache_bytes(version: str, body: bytes, loads, error) -> bytes:  # type: igno
     return b"".join(out)
 
 
-def write_all(root: str, files: list[tuple[str, tuple[int, str, bytes]]], read) -> None:  # type: ignore[no-untyped-def]
+def write_all(root: str, files: list[tuple[str, tuple[int, str, bytes]]], read) -> None:
     made: set[str] = set()
     for path, (_status, version, body) in files:
         full = f"{root}/.cache/{path}"
@@ -167,7 +167,7 @@ def write_all(root: str, files: list[tuple[str, tuple[int, str, bytes]]], read) 
         os.replace(temp, full)
 
 
-def revalidate(pycurl, base: str, cache_dir: str, lockfile: str) -> dict[int, int]:  # type: ignore[no-untyped-def]
+def revalidate(pycurl, base: str, cache_dir: str, lockfile: str) -> dict[int, int]:
     index_root = f"{cache_dir}/registry/index"
     (only,) = os.listdir(index_root)
     root = f"{index_root}/{only}/.cache/"
@@ -183,7 +183,7 @@ def revalidate(pycurl, base: str, cache_dir: str, lockfile: str) -> dict[int, in
     return count(results)
 
 
-def cold(pycurl, base: str, cache_dir: str, lockfile: str) -> dict[int, int]:  # type: ignore[no-untyped-def]
+def cold(pycurl, base: str, cache_dir: str, lockfile: str) -> dict[int, int]:
     root = f"{cache_dir}/registry/index/floor"
     transfers = Transfers(pycurl, base)
     config = transfers.get([("config.json", HEADERS)])  # one connection set-up first
@@ -194,7 +194,7 @@ def cold(pycurl, base: str, cache_dir: str, lockfile: str) -> dict[int, int]:  #
     files = sorted((p, r) for p, r in results.items() if r[0] == 200)
     read = reader(sum(len(r[2]) for _, r in files))
     if len(files) >= PARALLEL_MIN and hasattr(os, "fork"):
-        halves: tuple[list, list] = ([], [])  # type: ignore[type-arg]
+        halves: tuple[list, list] = ([], [])
         loads = [0, 0]
         for item in sorted(files, key=lambda item: -len(item[1][2])):
             lighter = loads[1] < loads[0]

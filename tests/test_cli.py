@@ -403,6 +403,18 @@ def test_fetch_summary(index: Path, index_server: IndexServer, cli: Callable[...
     assert match and match.groups() == ("3", "0", "3", "0", "0", "0")
 
 
+def test_fetch_verbose_reports_the_index_and_its_requests(
+    index: Path, index_server: IndexServer, cli: Callable[..., Result], cache: Path
+) -> None:
+    url = "sparse+" + index_server.url
+    cache_dir = cache / "registry" / "index" / source_dir_name(url)
+    result = cli("-v", "fetch", "foo", "bar")
+    assert result.code == 0, result.err
+    assert f"{url}: cache {cache_dir}; 3 requests, 2 downloaded, 0 not modified\n" in result.err
+    result = cli("-v", "--refresh", "fetch", "foo")
+    assert f"{url}: cache {cache_dir}; 2 requests, 0 downloaded, 1 not modified\n" in result.err
+
+
 def test_fetch_quiet_prints_nothing(index: Path, cli: Callable[..., Result]) -> None:
     result = cli("-q", "fetch", "foo")
     assert result.code == 0
