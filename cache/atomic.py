@@ -16,7 +16,8 @@ from __future__ import annotations
 import os
 import time
 
-TYPE_CHECKING = False
+from query import TYPE_CHECKING
+
 if TYPE_CHECKING:
     from collections.abc import Callable
     from os import PathLike

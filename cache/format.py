@@ -43,7 +43,9 @@ Blobs are never decoded or parsed here: callers parse only the blobs they need.
 
 from __future__ import annotations
 
-TYPE_CHECKING = False
+from query import TYPE_CHECKING
+from query.record import record
+
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator
 
@@ -71,14 +73,12 @@ class CacheFormatError(ValueError):
     """The bytes are not a `.cache` file this version can read (treat the cache as absent)."""
 
 
+@record(frozen=False)
 class Summaries:
     """A parsed `.cache` file: the index version and the (key, raw blob) pairs in file order."""
 
-    __slots__ = ("entries", "index_version")
-
-    def __init__(self, index_version: str, entries: list[tuple[str, bytes]]) -> None:
-        self.index_version = index_version
-        self.entries = entries
+    index_version: str
+    entries: list[tuple[str, bytes]]
 
     def get(self, version: str) -> bytes | None:
         """The blob for exactly `version` (the later entry wins on duplicates), or None."""
@@ -86,13 +86,6 @@ class Summaries:
             if key == version:
                 return blob
         return None
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, Summaries):
-            return NotImplemented
-        return (self.index_version, self.entries) == (other.index_version, other.entries)
-
-    __hash__ = None  # type: ignore[assignment]  # mutable container
 
     def __repr__(self) -> str:
         return f"Summaries(index_version={self.index_version!r}, entries=<{len(self.entries)}>)"

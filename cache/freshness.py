@@ -13,8 +13,8 @@ from __future__ import annotations
 import os
 
 from cache.atomic import write_atomic
+from query import TYPE_CHECKING
 
-TYPE_CHECKING = False
 if TYPE_CHECKING:
     from cache.atomic import StrPath
 

@@ -19,8 +19,8 @@ from __future__ import annotations
 import os
 
 from cache.pathstr import joined
+from query import TYPE_CHECKING
 
-TYPE_CHECKING = False
 if TYPE_CHECKING:
     from types import TracebackType
 

@@ -13,7 +13,8 @@ import errno
 import os
 import stat
 
-TYPE_CHECKING = False
+from query import TYPE_CHECKING
+
 if TYPE_CHECKING:
     from cache.atomic import StrPath
 

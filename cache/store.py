@@ -30,8 +30,8 @@ from cache.integrity import read_record, set_record
 from cache.integrity import record as integrity_record
 from cache.lock import CacheLockTimeout, PackageCacheLock, package_cache_lock
 from cache.pathstr import exists, is_dir, is_symlink, joined, spelled
+from query import TYPE_CHECKING
 
-TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Mapping
     from pathlib import Path

@@ -24,10 +24,10 @@ from collections.abc import Mapping, MutableMapping
 from itertools import compress
 from operator import itemgetter
 
-from query.record import FrozenRecord
+from query import TYPE_CHECKING
+from query.record import field, record
 from query.versionsyntax import is_version
 
-TYPE_CHECKING = False
 if TYPE_CHECKING:
     from query.requirement import Requirement
 
@@ -42,63 +42,20 @@ _PUBTIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z\Z")
 _RUST_VERSION = re.compile(r"(0|[1-9]\d*)(\.(0|[1-9]\d*)){0,2}\Z")
 
 
-# Plain slotted classes rather than dataclasses (see query.record): this module is on the CLI's
-# hot path. Their ``__init__`` sets each field through its slot's own setter (bound after the
-# class, below): a third faster than ``object.__setattr__``, which looks the name up first.
-
-
-class IndexDependency(FrozenRecord):
+@record
+class IndexDependency:
     """One entry of ``deps`` (§3.3). ``name`` is the name used in code; ``package`` the real one."""
-
-    _fields = (
-        "name",
-        "req",
-        "features",
-        "optional",
-        "default_features",
-        "target",
-        "kind",
-        "registry",
-        "package",
-        "parsed",
-    )
-    _compare = _repr = _fields[:-1]  # not ``parsed``
-    __slots__ = _fields
 
     name: str
     req: str
-    features: tuple[str, ...]
-    optional: bool
-    default_features: bool
-    target: str | None
-    kind: str
-    registry: str | None
-    package: str | None
-    parsed: Requirement | None
-
-    def __init__(
-        self,
-        name: str,
-        req: str,
-        features: tuple[str, ...] = (),
-        optional: bool = False,
-        default_features: bool = True,
-        target: str | None = None,
-        kind: str = "normal",
-        registry: str | None = None,
-        package: str | None = None,
-        parsed: Requirement | None = None,
-    ) -> None:
-        _dep_name(self, name)
-        _dep_req(self, req)
-        _dep_features(self, features)
-        _dep_optional(self, optional)
-        _dep_default_features(self, default_features)
-        _dep_target(self, target)
-        _dep_kind(self, kind)
-        _dep_registry(self, registry)
-        _dep_package(self, package)
-        _dep_parsed(self, parsed)
+    features: tuple[str, ...] = ()
+    optional: bool = False
+    default_features: bool = True
+    target: str | None = None
+    kind: str = "normal"
+    registry: str | None = None
+    package: str | None = None
+    parsed: Requirement | None = field(default=None, compare=False, repr=False)
 
     @property
     def package_name(self) -> str:
@@ -106,101 +63,30 @@ class IndexDependency(FrozenRecord):
         return self.package or self.name
 
 
-(
-    _dep_name,
-    _dep_req,
-    _dep_features,
-    _dep_optional,
-    _dep_default_features,
-    _dep_target,
-    _dep_kind,
-    _dep_registry,
-    _dep_package,
-    _dep_parsed,
-) = [vars(IndexDependency)[field].__set__ for field in IndexDependency._fields]
+@record
+class IndexEntry:
+    """One version of a crate as the index describes it, with its raw line kept verbatim.
 
-
-class IndexEntry(FrozenRecord):
-    """One version of a crate as the index describes it, with its raw line kept verbatim."""
-
-    # all compared and hashed: like the dataclass, hash raises TypeError when features is a dict
-    _fields = (
-        "name",
-        "vers",
-        "status",
-        "cksum",
-        "deps",
-        "features",
-        "yanked",
-        "links",
-        "rust_version",
-        "v",
-        "problem",
-        "raw",
-    )
-    __slots__ = _fields
+    Every field is compared and hashed: hashing raises TypeError when ``features`` is a dict.
+    """
 
     name: str
     vers: str
     status: str
-    cksum: str | None
-    deps: tuple[IndexDependency, ...]
-    features: Mapping[str, tuple[str, ...]]
-    yanked: bool
-    links: str | None
-    rust_version: str | None
-    v: int
-    problem: str | None
-    raw: bytes
-
-    def __init__(
-        self,
-        name: str,
-        vers: str,
-        status: str,
-        cksum: str | None = None,
-        deps: tuple[IndexDependency, ...] = (),
-        features: Mapping[str, tuple[str, ...]] | None = None,
-        yanked: bool = False,
-        links: str | None = None,
-        rust_version: str | None = None,
-        v: int = 1,
-        problem: str | None = None,
-        raw: bytes = b"",
-    ) -> None:
-        _entry_name(self, name)
-        _entry_vers(self, vers)
-        _entry_status(self, status)
-        _entry_cksum(self, cksum)
-        _entry_deps(self, deps)
-        _entry_features(self, {} if features is None else features)  # default: a fresh dict
-        _entry_yanked(self, yanked)
-        _entry_links(self, links)
-        _entry_rust_version(self, rust_version)
-        _entry_v(self, v)
-        _entry_problem(self, problem)
-        _entry_raw(self, raw)
+    cksum: str | None = None
+    deps: tuple[IndexDependency, ...] = ()
+    features: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    yanked: bool = False
+    links: str | None = None
+    rust_version: str | None = None
+    v: int = 1
+    problem: str | None = None
+    raw: bytes = b""
 
     @property
     def selectable(self) -> bool:
         """True for candidates: what a resolver may pick for a new requirement."""
         return self.status == CANDIDATE
-
-
-(
-    _entry_name,
-    _entry_vers,
-    _entry_status,
-    _entry_cksum,
-    _entry_deps,
-    _entry_features,
-    _entry_yanked,
-    _entry_links,
-    _entry_rust_version,
-    _entry_v,
-    _entry_problem,
-    _entry_raw,
-) = [vars(IndexEntry)[field].__set__ for field in IndexEntry._fields]
 
 
 class EntryError(ValueError):
@@ -281,7 +167,6 @@ def _dependencies(
     """
     out: list[IndexDependency] = []
     append = out.append
-    new = object.__new__
     for raw in deps_raw:
         if type(raw) is dict:
             try:
@@ -319,17 +204,18 @@ def _dependencies(
                     import query.requirement
 
                     parsed = reqs[req] = query.requirement.Requirement.parse(req)
-                dep = new(IndexDependency)  # IndexDependency(...), without the __init__ call
-                _dep_name(dep, name)
-                _dep_req(dep, req)
-                _dep_features(dep, features)
-                _dep_optional(dep, optional)
-                _dep_default_features(dep, default_features)
-                _dep_target(dep, target)
-                _dep_kind(dep, kind if kind in ("dev", "build") else "normal")
-                _dep_registry(dep, registry)
-                _dep_package(dep, package)
-                _dep_parsed(dep, parsed)
+                dep = IndexDependency(
+                    name,
+                    req,
+                    features,
+                    optional,
+                    default_features,
+                    target,
+                    kind if kind in ("dev", "build") else "normal",
+                    registry,
+                    package,
+                    parsed,
+                )
                 append(dep)
                 continue
         append(_dependency(raw, reqs))

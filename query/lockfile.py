@@ -38,7 +38,7 @@ import re
 from collections.abc import Iterator, Mapping
 from types import MappingProxyType
 
-from query.record import FrozenRecord
+from query.record import field, record, replace
 from query.versionsyntax import is_version
 
 __all__ = [
@@ -70,25 +70,13 @@ class LockfileError(ValueError):
     """A Cargo.lock that cannot be modelled; one line, naming the package and field."""
 
 
-# Plain slotted classes rather than dataclasses (see query.record): this module is on the CLI's
-# hot path. ``_set`` sets a field of a frozen record in ``__init__``.
-_set = object.__setattr__
-
-
-class LockDependency(FrozenRecord):
+@record
+class LockDependency:
     """One entry of a package's ``dependencies`` array: ``name [version [(source)]]`` (§8.3)."""
 
-    _fields = ("name", "version", "source")
-    __slots__ = _fields
-
     name: str
-    version: str | None
-    source: str | None
-
-    def __init__(self, name: str, version: str | None = None, source: str | None = None) -> None:
-        _set(self, "name", name)
-        _set(self, "version", version)
-        _set(self, "source", source)
+    version: str | None = None
+    source: str | None = None
 
     def __str__(self) -> str:
         out = self.name
@@ -99,54 +87,22 @@ class LockDependency(FrozenRecord):
         return out
 
 
-class LockedPackage(FrozenRecord):
+@record
+class LockedPackage:
     """One ``[[package]]`` table. ``index`` is its 0-based position, ``line`` its header line.
 
     Equality and hashing ignore ``line`` and ``index`` so that the same package read from two
     files (say a v1 and a v4 lockfile) compares equal.
     """
 
-    _fields = (
-        "name",
-        "version",
-        "source",
-        "checksum",
-        "dependencies",
-        "line",
-        "index",
-        "replace",
-    )
-    _compare = ("name", "version", "source", "checksum", "dependencies", "replace")
-    __slots__ = _fields
-
     name: str
     version: str
     source: str | None
     checksum: str | None
     dependencies: tuple[LockDependency, ...]
-    line: int | None
-    index: int
-    replace: LockDependency | None
-
-    def __init__(
-        self,
-        name: str,
-        version: str,
-        source: str | None,
-        checksum: str | None,
-        dependencies: tuple[LockDependency, ...],
-        line: int | None = None,
-        index: int = 0,
-        replace: LockDependency | None = None,
-    ) -> None:
-        _set(self, "name", name)
-        _set(self, "version", version)
-        _set(self, "source", source)
-        _set(self, "checksum", checksum)
-        _set(self, "dependencies", dependencies)
-        _set(self, "line", line)
-        _set(self, "index", index)
-        _set(self, "replace", replace)
+    line: int | None = field(default=None, compare=False)
+    index: int = field(default=0, compare=False)
+    replace: LockDependency | None = None
 
     @property
     def is_registry(self) -> bool:
@@ -219,57 +175,26 @@ def _lookup(index: _Index, dep: LockDependency) -> tuple[int, bool]:
 _Targets = dict[int, tuple[LockDependency, int]]
 
 
-class Lockfile(FrozenRecord):
+@record
+class Lockfile:
     """A whole Cargo.lock. ``version`` is the detected format, 1 to 4.
 
-    ``metadata`` holds the ``[metadata]`` entries other than v1 checksums;
-    ``checksums_discarded`` is True when v1 checksum keys were found in a v2+ file (cargo then
-    drops every checksum); ``unused_patches`` lists the ``[[patch.unused]]`` entries.
+    ``metadata`` holds the ``[metadata]`` entries other than v1 checksums (compared, not
+    hashed); ``checksums_discarded`` is True when v1 checksum keys were found in a v2+ file
+    (cargo then drops every checksum); ``unused_patches`` lists the ``[[patch.unused]]`` entries.
+    The last three fields are lookup caches, built on first use (or given by the loader).
     """
-
-    _fields = (
-        "version",
-        "packages",
-        "metadata",
-        "checksums_discarded",
-        "unused_patches",
-        "_index",
-    )
-    _compare = _repr = _fields[:-1]  # not ``_index``
-    _hash = ("version", "packages", "checksums_discarded", "unused_patches")  # not ``metadata``
-    # Caches outside ``_fields``: not compared, not pickled (``_targets`` is keyed by ``id``).
-    __slots__ = (*_fields, "_targets", "_edges")
 
     version: int
     packages: tuple[LockedPackage, ...]
-    metadata: Mapping[str, str]
-    checksums_discarded: bool
-    unused_patches: tuple[LockDependency, ...]
-    _index: _Index | None  # lazily built lookup index: not a parameter
-    _targets: _Targets | None  # lazily built (or given by the loader): resolved edges
-    _edges: list[tuple[LockedPackage, ...] | None] | None  # dependencies_of, by position
-
-    def __init__(
-        self,
-        version: int,
-        packages: tuple[LockedPackage, ...],
-        metadata: Mapping[str, str] = _EMPTY,
-        checksums_discarded: bool = False,
-        unused_patches: tuple[LockDependency, ...] = (),
-    ) -> None:
-        _set(self, "version", version)
-        _set(self, "packages", packages)
-        _set(self, "metadata", metadata)
-        _set(self, "checksums_discarded", checksums_discarded)
-        _set(self, "unused_patches", unused_patches)
-        _set(self, "_index", None)
-        _set(self, "_targets", None)
-        _set(self, "_edges", None)
-
-    def __setstate__(self, state: tuple[object, ...]) -> None:
-        super().__setstate__(state)
-        _set(self, "_targets", None)
-        _set(self, "_edges", None)
+    metadata: Mapping[str, str] = field(default=_EMPTY, hash=False)
+    checksums_discarded: bool = False
+    unused_patches: tuple[LockDependency, ...] = ()
+    _index: _Index | None = field(default=None, init=False, compare=False, repr=False)
+    _targets: _Targets | None = field(default=None, init=False, compare=False, repr=False)
+    _edges: list[tuple[LockedPackage, ...] | None] | None = field(
+        default=None, init=False, compare=False, repr=False
+    )
 
     def _lookup_index(self) -> _Index:
         index = self._index
@@ -278,7 +203,7 @@ class Lockfile(FrozenRecord):
             for pos, p in enumerate(self.packages):
                 by_source = index.setdefault(p.name, {}).setdefault(p.version, {})
                 by_source[_source_key(p.source)] = pos
-            _set(self, "_index", index)
+            object.__setattr__(self, "_index", index)
         return index
 
     def _target_map(self) -> _Targets:
@@ -293,7 +218,7 @@ class Lockfile(FrozenRecord):
                             targets[id(dep)] = (dep, _lookup(index, dep)[0])
                         except LockfileError:
                             continue  # resolve_dependency raises it when asked
-            _set(self, "_targets", targets)
+            object.__setattr__(self, "_targets", targets)
         return targets
 
     def __iter__(self) -> Iterator[LockedPackage]:
@@ -339,7 +264,7 @@ class Lockfile(FrozenRecord):
             edges = self._edges
             if edges is None:
                 edges = [None] * len(packages)
-                _set(self, "_edges", edges)
+                object.__setattr__(self, "_edges", edges)
             found = edges[pos]
             if found is None:
                 found = edges[pos] = tuple([self.resolve_dependency(d) for d in pkg.dependencies])
@@ -637,8 +562,8 @@ def _lockfile(
 
     ``resolved`` maps dependency strings already resolved (with :func:`_lookup`) to its answer,
     which saves parsing v1 checksum keys that repeat them; ``metadata`` is consumed; ``data``,
-    the whole mapping, is read last for ``[[patch.unused]]``. The packages are still private to
-    the caller: their checksums are set in place.
+    the whole mapping, is read last for ``[[patch.unused]]``. Packages whose checksum the
+    metadata settles are replaced in ``packages``, a list private to the caller.
     """
     checksums: dict[int, str | None] = {}  # from v1 [metadata] keys, by position
     keys = [k for k in metadata if k.startswith(_CHECKSUM_PREFIX)]
@@ -662,20 +587,18 @@ def _lockfile(
         checksums[pos] = None if value == _NO_CHECKSUM else value
     discarded = bool(keys) and version >= 2
     if discarded:
-        for package in packages:
-            if package.checksum is not None:
-                _set(package, "checksum", None)
+        packages = [replace(p, checksum=None) if p.checksum is not None else p for p in packages]
     else:
         for pos, checksum in checksums.items():
-            _set(packages[pos], "checksum", checksum)
+            packages[pos] = replace(packages[pos], checksum=checksum)
     one_newline = text is not None and text.endswith("\n") and not text.endswith("\n\n")
     if version == 1 and len(packages) == 1 and one_newline:
         version = 2
 
     unused = () if data is None else _unused_patches(data)
     lockfile = Lockfile(version, tuple(packages), MappingProxyType(metadata), discarded, unused)
-    _set(lockfile, "_index", index)
-    _set(lockfile, "_targets", targets)
+    object.__setattr__(lockfile, "_index", index)
+    object.__setattr__(lockfile, "_targets", targets)
     return lockfile
 
 

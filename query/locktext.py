@@ -29,7 +29,8 @@ raw fields instead of a mapping, for :func:`query.lockfile.lockfile_from_cargo_t
 
 from __future__ import annotations
 
-TYPE_CHECKING = False
+from query import TYPE_CHECKING
+
 if TYPE_CHECKING:
     from typing import Any, TypeAlias
 

@@ -30,14 +30,13 @@ from __future__ import annotations
 
 import posixpath
 from collections.abc import Callable, Iterable, Mapping
-from operator import itemgetter
 from types import MappingProxyType
 
-from query.record import FrozenRecord, TupleRecord
+from query import TYPE_CHECKING
+from query.record import field, record
 
-TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Literal, NamedTuple, TypeAlias
+    from typing import Literal, TypeAlias
 
     DependencyKind: TypeAlias = Literal["normal", "dev", "build"]
 
@@ -74,99 +73,40 @@ class ManifestError(ValueError):
     """A Cargo.toml that cannot be modelled; one line, starting with its relative path."""
 
 
-# The three sources are NamedTuples for the type checker and, at run time, tuple classes that
-# behave like ``collections.namedtuple`` ones, written out: ``typing`` costs ~3 ms to import and
-# three ``namedtuple`` calls ~0.3 ms (each compiles code), on the start-up path of ``check``.
-if TYPE_CHECKING:
+@record
+class RegistrySource:
+    """A registry dependency; ``registry`` None means the default registry (crates.io);
+    ``index_url`` is ``registry-index = "<url>"`` (published manifests)."""
 
-    class RegistrySource(NamedTuple):
-        kind: Literal["registry"] = "registry"
-        registry: str | None = None
-        index_url: str | None = None
-
-    class PathSource(NamedTuple):
-        kind: Literal["path"] = "path"
-        path: str = "."
-
-    class GitSource(NamedTuple):
-        kind: Literal["git"] = "git"
-        url: str = ""
-        ref: str | None = None
-
-else:
-
-    class RegistrySource(TupleRecord):
-        __slots__ = ()
-        _fields = __match_args__ = ("kind", "registry", "index_url")
-        _field_defaults = MappingProxyType(
-            {"kind": "registry", "registry": None, "index_url": None}
-        )
-        kind = property(itemgetter(0))
-        registry = property(itemgetter(1))
-        index_url = property(itemgetter(2))
-
-        def __new__(cls, kind="registry", registry=None, index_url=None):
-            return tuple.__new__(cls, (kind, registry, index_url))
-
-    class PathSource(TupleRecord):
-        __slots__ = ()
-        _fields = __match_args__ = ("kind", "path")
-        _field_defaults = MappingProxyType({"kind": "path", "path": "."})
-        kind = property(itemgetter(0))
-        path = property(itemgetter(1))
-
-        def __new__(cls, kind="path", path="."):
-            return tuple.__new__(cls, (kind, path))
-
-    class GitSource(TupleRecord):
-        __slots__ = ()
-        _fields = __match_args__ = ("kind", "url", "ref")
-        _field_defaults = MappingProxyType({"kind": "git", "url": "", "ref": None})
-        kind = property(itemgetter(0))
-        url = property(itemgetter(1))
-        ref = property(itemgetter(2))
-
-        def __new__(cls, kind="git", url="", ref=None):
-            return tuple.__new__(cls, (kind, url, ref))
+    kind: Literal["registry"] = "registry"
+    registry: str | None = None
+    index_url: str | None = None
 
 
-RegistrySource.__doc__ = (
-    "A registry dependency; ``registry`` None means the default registry (crates.io); "
-    '``index_url`` is ``registry-index = "<url>"`` (published manifests).'
-)
-PathSource.__doc__ = (
-    "A local dependency; ``path`` is normalized and relative to the workspace root."
-)
-GitSource.__doc__ = (
-    'A git dependency; ``ref`` is ``"branch=x"``, ``"tag=x"``, ``"rev=x"`` or None (default).'
-)
+@record
+class PathSource:
+    """A local dependency; ``path`` is normalized and relative to the workspace root."""
+
+    kind: Literal["path"] = "path"
+    path: str = "."
+
+
+@record
+class GitSource:
+    """A git dependency; ``ref`` is ``"branch=x"``, ``"tag=x"``, ``"rev=x"`` or None (default)."""
+
+    kind: Literal["git"] = "git"
+    url: str = ""
+    ref: str | None = None
 
 
 DependencySource = RegistrySource | PathSource | GitSource
 
 
-# Plain slotted classes rather than dataclasses (see query.record): this module is on the CLI's
-# hot path. ``_set`` sets a field of a frozen record in ``__init__``.
-_set = object.__setattr__
-
-
-class ManifestDependency(FrozenRecord):
+@record
+class ManifestDependency:
     """One dependency entry. ``package`` is the real crate name (``package =`` renames it);
     ``requirement`` is the version requirement as written, None when there is none ("*")."""
-
-    _fields = (
-        "name_in_toml",
-        "package",
-        "requirement",
-        "kind",
-        "target",
-        "source",
-        "optional",
-        "workspace_inherited",
-        "features",
-        "default_features",
-    )
-    __slots__ = _fields
 
     name_in_toml: str
     package: str
@@ -174,34 +114,10 @@ class ManifestDependency(FrozenRecord):
     kind: DependencyKind
     target: str | None
     source: DependencySource
-    optional: bool
-    workspace_inherited: bool
-    features: tuple[str, ...]
-    default_features: bool
-
-    def __init__(
-        self,
-        name_in_toml: str,
-        package: str,
-        requirement: str | None,
-        kind: DependencyKind,
-        target: str | None,
-        source: DependencySource,
-        optional: bool = False,
-        workspace_inherited: bool = False,
-        features: tuple[str, ...] = (),
-        default_features: bool = True,
-    ) -> None:
-        _set(self, "name_in_toml", name_in_toml)
-        _set(self, "package", package)
-        _set(self, "requirement", requirement)
-        _set(self, "kind", kind)
-        _set(self, "target", target)
-        _set(self, "source", source)
-        _set(self, "optional", optional)
-        _set(self, "workspace_inherited", workspace_inherited)
-        _set(self, "features", features)
-        _set(self, "default_features", default_features)
+    optional: bool = False
+    workspace_inherited: bool = False
+    features: tuple[str, ...] = ()
+    default_features: bool = True
 
     @property
     def is_registry(self) -> bool:
@@ -216,112 +132,46 @@ class ManifestDependency(FrozenRecord):
         return self.source.kind == "git"
 
 
-class WorkspaceConfig(FrozenRecord):
-    """The ``[workspace]`` table of a root manifest (``root`` is that manifest's directory)."""
-
-    _fields = (
-        "root",
-        "members",
-        "exclude",
-        "default_members",
-        "resolver",
-        "package",
-        "dependencies",
-    )
-    _hash = _fields[:5]  # the mappings are compared, not hashed
-    __slots__ = _fields
+@record
+class WorkspaceConfig:
+    """The ``[workspace]`` table of a root manifest (``root`` is that manifest's directory).
+    The mappings are compared, not hashed."""
 
     root: str
-    members: tuple[str, ...]
-    exclude: tuple[str, ...]
-    default_members: tuple[str, ...] | None
-    resolver: str | None
-    package: Mapping[str, object]
-    dependencies: Mapping[str, ManifestDependency]
-
-    def __init__(
-        self,
-        root: str,
-        members: tuple[str, ...] = (),
-        exclude: tuple[str, ...] = (),
-        default_members: tuple[str, ...] | None = None,
-        resolver: str | None = None,
-        package: Mapping[str, object] = _NO_TABLE,
-        dependencies: Mapping[str, ManifestDependency] | None = None,
-    ) -> None:
-        _set(self, "root", root)
-        _set(self, "members", members)
-        _set(self, "exclude", exclude)
-        _set(self, "default_members", default_members)
-        _set(self, "resolver", resolver)
-        _set(self, "package", package)
-        # default: a fresh empty read-only mapping
-        _set(self, "dependencies", MappingProxyType({}) if dependencies is None else dependencies)
+    members: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
+    default_members: tuple[str, ...] | None = None
+    resolver: str | None = None
+    package: Mapping[str, object] = field(default=_NO_TABLE, hash=False)
+    dependencies: Mapping[str, ManifestDependency] = field(
+        default_factory=lambda: MappingProxyType({}), hash=False
+    )
 
 
-class Manifest(FrozenRecord):
+@record
+class Manifest:
     """One ``Cargo.toml``. ``path`` is its directory; ``name`` is None for a virtual manifest.
 
     ``version`` defaults to ``"0.0.0"`` when a package omits it (cargo >= 1.75).
     ``patch`` and ``replace`` are the raw tables; ``patches`` and ``replacements`` the parsed
-    dependencies (paths relative to the workspace root).
+    dependencies (paths relative to the workspace root). The mappings are compared, not hashed.
     """
-
-    _fields = (
-        "path",
-        "name",
-        "version",
-        "dependencies",
-        "rust_version",
-        "features",
-        "workspace",
-        "patch",
-        "replace",
-        "patches",
-        "replacements",
-    )
-    # the mappings are compared, not hashed
-    _hash = ("path", "name", "version", "dependencies", "rust_version", "workspace")
-    __slots__ = _fields
 
     path: str
     name: str | None
     version: str | None
-    dependencies: tuple[ManifestDependency, ...]
-    rust_version: str | None
-    features: Mapping[str, tuple[str, ...]]
-    workspace: WorkspaceConfig | None
-    patch: Mapping[str, object]
-    replace: Mapping[str, object]
-    patches: Mapping[str, tuple[ManifestDependency, ...]]
-    replacements: Mapping[str, ManifestDependency]
-
-    def __init__(
-        self,
-        path: str,
-        name: str | None,
-        version: str | None,
-        dependencies: tuple[ManifestDependency, ...] = (),
-        rust_version: str | None = None,
-        features: Mapping[str, tuple[str, ...]] = _NO_FEATURES,
-        workspace: WorkspaceConfig | None = None,
-        patch: Mapping[str, object] = _NO_TABLE,
-        replace: Mapping[str, object] = _NO_TABLE,
-        patches: Mapping[str, tuple[ManifestDependency, ...]] | None = None,
-        replacements: Mapping[str, ManifestDependency] | None = None,
-    ) -> None:
-        _set(self, "path", path)
-        _set(self, "name", name)
-        _set(self, "version", version)
-        _set(self, "dependencies", dependencies)
-        _set(self, "rust_version", rust_version)
-        _set(self, "features", features)
-        _set(self, "workspace", workspace)
-        _set(self, "patch", patch)
-        _set(self, "replace", replace)
-        # defaults: a fresh empty read-only mapping
-        _set(self, "patches", MappingProxyType({}) if patches is None else patches)
-        _set(self, "replacements", MappingProxyType({}) if replacements is None else replacements)
+    dependencies: tuple[ManifestDependency, ...] = ()
+    rust_version: str | None = None
+    features: Mapping[str, tuple[str, ...]] = field(default=_NO_FEATURES, hash=False)
+    workspace: WorkspaceConfig | None = None
+    patch: Mapping[str, object] = field(default=_NO_TABLE, hash=False)
+    replace: Mapping[str, object] = field(default=_NO_TABLE, hash=False)
+    patches: Mapping[str, tuple[ManifestDependency, ...]] = field(
+        default_factory=lambda: MappingProxyType({}), hash=False
+    )
+    replacements: Mapping[str, ManifestDependency] = field(
+        default_factory=lambda: MappingProxyType({}), hash=False
+    )
 
     @property
     def is_virtual(self) -> bool:
@@ -346,26 +196,14 @@ class Manifest(FrozenRecord):
         return tuple(dict.fromkeys(d.source.path for d in deps if isinstance(d.source, PathSource)))
 
 
-class Workspace(FrozenRecord):
+@record
+class Workspace:
     """A root manifest, its members (the root first when it is a package) and other local
     packages the resolver reads (non-member path dependencies, path patches/replacements)."""
 
-    _fields = ("root", "members", "path_packages")
-    __slots__ = _fields
-
     root: Manifest
     members: tuple[Manifest, ...]
-    path_packages: tuple[Manifest, ...]
-
-    def __init__(
-        self,
-        root: Manifest,
-        members: tuple[Manifest, ...],
-        path_packages: tuple[Manifest, ...] = (),
-    ) -> None:
-        _set(self, "root", root)
-        _set(self, "members", members)
-        _set(self, "path_packages", path_packages)
+    path_packages: tuple[Manifest, ...] = ()
 
     @property
     def manifests(self) -> tuple[Manifest, ...]:

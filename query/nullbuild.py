@@ -23,20 +23,13 @@ The registry packages themselves are judged by :mod:`query.validate`.
 
 from __future__ import annotations
 
-from collections import namedtuple
 from collections.abc import Callable, Mapping, Sequence
 
 from query.entry import IndexEntry
 from query.lockfile import LockedPackage, Lockfile
 from query.manifest import GitSource, Manifest, ManifestDependency, PathSource, Workspace
+from query.record import field, record
 from query.verdict import Mismatch
-
-TYPE_CHECKING = False
-if TYPE_CHECKING:
-    from typing import Any, NamedTuple, TypeAlias
-
-    # a _Summary as plain data: (feature map, deps as plain _Dep tuples)
-    PlainSummary: TypeAlias = tuple[dict[str, tuple[str, ...]], tuple[tuple[Any, ...], ...]]
 
 CRATES_IO_SOURCE = "registry+https://github.com/rust-lang/crates.io-index"
 
@@ -277,31 +270,30 @@ def check_workspace(
 # one off can drop some, without any requirement changing.
 
 
-# NamedTuples for the type checker, ``collections.namedtuple`` at run time (no ``typing``
-# import on the start-up path).
-if TYPE_CHECKING:
+@record
+class FeatureDep:
+    """What feature resolution needs of one dependency of a package."""
 
-    class _Dep(NamedTuple):
-        name: str  # name in TOML: what feature strings refer to
-        package: str
-        req: str | None
-        optional: bool
-        features: tuple[str, ...]
-        default_features: bool
+    name: str  # name in TOML: what feature strings refer to
+    package: str
+    req: str | None
+    optional: bool
+    features: tuple[str, ...]
+    default_features: bool
 
-    class _Summary(NamedTuple):
-        features: Mapping[str, tuple[str, ...]]
-        deps: tuple[_Dep, ...]  # dev-dependencies only for members
 
-else:
-    _Dep = namedtuple(
-        "_Dep", ("name", "package", "req", "optional", "features", "default_features")
-    )
-    _Summary = namedtuple("_Summary", ("features", "deps"))
+@record
+class FeatureSummary:
+    """What feature resolution needs of one package: its feature map (explicit features plus
+    the implicit one of each optional dependency) and dependencies (dev ones only for members).
+    The map is compared, not hashed."""
+
+    features: Mapping[str, tuple[str, ...]] = field(hash=False)
+    deps: tuple[FeatureDep, ...]
 
 
 def _feature_map(
-    features: Mapping[str, Sequence[str]], deps: Sequence[_Dep]
+    features: Mapping[str, Sequence[str]], deps: Sequence[FeatureDep]
 ) -> dict[str, tuple[str, ...]]:
     """Explicit features plus the implicit one of each optional dependency (unless ``dep:``)."""
     out = {name: tuple(values) for name, values in features.items()}
@@ -312,7 +304,9 @@ def _feature_map(
     return out
 
 
-def _requirements(summary: _Summary, wanted: set[str], everything: bool) -> dict[str, set[str]]:
+def _requirements(
+    summary: FeatureSummary, wanted: set[str], everything: bool
+) -> dict[str, set[str]]:
     """Dependency name -> features asked of it, for the features ``wanted`` (cargo's
     ``build_requirements``); an optional dependency is enabled when its name is a key."""
     fmap = summary.features
@@ -354,37 +348,28 @@ def _requirements(summary: _Summary, wanted: set[str], everything: bool) -> dict
     return out
 
 
-def _manifest_summary(manifest: Manifest, member: bool) -> _Summary:
+def _manifest_summary(manifest: Manifest, member: bool) -> FeatureSummary:
     deps = tuple(
-        _Dep(d.name_in_toml, d.package, d.requirement, d.optional, d.features, d.default_features)
+        FeatureDep(
+            d.name_in_toml, d.package, d.requirement, d.optional, d.features, d.default_features
+        )
         for d in manifest.dependencies
         if member or d.kind != "dev"
     )
-    return _Summary(_feature_map(manifest.features, deps), deps)
+    return FeatureSummary(_feature_map(manifest.features, deps), deps)
 
 
-def _entry_summary(entry: IndexEntry) -> _Summary:
+def entry_summary(entry: IndexEntry) -> FeatureSummary:
+    """What :func:`check_features` needs of an index entry."""
     deps = tuple(
-        _Dep(d.name, d.package_name, d.req, d.optional, d.features, d.default_features)
+        FeatureDep(d.name, d.package_name, d.req, d.optional, d.features, d.default_features)
         for d in entry.deps
         if d.kind != "dev"
     )
-    return _Summary(_feature_map(entry.features, deps), deps)
+    return FeatureSummary(_feature_map(entry.features, deps), deps)
 
 
-def plain_summary(entry: IndexEntry) -> PlainSummary:
-    """What :func:`check_features` needs of an index entry, as plain tuples and dicts (it
-    crosses a process boundary through ``marshal``: registry/parallel.py)."""
-    summary = _entry_summary(entry)
-    return dict(summary.features), tuple(tuple(d) for d in summary.deps)
-
-
-def _from_plain(plain: PlainSummary) -> _Summary:
-    features, deps = plain
-    return _Summary(features, tuple(map(_Dep._make, deps)))
-
-
-def _targets(dep: _Dep, edges: Mapping[str, list[LockedPackage]]) -> list[LockedPackage]:
+def _targets(dep: FeatureDep, edges: Mapping[str, list[LockedPackage]]) -> list[LockedPackage]:
     named = edges.get(dep.package, [])
     if len(named) > 1:
         fitting = [p for p in named if _satisfies(dep.req, p.version)]
@@ -398,21 +383,21 @@ def check_features(
     entries: Mapping[int, IndexEntry],
     *,
     lock_name: str = "Cargo.lock",
-    summaries: Mapping[int, PlainSummary] | None = None,
+    summaries: Mapping[int, FeatureSummary] | None = None,
 ) -> list[Mismatch]:
     """Optional dependencies of locked packages that the unified features turn on but the lock
     lacks, or that the lock keeps though no enabled feature turns them on.
 
     ``entries`` maps a registry package's ``index`` to its index entry, or ``summaries`` to
-    :func:`plain_summary` of it; packages without either (and git packages) are not judged,
+    :func:`entry_summary` of it; packages without either (and git packages) are not judged,
     and nothing below them is called stale.
     """
-    plain = {} if summaries is None else summaries
+    given = {} if summaries is None else summaries
     members = {m.name for m in workspace.members if m.name}
     manifests = {
         m.name: m for m in (*workspace.members, *workspace.path_packages) if m.name is not None
     }
-    summary_of: dict[int, _Summary] = {}
+    summary_of: dict[int, FeatureSummary] = {}
     unknown: list[LockedPackage] = []
     roots: list[LockedPackage] = []
     for package in lock.packages:
@@ -422,9 +407,9 @@ def check_features(
             if member:
                 roots.append(package)
         elif package.index in entries:
-            summary_of[package.index] = _entry_summary(entries[package.index])
-        elif package.index in plain:
-            summary_of[package.index] = _from_plain(plain[package.index])
+            summary_of[package.index] = entry_summary(entries[package.index])
+        elif package.index in given:
+            summary_of[package.index] = given[package.index]
         else:
             unknown.append(package)
 

@@ -23,9 +23,9 @@ which matches everything including pre-releases, unlike ``*``.
 from __future__ import annotations
 
 import re
-from operator import itemgetter
 
-from query.record import TupleRecord
+from query import TYPE_CHECKING
+from query.record import field, record
 from query.version import (
     BUILD,
     MAJOR,
@@ -39,10 +39,7 @@ from query.version import (
     _pre_key,
 )
 
-TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import NamedTuple
-
     from query.version import AnyVersion
 
 __all__ = ["Requirement", "RequirementError"]
@@ -72,37 +69,16 @@ class RequirementError(ValueError):
         self.reason = reason
 
 
-# A NamedTuple for the type checker; at run time a tuple class written out like the one
-# ``collections.namedtuple`` would make (no ``typing`` import, and no ~0.1 ms ``namedtuple`` call,
-# on the start-up path); `_Comparator` adds the rendering.
-if TYPE_CHECKING:
+@record
+class _Comparator:
+    """One comparator; ``pre`` is "" when absent, ``pre_key`` its sort key (derived)."""
 
-    class _ComparatorFields(NamedTuple):
-        op: str
-        major: int
-        minor: int | None
-        patch: int | None
-        pre: str  # "" when absent
-        pre_key: PreKey
-
-else:
-
-    class _ComparatorFields(TupleRecord):
-        __slots__ = ()
-        _fields = ("op", "major", "minor", "patch", "pre", "pre_key")
-        op = property(itemgetter(0))
-        major = property(itemgetter(1))
-        minor = property(itemgetter(2))
-        patch = property(itemgetter(3))
-        pre = property(itemgetter(4))
-        pre_key = property(itemgetter(5))
-
-        def __new__(cls, op, major, minor, patch, pre, pre_key):
-            return tuple.__new__(cls, (op, major, minor, patch, pre, pre_key))
-
-
-class _Comparator(_ComparatorFields):
-    __slots__ = ()
+    op: str
+    major: int
+    minor: int | None
+    patch: int | None
+    pre: str
+    pre_key: PreKey = field(compare=False, repr=False)
 
     def __str__(self) -> str:
         out = f"{self.op}{self.major}"
@@ -348,20 +324,13 @@ def _less(c: _Comparator, major: int, minor: int, patch: int, pre: PreKey) -> bo
     return pre < c.pre_key
 
 
+@record
 class Requirement:
-    """A parsed cargo version requirement (immutable)."""
+    """A parsed cargo version requirement (immutable): its comparators, or ``any_`` for no
+    requirement at all."""
 
-    __slots__ = ("_any", "_comparators")
-
-    _any: bool
-    _comparators: tuple[_Comparator, ...]
-
-    def __init__(self, comparators: tuple[_Comparator, ...] = (), *, any_: bool = False) -> None:
-        object.__setattr__(self, "_comparators", comparators)
-        object.__setattr__(self, "_any", any_)
-
-    def __setattr__(self, name: str, value: object) -> None:
-        raise AttributeError(f"{type(self).__name__} is immutable")
+    comparators: tuple[_Comparator, ...] = ()
+    any_: bool = False
 
     @classmethod
     def parse(cls, s: str) -> Requirement:
@@ -377,41 +346,30 @@ class Requirement:
     @classmethod
     def any(cls) -> Requirement:
         """No version requirement at all: matches every version, pre-releases included."""
-        return cls(any_=True)
+        return cls((), True)
 
     def matches(self, v: AnyVersion) -> bool:
         """Whether ``v`` satisfies this requirement (build metadata is ignored)."""
-        if self._any:
+        if self.any_:
             return True
         major, minor, patch = v.major, v.minor, v.patch
         pre = _pre_key(v.prerelease)
-        for c in self._comparators:
+        for c in self.comparators:
             if not _matches_one(c, major, minor, patch, pre):
                 return False
         if not v.prerelease:
             return True
         return any(
             c.pre and c.major == major and c.minor == minor and c.patch == patch
-            for c in self._comparators
+            for c in self.comparators
         )
 
     def __str__(self) -> str:
-        if not self._comparators:
+        if not self.comparators:
             return "*"
-        return ", ".join(str(c) for c in self._comparators)
+        return ", ".join(str(c) for c in self.comparators)
 
     def __repr__(self) -> str:
-        if self._any:
+        if self.any_:
             return "Requirement.any()"
         return f"Requirement.parse({str(self)!r})"
-
-    def _key(self) -> tuple[bool, tuple[tuple[str, int, int | None, int | None, str], ...]]:
-        return self._any, tuple(c[:5] for c in self._comparators)
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, Requirement):
-            return NotImplemented
-        return self._key() == other._key()
-
-    def __hash__(self) -> int:
-        return hash(self._key())

@@ -22,6 +22,7 @@ from __future__ import annotations
 import re
 
 from query.names import CrateNameError, validate_crate_name
+from query.record import record
 from query.versionsyntax import is_version
 
 __all__ = ["QuerySpec", "QuerySpecError", "parse_query_spec"]
@@ -37,38 +38,13 @@ class QuerySpecError(ValueError):
     """A query spec we cannot parse; the message repeats the input."""
 
 
+@record
 class QuerySpec:
-    """A parsed query: a crate name and at most one of ``exact`` / ``requirement``.
-
-    A plain slotted class rather than a dataclass: this module is on the fast path, and
-    ``dataclasses`` costs ~8 ms of imports (it pulls in ``inspect``).
-    """
-
-    __slots__ = ("exact", "name", "requirement")
+    """A parsed query: a crate name and at most one of ``exact`` / ``requirement``."""
 
     name: str
     exact: str | None
     requirement: str | None
-
-    def __init__(self, name: str, exact: str | None, requirement: str | None) -> None:
-        object.__setattr__(self, "name", name)
-        object.__setattr__(self, "exact", exact)
-        object.__setattr__(self, "requirement", requirement)
-
-    def __setattr__(self, key: str, value: object) -> None:
-        raise AttributeError(f"QuerySpec is immutable: cannot set {key}")
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, QuerySpec):
-            return NotImplemented
-        return (self.name, self.exact, self.requirement) == (
-            other.name,
-            other.exact,
-            other.requirement,
-        )
-
-    def __hash__(self) -> int:
-        return hash((self.name, self.exact, self.requirement))
 
     def __repr__(self) -> str:
         return f"QuerySpec({self.name!r}, exact={self.exact!r}, requirement={self.requirement!r})"

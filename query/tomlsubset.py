@@ -29,7 +29,8 @@ inline tables and arrays (but arrays of tables) are never extended; no key is se
 
 from __future__ import annotations
 
-TYPE_CHECKING = False
+from query import TYPE_CHECKING
+
 if TYPE_CHECKING:
     from typing import Any
 

@@ -22,11 +22,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 
+from query import TYPE_CHECKING
 from query.entry import INVALID, UNSUPPORTED, IndexDependency, IndexEntry
 from query.lockfile import LockedPackage, Lockfile
-from query.record import FrozenRecord
+from query.record import record
 
-TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import TypeAlias
 
@@ -50,100 +50,49 @@ CRATES_IO_GIT_URL = "https://github.com/rust-lang/crates.io-index"
 CRATES_IO_SOURCES = frozenset({"registry+" + CRATES_IO_GIT_URL, "sparse+https://index.crates.io/"})
 
 
-_set = object.__setattr__  # sets a field of a frozen record in ``__init__``
-
-
-class MissingCrate(FrozenRecord):
+@record
+class MissingCrate:
     """The index has no file for this crate."""
 
-    _fields = ()
-    __slots__ = _fields
 
-
-class MissingVersion(FrozenRecord):
+@record
+class MissingVersion:
     """The crate exists but not at this version; ``known`` lists some versions it has."""
 
-    _fields = ("known",)
-    __slots__ = _fields
-
-    known: tuple[str, ...]
-
-    def __init__(self, known: tuple[str, ...] = ()) -> None:
-        _set(self, "known", known)
+    known: tuple[str, ...] = ()
 
 
-class Unknown(FrozenRecord):
+@record
+class Unknown:
     """Could not check: ``reason`` says why, in one line."""
 
-    _fields = ("reason",)
-    __slots__ = _fields
-
     reason: str
-
-    def __init__(self, reason: str) -> None:
-        _set(self, "reason", reason)
 
 
 Lookup = IndexEntry | MissingCrate | MissingVersion | Unknown
 
 
-class Problem(FrozenRecord):
-    _fields = ("code", "message", "severity")
-    __slots__ = _fields
-
+@record
+class Problem:
     code: str
     message: str
-    severity: str
-
-    def __init__(self, code: str, message: str, severity: str = ERROR) -> None:
-        _set(self, "code", code)
-        _set(self, "message", message)
-        _set(self, "severity", severity)
+    severity: str = ERROR
 
 
-class PackageResult(FrozenRecord):
+@record
+class PackageResult:
     """The verdict on one locked package."""
-
-    _fields = ("source", "name", "version", "line", "status", "problems")
-    __slots__ = _fields
 
     source: str
     name: str
     version: str
     line: int | None
     status: str
-    problems: tuple[Problem, ...]
-
-    def __init__(
-        self,
-        source: str,
-        name: str,
-        version: str,
-        line: int | None,
-        status: str,
-        problems: tuple[Problem, ...] = (),
-    ) -> None:
-        _result_source(self, source)
-        _result_name(self, name)
-        _result_version(self, version)
-        _result_line(self, line)
-        _result_status(self, status)
-        _result_problems(self, problems)
+    problems: tuple[Problem, ...] = ()
 
     @property
     def errors(self) -> tuple[Problem, ...]:
         return tuple(p for p in self.problems if p.severity == ERROR)
-
-
-# The slots' own setters (one per locked package): faster than ``_set``, which looks the name up.
-(
-    _result_source,
-    _result_name,
-    _result_version,
-    _result_line,
-    _result_status,
-    _result_problems,
-) = [vars(PackageResult)[field].__set__ for field in PackageResult._fields]
 
 
 def same_registry(dep: IndexDependency, package_source: str, dep_source: str | None) -> bool:

@@ -9,7 +9,7 @@ Exit codes are the same for every output format::
 
 from __future__ import annotations
 
-from query.record import FrozenRecord
+from query.record import record
 from query.validate import ERROR, OK, PROBLEM, UNKNOWN, PackageResult, Problem
 
 UNKNOWN_POLICIES = ("error", "warn", "ignore")
@@ -27,10 +27,8 @@ __all__ = [
 ]
 
 
-_set = object.__setattr__  # sets a field of a frozen record in ``__init__``
-
-
-class Mismatch(FrozenRecord):
+@record
+class Mismatch:
     """A workspace-level finding of ``check`` (not tied to one locked registry package).
 
     ``code``: ``unsatisfied-requirement``, ``missing-dependency``, ``stale-package``,
@@ -39,64 +37,25 @@ class Mismatch(FrozenRecord):
     (a manifest, or the lockfile for stale packages).
     """
 
-    _fields = ("code", "message", "file", "line")
-    __slots__ = _fields
-
     code: str
     message: str
-    file: str | None
-    line: int | None
-
-    def __init__(
-        self, code: str, message: str, file: str | None = None, line: int | None = None
-    ) -> None:
-        _set(self, "code", code)
-        _set(self, "message", message)
-        _set(self, "file", file)
-        _set(self, "line", line)
+    file: str | None = None
+    line: int | None = None
 
     @property
     def is_unknown(self) -> bool:
         return self.code == "unknown"
 
 
-class Verdict(FrozenRecord):
-    _fields = (
-        "command",
-        "lockfile",
-        "packages",
-        "mismatches",
-        "skipped",
-        "unknown_policy",
-        "from_fingerprint",
-    )
-    __slots__ = _fields
-
+@record
+class Verdict:
     command: str
     lockfile: str
-    packages: tuple[PackageResult, ...]
-    mismatches: tuple[Mismatch, ...]
-    skipped: int
-    unknown_policy: str
-    from_fingerprint: bool
-
-    def __init__(
-        self,
-        command: str,
-        lockfile: str,
-        packages: tuple[PackageResult, ...] = (),
-        mismatches: tuple[Mismatch, ...] = (),
-        skipped: int = 0,
-        unknown_policy: str = "error",
-        from_fingerprint: bool = False,
-    ) -> None:
-        _set(self, "command", command)
-        _set(self, "lockfile", lockfile)
-        _set(self, "packages", packages)
-        _set(self, "mismatches", mismatches)
-        _set(self, "skipped", skipped)
-        _set(self, "unknown_policy", unknown_policy)
-        _set(self, "from_fingerprint", from_fingerprint)
+    packages: tuple[PackageResult, ...] = ()
+    mismatches: tuple[Mismatch, ...] = ()
+    skipped: int = 0
+    unknown_policy: str = "error"
+    from_fingerprint: bool = False
 
     @property
     def problems(self) -> int:

@@ -29,7 +29,9 @@ from __future__ import annotations
 
 import re
 
-TYPE_CHECKING = False
+from query import TYPE_CHECKING
+from query.record import record
+
 if TYPE_CHECKING:
     from typing import TypeAlias
 
@@ -125,19 +127,15 @@ def _identifier(text: str, i: int, pos: str) -> tuple[str, int]:
         seg_start = end + 1
 
 
+@record
 class VersionParts:
     """A strictly parsed version's parts, with ``semver.Version``'s attribute names."""
 
-    __slots__ = ("build", "major", "minor", "patch", "prerelease")
-
-    def __init__(
-        self, major: int, minor: int, patch: int, prerelease: str | None, build: str | None
-    ) -> None:
-        self.major = major
-        self.minor = minor
-        self.patch = patch
-        self.prerelease = prerelease
-        self.build = build
+    major: int
+    minor: int
+    patch: int
+    prerelease: str | None
+    build: str | None
 
     def __repr__(self) -> str:
         return f"VersionParts({str(self)!r})"

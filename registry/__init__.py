@@ -10,7 +10,8 @@ __version__ = "0.1.0"
 
 __all__ = ["Registry", "__version__"]
 
-TYPE_CHECKING = False  # not typing's: importing typing costs ~4 ms on the fast path
+from query import TYPE_CHECKING
+
 if TYPE_CHECKING:
     from registry.client import Registry
 

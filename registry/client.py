@@ -18,14 +18,14 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 
 from cache.format import CacheFormatError, find_exact, iter_keys
+from query import TYPE_CHECKING
 from query.entry import EntryError, IndexEntry, entry_from_mapping
 from query.names import index_path
-from query.record import FrozenRecord
+from query.record import record
 from registry.entries import USER_AGENT, IndexEntries
 from registry.errors import CacheEntryError, NotFoundError, RegistryError
 from registry.source import LOCAL
 
-TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import TypeVar
 
@@ -36,47 +36,22 @@ if TYPE_CHECKING:
 __all__ = ["USER_AGENT", "FetchReport", "Registry", "VersionInfo"]
 
 
-_set = object.__setattr__  # sets a field of a frozen record in ``__init__``
-
-
-class VersionInfo(FrozenRecord):
-    _fields = ("version", "yanked")
-    __slots__ = _fields
-
+@record
+class VersionInfo:
     version: str
     yanked: bool
 
-    def __init__(self, version: str, yanked: bool) -> None:
-        _set(self, "version", version)
-        _set(self, "yanked", yanked)
 
-
-class FetchReport(FrozenRecord):
-    """What :meth:`Registry.fetch` did: counts per outcome and the errors by crate name."""
-
-    # hashing raises TypeError (``errors`` is a dict), as the dataclass's did
-    _fields = ("downloaded", "unchanged", "cached", "not_found", "errors")
-    __slots__ = _fields
+@record
+class FetchReport:
+    """What :meth:`Registry.fetch` did: counts per outcome and the errors by crate name
+    (hashing raises TypeError: ``errors`` is a dict)."""
 
     downloaded: int
     unchanged: int
     cached: int
     not_found: tuple[str, ...]
     errors: dict[str, RegistryError]
-
-    def __init__(
-        self,
-        downloaded: int,
-        unchanged: int,
-        cached: int,
-        not_found: tuple[str, ...],
-        errors: dict[str, RegistryError],
-    ) -> None:
-        _set(self, "downloaded", downloaded)
-        _set(self, "unchanged", unchanged)
-        _set(self, "cached", cached)
-        _set(self, "not_found", not_found)
-        _set(self, "errors", errors)
 
 
 def _yanked_hint(blob: bytes) -> bool:

@@ -34,6 +34,7 @@ from cache.freshness import is_fresh, read_max_age
 from cache.integrity import CORRUPT, FOREIGN, VERIFIED, check
 from cache.pathstr import exists
 from cache.store import CacheReadError, IndexStore
+from query import TYPE_CHECKING
 from query.names import CrateNameError, index_path
 from registry import __version__
 from registry.errors import (
@@ -47,7 +48,6 @@ from registry.errors import (
 from registry.paths import default_cache_dir
 from registry.source import CRATES_IO_SPARSE, LOCAL, IndexSource, parse_index_url
 
-TYPE_CHECKING = False
 if TYPE_CHECKING:
     from pathlib import Path
     from typing import Self

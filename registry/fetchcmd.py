@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import sys
 
+from query import TYPE_CHECKING
 from registry.options import RunOptions
 
-TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable
 

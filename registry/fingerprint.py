@@ -29,7 +29,8 @@ import marshal
 import os
 import time
 
-TYPE_CHECKING = False
+from query import TYPE_CHECKING
+
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping, Sequence
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import sys
 
+from query import TYPE_CHECKING
 from registry.errors import EXIT_UNAVAILABLE, EXIT_USAGE, RegistryError, UsageError
 
-TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable
 

@@ -32,9 +32,9 @@ This is the one place that parses every line of an index file, once per download
 
 from __future__ import annotations
 
+from query import TYPE_CHECKING
 from query.versionsyntax import is_version
 
-TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import os
 
+from query import TYPE_CHECKING
 from registry.errors import InputError
 
-TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any, TypeAlias
 

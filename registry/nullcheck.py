@@ -13,14 +13,14 @@ import os
 import re
 
 from cache.pathstr import is_dir, is_file, joined, spelled
-from query.record import Record
+from query import TYPE_CHECKING
+from query.record import field, record
 from query.verdict import Mismatch, Verdict
 from registry.errors import InputError
 from registry.lockload import read_toml
 from registry.sources import SourceMap
 from registry.validation import Settings, validate_loaded
 
-TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
@@ -30,31 +30,15 @@ CRATES_IO_SOURCE = "registry+https://github.com/rust-lang/crates.io-index"
 _GLOB = re.compile(r"[*?\[]")
 
 
-class CheckInputs(Record):
+@record(frozen=False)
+class CheckInputs:
     """What the verdict depended on, for the fingerprint."""
 
-    _fields = ("files", "dirs", "absent", "cache_files", "fresh_until")
-    __slots__ = _fields
-
-    files: list[str]
-    dirs: list[str]
-    absent: list[str]
-    cache_files: list[str]
-    fresh_until: float | None
-
-    def __init__(
-        self,
-        files: list[str] | None = None,
-        dirs: list[str] | None = None,
-        absent: list[str] | None = None,
-        cache_files: list[str] | None = None,
-        fresh_until: float | None = None,
-    ) -> None:
-        self.files = [] if files is None else files
-        self.dirs = [] if dirs is None else dirs
-        self.absent = [] if absent is None else absent
-        self.cache_files = [] if cache_files is None else cache_files
-        self.fresh_until = fresh_until
+    files: list[str] = field(default_factory=list)
+    dirs: list[str] = field(default_factory=list)
+    absent: list[str] = field(default_factory=list)
+    cache_files: list[str] = field(default_factory=list)
+    fresh_until: float | None = None
 
 
 def find_root(manifest: str) -> tuple[str, dict[str, Any], str]:

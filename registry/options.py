@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import sys
 
-TYPE_CHECKING = False
+from query import TYPE_CHECKING
+
 if TYPE_CHECKING:
     from registry.client import Registry
 

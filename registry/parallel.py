@@ -32,7 +32,8 @@ import gc
 import os
 import sys
 
-TYPE_CHECKING = False
+from query import TYPE_CHECKING
+
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
     from typing import TypeVar

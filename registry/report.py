@@ -24,10 +24,10 @@ import os
 from collections.abc import Callable, Iterator
 from types import MappingProxyType
 
-from query.record import FrozenRecord
+from query import TYPE_CHECKING
+from query.record import record
 from query.verdict import ERROR, UNKNOWN_POLICIES, Mismatch, PackageResult, Problem, Verdict
 
-TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
@@ -86,14 +86,9 @@ _RESET = "\x1b[0m"
 _COLORS = MappingProxyType({"red": "\x1b[31m", "yellow": "\x1b[33m", "green": "\x1b[32m"})
 
 
-_set = object.__setattr__  # sets a field of a frozen record in ``__init__``
-
-
-class Finding(FrozenRecord):
+@record
+class Finding:
     """One reportable problem after the unknown policy: what every text format prints."""
-
-    _fields = ("code", "severity", "message", "label", "text", "file", "line")
-    __slots__ = _fields
 
     code: str
     severity: str  # "error" or "warning"
@@ -102,24 +97,6 @@ class Finding(FrozenRecord):
     text: str  # the message without the package name the label already gives
     file: str | None
     line: int | None
-
-    def __init__(
-        self,
-        code: str,
-        severity: str,
-        message: str,
-        label: str,
-        text: str,
-        file: str | None,
-        line: int | None,
-    ) -> None:
-        _set(self, "code", code)
-        _set(self, "severity", severity)
-        _set(self, "message", message)
-        _set(self, "label", label)
-        _set(self, "text", text)
-        _set(self, "file", file)
-        _set(self, "line", line)
 
 
 def _unknown_severity(policy: str) -> str:

@@ -15,9 +15,10 @@ from __future__ import annotations
 
 import os
 
+from query import TYPE_CHECKING
+from query.record import field, record
 from registry.errors import UsageError
 
-TYPE_CHECKING = False
 if TYPE_CHECKING:
     from urllib.parse import SplitResult
 
@@ -32,27 +33,14 @@ LOCAL = "local"
 _LOCAL_REGISTRY_KIND = 4
 
 
+@record
 class IndexSource:
-    """A resolved index location: ``url`` is its identity, ``base`` where files are read from.
+    """A resolved index location: ``url`` is its identity, ``base`` where files are read from."""
 
-    A plain slotted class (not a dataclass): it is on the fast path.
-    """
-
-    __slots__ = ("base", "dir_name", "kind", "url")
-
-    def __init__(self, *, kind: str, url: str, base: str, dir_name: str) -> None:
-        self.kind = kind
-        self.url = url
-        self.base = base
-        self.dir_name = dir_name
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, IndexSource):
-            return NotImplemented
-        return (self.kind, self.url) == (other.kind, other.url)
-
-    def __hash__(self) -> int:
-        return hash((self.kind, self.url))
+    kind: str
+    url: str
+    base: str = field(compare=False)
+    dir_name: str = field(compare=False)
 
     def __repr__(self) -> str:
         return f"IndexSource({self.kind!r}, {self.url!r})"

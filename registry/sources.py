@@ -25,10 +25,10 @@ import os
 from collections.abc import Mapping
 
 from cache.pathstr import is_file, joined, spelled
-from query.record import FrozenRecord, Record
+from query import TYPE_CHECKING
+from query.record import field, record
 from registry.source import CRATES_IO_GIT, CRATES_IO_GIT_URL, CRATES_IO_SPARSE
 
-TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Iterator
     from typing import Any
@@ -38,14 +38,9 @@ if TYPE_CHECKING:
 CRATES_IO = "crates-io"
 
 
-class Unresolved(FrozenRecord):
-    _fields = ("reason",)
-    __slots__ = _fields
-
+@record
+class Unresolved:
     reason: str
-
-    def __init__(self, reason: str) -> None:
-        object.__setattr__(self, "reason", reason)
 
 
 def cargo_home() -> str:
@@ -119,31 +114,15 @@ def _strip(url: str) -> str:
     return url.removeprefix("registry+")
 
 
-class SourceMap(Record):
+@record(frozen=False)
+class SourceMap:
     """Cargo's ``[source]`` and ``[registries]`` tables, merged nearest-first."""
 
-    _fields = ("sources", "registries", "index_url", "files", "absent")
-    __slots__ = _fields
-
-    sources: dict[str, dict[str, Any]]
-    registries: dict[str, dict[str, Any]]
-    index_url: str | None
-    files: list[str]
-    absent: list[str]
-
-    def __init__(
-        self,
-        sources: dict[str, dict[str, Any]] | None = None,
-        registries: dict[str, dict[str, Any]] | None = None,
-        index_url: str | None = None,
-        files: list[str] | None = None,
-        absent: list[str] | None = None,
-    ) -> None:
-        self.sources = {} if sources is None else sources
-        self.registries = {} if registries is None else registries
-        self.index_url = index_url
-        self.files = [] if files is None else files
-        self.absent = [] if absent is None else absent
+    sources: dict[str, dict[str, Any]] = field(default_factory=dict)
+    registries: dict[str, dict[str, Any]] = field(default_factory=dict)
+    index_url: str | None = None
+    files: list[str] = field(default_factory=list)
+    absent: list[str] = field(default_factory=list)
 
     @classmethod
     def discover(cls, start: StrPath, *, index_url: str | None = None) -> SourceMap:

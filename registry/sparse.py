@@ -24,7 +24,8 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping, Sequence
 
-from query.record import FrozenRecord, Record
+from query import TYPE_CHECKING
+from query.record import record
 from registry.errors import (
     AuthError,
     HttpStatusError,
@@ -35,7 +36,6 @@ from registry.errors import (
 from registry.source import url_origin
 from registry.transport.base import HttpRequest, HttpResponse, Transport, TransportError
 
-TYPE_CHECKING = False
 if TYPE_CHECKING:
     import random
 
@@ -47,41 +47,21 @@ REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 BODY_EXCERPT = 200
 
 
-_set = object.__setattr__  # sets a field of a frozen record in ``__init__``
+@record
+class CacheValid:
+    max_age: int | None = None
 
 
-class CacheValid(FrozenRecord):
-    _fields = ("max_age",)
-    __slots__ = _fields
-
-    max_age: int | None
-
-    def __init__(self, max_age: int | None = None) -> None:
-        _set(self, "max_age", max_age)
-
-
-class Fetched(FrozenRecord):
-    _fields = ("body", "index_version", "max_age")
-    __slots__ = _fields
-
+@record
+class Fetched:
     body: bytes
     index_version: str
-    max_age: int | None
-
-    def __init__(self, body: bytes, index_version: str, max_age: int | None = None) -> None:
-        _set(self, "body", body)
-        _set(self, "index_version", index_version)
-        _set(self, "max_age", max_age)
+    max_age: int | None = None
 
 
-class NotFound(FrozenRecord):
-    _fields = ("status",)
-    __slots__ = _fields
-
+@record
+class NotFound:
     status: int
-
-    def __init__(self, status: int) -> None:
-        _set(self, "status", status)
 
 
 FetchResult = CacheValid | Fetched | NotFound
@@ -165,29 +145,13 @@ def body_excerpt(body: bytes, secret: str | None = None) -> str:
     return text[:BODY_EXCERPT] + ("…" if len(text) > BODY_EXCERPT else "")
 
 
-class _Pending(Record):
-    _fields = ("key", "url", "conditional", "attempt", "redirects")
-    __slots__ = _fields
-
+@record(frozen=False)
+class _Pending:
     key: str
     url: str
     conditional: tuple[tuple[str, str], ...]
-    attempt: int
-    redirects: int
-
-    def __init__(
-        self,
-        key: str,
-        url: str,
-        conditional: tuple[tuple[str, str], ...],
-        attempt: int = 0,
-        redirects: int = 0,
-    ) -> None:
-        self.key = key
-        self.url = url
-        self.conditional = conditional
-        self.attempt = attempt
-        self.redirects = redirects
+    attempt: int = 0
+    redirects: int = 0
 
 
 class SparseClient:

@@ -11,9 +11,10 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 
+from query import TYPE_CHECKING
 from query.entry import IndexEntry
 from query.names import CrateNameError, index_path, validate_crate_name
-from query.record import FrozenRecord, Record
+from query.record import field, record
 from query.validate import (
     MissingCrate,
     MissingVersion,
@@ -27,14 +28,16 @@ from registry.parallel import split_map
 from registry.source import LOCAL
 from registry.sources import SourceMap, Unresolved
 
-TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
     from typing import Any, TypeAlias
 
     from cache.atomic import StrPath
     from query.lockfile import LockedPackage, Lockfile
-    from query.nullbuild import PlainSummary
+    from query.nullbuild import FeatureSummary
+
+    # a FeatureSummary as plain data: (feature map, deps as FeatureDep field tuples)
+    PlainSummary: TypeAlias = tuple[dict[str, tuple[str, ...]], tuple[tuple[Any, ...], ...]]
     from query.validate import Lookup
     from registry.client import Registry
 
@@ -43,92 +46,30 @@ if TYPE_CHECKING:
     Row: TypeAlias = tuple[int, str | None, tuple[tuple[str, str, str], ...] | None, Any]
 
 
-_set = object.__setattr__  # sets a field of a frozen record in ``__init__``
-
-
-class Settings(FrozenRecord):
+@record
+class Settings:
     """What every command that reads indexes shares."""
 
-    _fields = (
-        "cache_dir",
-        "offline",
-        "refresh",
-        "token",
-        "index_url",
-        "deny_yanked",
-        "warn",
-        "timeout",
-    )
-    __slots__ = _fields
-
-    cache_dir: str | None
-    offline: bool
-    refresh: bool
-    token: str | None
-    index_url: str | None
-    deny_yanked: bool
-    warn: Callable[[str], None] | None
-    timeout: float
-
-    def __init__(
-        self,
-        cache_dir: str | None = None,
-        offline: bool = False,
-        refresh: bool = False,
-        token: str | None = None,
-        index_url: str | None = None,
-        deny_yanked: bool = False,
-        warn: Callable[[str], None] | None = None,
-        timeout: float = 30.0,
-    ) -> None:
-        _set(self, "cache_dir", cache_dir)
-        _set(self, "offline", offline)
-        _set(self, "refresh", refresh)
-        _set(self, "token", token)
-        _set(self, "index_url", index_url)
-        _set(self, "deny_yanked", deny_yanked)
-        _set(self, "warn", warn)
-        _set(self, "timeout", timeout)
+    cache_dir: str | None = None
+    offline: bool = False
+    refresh: bool = False
+    token: str | None = None
+    index_url: str | None = None
+    deny_yanked: bool = False
+    warn: Callable[[str], None] | None = None
+    timeout: float = 30.0
 
 
-class ValidationReport(Record):
-    _fields = (
-        "lockfile",
-        "results",
-        "skipped",
-        "files_consulted",
-        "revalidated",
-        "fresh_until",
-        "summaries",
-    )
-    __slots__ = _fields
-
+@record(frozen=False)
+class ValidationReport:
     lockfile: StrPath
     results: list[PackageResult]
     skipped: int
-    files_consulted: list[str]
-    revalidated: bool
-    fresh_until: float | None
+    files_consulted: list[str] = field(default_factory=list)
+    revalidated: bool = False
+    fresh_until: float | None = None
     # by LockedPackage.index, when asked for: what check_features needs of each index entry
-    summaries: dict[int, PlainSummary]
-
-    def __init__(
-        self,
-        lockfile: StrPath,
-        results: list[PackageResult],
-        skipped: int,
-        files_consulted: list[str] | None = None,
-        revalidated: bool = False,
-        fresh_until: float | None = None,
-        summaries: dict[int, PlainSummary] | None = None,
-    ) -> None:
-        self.lockfile = lockfile
-        self.results = results
-        self.skipped = skipped
-        self.files_consulted = [] if files_consulted is None else files_consulted
-        self.revalidated = revalidated
-        self.fresh_until = fresh_until
-        self.summaries = {} if summaries is None else summaries
+    summaries: dict[int, FeatureSummary] = field(default_factory=dict)
 
 
 def _lookup(reg: Registry, package: LockedPackage, value: bytes | RegistryError) -> Lookup:
@@ -172,11 +113,7 @@ class _Judge:
         self.lock = lock
         self.deny_yanked = deny_yanked
         self.offline = offline
-        self._summarize: Callable[[IndexEntry], PlainSummary] | None = None
-        if summaries:
-            from query.nullbuild import plain_summary
-
-            self._summarize = plain_summary
+        self.summaries = summaries
         # package index -> (registry, its loaded cache bytes or error; None: load it when
         # judged, see `judge`) or a fixed lookup
         self.plan: dict[int, tuple[Registry, bytes | RegistryError | None] | Lookup] = {}
@@ -218,8 +155,8 @@ class _Judge:
         for package, result in zip(packages, results, strict=True):
             entry = found[package.index]
             summary = None
-            if self._summarize is not None and isinstance(entry, IndexEntry):
-                summary = self._summarize(entry)
+            if self.summaries and isinstance(entry, IndexEntry):
+                summary = _plain_summary(entry)
             problems = tuple((p.code, p.message, p.severity) for p in result.problems)
             out.append((package.index, result.status, problems, summary))
         return out
@@ -235,6 +172,24 @@ class _Judge:
             else:
                 found[package.index] = lookup
         return self.rows(found, [p for p in packages if p.index in found]) + retry
+
+
+def _plain_summary(entry: IndexEntry) -> PlainSummary:
+    """The feature summary of ``entry`` as plain data, to cross the pipe of a forked half."""
+    from query.nullbuild import entry_summary
+
+    summary = entry_summary(entry)
+    deps = tuple(
+        (d.name, d.package, d.req, d.optional, d.features, d.default_features) for d in summary.deps
+    )
+    return dict(summary.features), deps
+
+
+def _summary_from_plain(plain: PlainSummary) -> FeatureSummary:
+    from query.nullbuild import FeatureDep, FeatureSummary
+
+    features, deps = plain
+    return FeatureSummary(features, tuple(FeatureDep(*d) for d in deps))
 
 
 def validate_path(path: StrPath, settings: Settings) -> ValidationReport:
@@ -324,7 +279,7 @@ def validate_loaded(
         for reg in registries:
             reg.close()
     results: list[PackageResult] = []
-    summaries_by_index: dict[int, PlainSummary] = {}
+    summaries_by_index: dict[int, FeatureSummary] = {}
     for package in registry_packages:
         _, status, problems, summary = judged[package.index]
         assert status is not None and problems is not None  # revalidated ones were judged again
@@ -339,7 +294,7 @@ def validate_loaded(
             )
         )
         if summary is not None:
-            summaries_by_index[package.index] = summary
+            summaries_by_index[package.index] = _summary_from_plain(summary)
     known = [f for f in fresh if f is not None]
     until = min(known) if known and len(known) == len(fresh) else None
     return ValidationReport(

@@ -168,10 +168,15 @@ def test_dependencies(text: str, path: str, expected: list[ManifestDependency]) 
     assert m.name == "a" and m.version == "0.1.0" and m.path == path
 
 
-def test_source_tuples_unpack() -> None:
-    assert tuple(RegistrySource(registry="r")) == ("registry", "r", None)
-    assert tuple(PathSource(path="x")) == ("path", "x")
-    assert tuple(GitSource(url="u", ref="tag=1")) == ("git", "u", "tag=1")
+def test_source_fields() -> None:
+    registry, path, git = (
+        RegistrySource(registry="r"),
+        PathSource(path="x"),
+        GitSource(url="u", ref="tag=1"),
+    )
+    assert (registry.kind, registry.registry, registry.index_url) == ("registry", "r", None)
+    assert (path.kind, path.path) == ("path", "x")
+    assert (git.kind, git.url, git.ref) == ("git", "u", "tag=1")
     d = dep("x", "1", kind="normal", target=None)
     assert d.is_registry and not d.is_path and not d.is_git
 

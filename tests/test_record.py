@@ -1,4 +1,4 @@
-"""query.record: Record and FrozenRecord, the bases of the slotted classes replacing dataclasses."""
+"""query.record: ``@record``, the one way to declare a data class."""
 
 from __future__ import annotations
 
@@ -8,69 +8,48 @@ from collections.abc import Callable
 
 import pytest
 
-from query.record import FrozenRecord, Record
+from query.record import field, record, replace
 
 
-class Point(FrozenRecord):
-    _fields = ("x", "y", "label", "cache")
-    _compare = ("x", "y", "label")  # not cache
-    _repr = ("x", "y", "label")  # not cache
-    _hash = ("x", "y")  # label is compared, not hashed
-    __slots__ = _fields
+@record
+class Point:
+    x: int
+    y: int
+    label: object = field(default="", hash=False)  # compared, not hashed
+    cache: object = field(default=None, compare=False, repr=False)
+
+
+@record
+class OtherPoint:
+    """Same fields and values as Point: still never equal to one."""
 
     x: int
     y: int
-    label: object
-    cache: object
-
-    def __init__(self, x: int, y: int, label: object = "", cache: object = None) -> None:
-        object.__setattr__(self, "x", x)
-        object.__setattr__(self, "y", y)
-        object.__setattr__(self, "label", label)
-        object.__setattr__(self, "cache", cache)
-
-
-class OtherPoint(FrozenRecord):
-    """Same fields and values as Point: still never equal to one."""
-
-    _fields = ("x", "y", "label", "cache")
-    __slots__ = _fields
-
-    def __init__(self, x: int, y: int, label: object = "", cache: object = None) -> None:
-        object.__setattr__(self, "x", x)
-        object.__setattr__(self, "y", y)
-        object.__setattr__(self, "label", label)
-        object.__setattr__(self, "cache", cache)
+    label: object = ""
+    cache: object = None
 
 
 class SubPoint(Point):
-    """Inherits Point's field tuples (declares none of its own)."""
+    """A plain subclass: Point's fields and methods, never equal to a Point."""
 
     __slots__ = ()
 
 
-class Empty(FrozenRecord):
-    _fields = ()
-    __slots__ = _fields
+@record
+class Empty:
+    pass
 
 
-class Bag(Record):
-    _fields = ("items", "size")
-    __slots__ = _fields
-
-    items: list[int]
-    size: int
-
-    def __init__(self, items: list[int] | None = None, size: int = 0) -> None:
-        self.items = [] if items is None else items
-        self.size = size
+@record(frozen=False)
+class Bag:
+    items: list[int] = field(default_factory=list)
+    size: int = 0
 
 
-def test_defaults_resolved_per_class() -> None:
-    assert Point._hash == ("x", "y")
-    assert OtherPoint._compare == OtherPoint._repr == OtherPoint._hash == OtherPoint._fields
-    assert SubPoint._compare == Point._compare and SubPoint._hash == Point._hash
-    assert Bag._compare == Bag._repr == ("items", "size")
+def test_fields_in_declaration_order() -> None:
+    assert Point.__match_args__ == ("x", "y", "label", "cache")
+    assert Bag.__match_args__ == ("items", "size")
+    assert Empty.__match_args__ == ()
 
 
 # (a, b, a == b): only the exact same class compares equal; skipped fields do not count
@@ -206,38 +185,38 @@ def test_deepcopy_copies_mutable_fields() -> None:
     assert clone.cache == {"k": 1} and clone.cache is not point.cache
 
 
-def test_tuple_records_behave_like_namedtuples() -> None:
-    """The run-time stand-ins for NamedTuples (query/record.TupleRecord) against the
-    ``collections.namedtuple`` they replace."""
-    from collections import namedtuple
+def test_constructor_binds_like_a_function() -> None:
+    assert Point(1, 2) == Point(x=1, y=2) == Point(1, y=2, label="")
+    assert Bag() == Bag([], 0) and Bag().items is not Bag().items  # a fresh default each
+    for call, message in (
+        (lambda: Point(1), "missing required arguments: y"),
+        (lambda: Point(1, 2, "a", None, 5), "takes 4 positional arguments but 5 were given"),
+        (lambda: Point(1, 2, z=3), "unexpected keyword argument 'z'"),
+        (lambda: Point(1, 2, x=3), "multiple values for argument 'x'"),
+    ):
+        with pytest.raises(TypeError, match=message):
+            call()
 
-    from query.manifest import GitSource, PathSource, RegistrySource
 
-    cases = [
-        (RegistrySource, ("registry", "my-reg", None), ("kind", "registry", "index_url")),
-        (PathSource, ("path", "../x"), ("kind", "path")),
-        (GitSource, ("git", "https://g/x", "main"), ("kind", "url", "ref")),
-    ]
-    for cls, values, fields in cases:
-        model = namedtuple(cls.__name__, fields)  # type: ignore[misc]
-        ours, theirs = cls(*values), model(*values)
-        assert cls._fields == fields
-        assert repr(ours) == repr(theirs)
-        assert tuple(ours) == tuple(theirs) and ours == values
-        assert ours._asdict() == theirs._asdict()
-        assert cls._make(values) == ours
-        assert ours._replace(kind="other") == ("other", *values[1:])
-        assert pickle.loads(pickle.dumps(ours)) == ours
-        assert [getattr(ours, name) for name in fields] == list(values)
-        with pytest.raises(TypeError, match="Expected"):
-            cls._make(values[:-1])
-        with pytest.raises(ValueError, match="unexpected field names"):
-            ours._replace(nope=1)
-        match ours:
-            case cls(kind=kind):
-                assert kind == values[0]
-            case _:
-                raise AssertionError("no match")
-    assert RegistrySource() == ("registry", None, None)
-    assert PathSource() == ("path", ".")
-    assert GitSource() == ("git", "", None)
+def test_a_record_base_is_refused() -> None:
+    with pytest.raises(TypeError, match="base may not be a record"):
+
+        @record
+        class Sub(Point):
+            extra: int = 0
+
+
+def test_replace_copies_with_changes() -> None:
+    point = Point(1, 2, "a")
+    assert replace(point, y=5) == Point(1, 5, "a")
+    assert point == Point(1, 2, "a")
+    with pytest.raises(TypeError, match="no field 'z'"):
+        replace(point, z=1)
+
+
+def test_match_by_position_and_name() -> None:
+    match Point(1, 2, "a"):
+        case Point(1, y, label="a"):
+            assert y == 2
+        case _:
+            raise AssertionError("no match")

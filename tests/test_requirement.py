@@ -228,7 +228,7 @@ def test_any_versus_star() -> None:
 def test_requirement_is_immutable() -> None:
     req = Requirement.parse("^1")
     with pytest.raises(AttributeError):
-        req._any = True
+        req._any = True  # type: ignore[attr-defined]
     assert not req.matches(parse_version("1.0.0-alpha"))
 
 

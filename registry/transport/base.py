@@ -19,12 +19,12 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from types import MappingProxyType
 
-from query.record import FrozenRecord
-from registry import __version__
-
 # ``typing`` (~3 ms to import) only for the type checker: at run time `Transport` is a plain
 # class documenting the interface.
-TYPE_CHECKING = False
+from query import TYPE_CHECKING
+from query.record import record
+from registry import __version__
+
 if TYPE_CHECKING:
     from typing import Final, Literal, Protocol, TypeAlias
 
@@ -44,24 +44,16 @@ DEFAULT_USER_AGENT: Final = f"registry/{__version__}"
 _MAX_MESSAGE_CHARS: Final = 200
 
 
-_set = object.__setattr__  # sets a field of a frozen record in ``__init__``
-
-
-class HttpRequest(FrozenRecord):
+@record
+class HttpRequest:
     """One GET request. Header names are sent exactly as given (cargo's are lowercase)."""
 
-    _fields = ("url", "headers")
-    __slots__ = _fields
-
     url: str
-    headers: tuple[tuple[str, str], ...]
-
-    def __init__(self, url: str, headers: tuple[tuple[str, str], ...] = ()) -> None:
-        _set(self, "url", url)
-        _set(self, "headers", headers)
+    headers: tuple[tuple[str, str], ...] = ()
 
 
-class HttpResponse(FrozenRecord):
+@record
+class HttpResponse:
     """A complete response of any status.
 
     `headers` holds the final response's header fields (no 1xx, no trailers of a proxy CONNECT):
@@ -69,39 +61,20 @@ class HttpResponse(FrozenRecord):
     `body` is decoded from any Content-Encoding. `http_version` is "1.0", "1.1", "2" or "3".
     """
 
-    _fields = ("url", "status", "headers", "body", "http_version")
-    __slots__ = _fields
-
     url: str
     status: int
     headers: Mapping[str, str]
     body: bytes
     http_version: str
 
-    def __init__(
-        self, url: str, status: int, headers: Mapping[str, str], body: bytes, http_version: str
-    ) -> None:
-        _set(self, "url", url)
-        _set(self, "status", status)
-        _set(self, "headers", headers)
-        _set(self, "body", body)
-        _set(self, "http_version", http_version)
 
-
-class TransportError(FrozenRecord):
+@record
+class TransportError:
     """No complete response for `url`. `message` is one short line without header values."""
-
-    _fields = ("url", "kind", "message")
-    __slots__ = _fields
 
     url: str
     kind: ErrorKind
     message: str
-
-    def __init__(self, url: str, kind: ErrorKind, message: str) -> None:
-        _set(self, "url", url)
-        _set(self, "kind", kind)
-        _set(self, "message", message)
 
     @property
     def retryable(self) -> bool:
@@ -126,7 +99,8 @@ class Transport(Protocol):
         ...
 
 
-class TransportOptions(FrozenRecord):
+@record
+class TransportOptions:
     """Knobs shared by every transport.
 
     `read_timeout` works like cargo's `http.timeout` + `http.low-speed-limit`: a transfer is
@@ -136,51 +110,21 @@ class TransportOptions(FrozenRecord):
     `http.cainfo`).
     """
 
-    _fields = (
-        "connect_timeout",
-        "read_timeout",
-        "max_connections_per_host",
-        "http2",
-        "user_agent",
-        "max_body_bytes",
-        "h2c_prior_knowledge",
-        "ca_file",
-    )
-    __slots__ = _fields
+    connect_timeout: float = 30.0
+    read_timeout: float = 30.0
+    max_connections_per_host: int = 8
+    http2: bool = True
+    user_agent: str = DEFAULT_USER_AGENT
+    max_body_bytes: int = 256 * 1024 * 1024
+    h2c_prior_knowledge: bool = False
+    ca_file: str | None = None
 
-    connect_timeout: float
-    read_timeout: float
-    max_connections_per_host: int
-    http2: bool
-    user_agent: str
-    max_body_bytes: int
-    h2c_prior_knowledge: bool
-    ca_file: str | None
-
-    def __init__(
-        self,
-        connect_timeout: float = 30.0,
-        read_timeout: float = 30.0,
-        max_connections_per_host: int = 8,
-        http2: bool = True,
-        user_agent: str = DEFAULT_USER_AGENT,
-        max_body_bytes: int = 256 * 1024 * 1024,
-        h2c_prior_knowledge: bool = False,
-        ca_file: str | None = None,
-    ) -> None:
-        _set(self, "connect_timeout", connect_timeout)
-        _set(self, "read_timeout", read_timeout)
-        _set(self, "max_connections_per_host", max_connections_per_host)
-        _set(self, "http2", http2)
-        _set(self, "user_agent", user_agent)
-        _set(self, "max_body_bytes", max_body_bytes)
-        _set(self, "h2c_prior_knowledge", h2c_prior_knowledge)
-        _set(self, "ca_file", ca_file)
-        if connect_timeout <= 0 or read_timeout <= 0:
+    def __post_init__(self) -> None:
+        if self.connect_timeout <= 0 or self.read_timeout <= 0:
             raise ValueError("timeouts must be positive")
-        if max_connections_per_host < 1:
+        if self.max_connections_per_host < 1:
             raise ValueError("max_connections_per_host must be at least 1")
-        if max_body_bytes < 0:
+        if self.max_body_bytes < 0:
             raise ValueError("max_body_bytes must not be negative")
 
 

@@ -25,6 +25,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Sequence
 
+from query import TYPE_CHECKING
 from registry.transport.base import (
     HttpRequest,
     HttpResponse,
@@ -38,7 +39,6 @@ from registry.transport.base import (
     short_body_error,
 )
 
-TYPE_CHECKING = False
 if TYPE_CHECKING:
     from types import ModuleType
     from typing import Final

@@ -24,6 +24,7 @@ from importlib.util import find_spec
 
 import httpx
 
+from query import TYPE_CHECKING
 from registry.transport.base import (
     HttpRequest,
     HttpResponse,
@@ -38,7 +39,6 @@ from registry.transport.base import (
     short_body_error,
 )
 
-TYPE_CHECKING = False
 if TYPE_CHECKING:
     from registry.transport.base import ErrorKind
 
