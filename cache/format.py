@@ -44,6 +44,7 @@ Blobs are never decoded or parsed here: callers parse only the blobs they need.
 from __future__ import annotations
 
 from query import TYPE_CHECKING
+from query.cargo_facts import INDEX_V_MAX
 from query.record import record
 
 if TYPE_CHECKING:
@@ -63,7 +64,6 @@ __all__ = [
 ]
 
 CACHE_VERSION = 3
-INDEX_V_MAX = 2
 
 _MAGIC = bytes([CACHE_VERSION]) + INDEX_V_MAX.to_bytes(4, "little")
 _NUL = b"\0"

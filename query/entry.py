@@ -25,13 +25,14 @@ from itertools import compress
 from operator import itemgetter
 
 from query import TYPE_CHECKING
+from query.cargo_facts import INDEX_V_MAX
+from query.errors import ParseError
 from query.record import field, record
 from query.versionsyntax import is_version
 
 if TYPE_CHECKING:
     from query.requirement import Requirement
 
-INDEX_V_MAX = 2
 
 CANDIDATE = "candidate"
 YANKED = "yanked"
@@ -89,7 +90,7 @@ class IndexEntry:
         return self.status == CANDIDATE
 
 
-class EntryError(ValueError):
+class EntryError(ParseError):
     """The line lacks even a usable ``name`` and ``vers``: cargo skips such lines."""
 
 

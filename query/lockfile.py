@@ -38,6 +38,7 @@ import re
 from collections.abc import Iterator, Mapping
 from types import MappingProxyType
 
+from query.errors import ParseError
 from query.record import field, record, replace
 from query.versionsyntax import is_version
 
@@ -66,7 +67,7 @@ _EMPTY: Mapping[str, str] = MappingProxyType({})
 _PATCH_KEYS = ("name", "version", "source")
 
 
-class LockfileError(ValueError):
+class LockfileError(ParseError):
     """A Cargo.lock that cannot be modelled; one line, naming the package and field."""
 
 

@@ -33,6 +33,7 @@ from collections.abc import Callable, Iterable, Mapping
 from types import MappingProxyType
 
 from query import TYPE_CHECKING
+from query.errors import ParseError
 from query.record import field, record
 
 if TYPE_CHECKING:
@@ -69,7 +70,7 @@ _NO_TABLE: Mapping[str, object] = MappingProxyType({})
 _NO_FEATURES: Mapping[str, tuple[str, ...]] = MappingProxyType({})
 
 
-class ManifestError(ValueError):
+class ManifestError(ParseError):
     """A Cargo.toml that cannot be modelled; one line, starting with its relative path."""
 
 

@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import re
 
+from query.errors import ParseError
+
 __all__ = ["CrateNameError", "index_path", "validate_crate_name"]
 
 MAX_NAME_LENGTH = 64
@@ -31,7 +33,7 @@ _ALLOWED = (
 _SHOWN_CHARS = 100
 
 
-class CrateNameError(ValueError):
+class CrateNameError(ParseError):
     """A crate name we refuse; the one-line message shows the input (``repr``-escaped)."""
 
     def __init__(self, name: str, reason: str) -> None:

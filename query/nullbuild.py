@@ -31,8 +31,6 @@ from query.manifest import GitSource, Manifest, ManifestDependency, PathSource, 
 from query.record import field, record
 from query.verdict import Mismatch
 
-CRATES_IO_SOURCE = "registry+https://github.com/rust-lang/crates.io-index"
-
 #: Maps a manifest's registry name (None = crates.io) to the lockfile source string, or None
 #: when the registry is unknown.
 RegistrySources = Callable[[str | None], str | None]

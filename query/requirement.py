@@ -25,6 +25,7 @@ from __future__ import annotations
 import re
 
 from query import TYPE_CHECKING
+from query.errors import ParseError
 from query.record import field, record
 from query.version import (
     BUILD,
@@ -60,7 +61,7 @@ _WILDCARDS = "*xX"
 _RELEASE = _pre_key("")  # the pre-release key of a release
 
 
-class RequirementError(ValueError):
+class RequirementError(ParseError):
     """A string is not a valid cargo version requirement; the message repeats the input."""
 
     def __init__(self, text: str, reason: str) -> None:

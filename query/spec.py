@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import re
 
+from query.errors import ParseError
 from query.names import CrateNameError, validate_crate_name
 from query.record import record
 from query.versionsyntax import is_version
@@ -34,7 +35,7 @@ _SPLIT = re.compile(r"([^@=]*)(?:(==|@)(.*))?", re.DOTALL)
 _FORMS = "expected NAME, NAME==VERSION or NAME@REQUIREMENT"
 
 
-class QuerySpecError(ValueError):
+class QuerySpecError(ParseError):
     """A query spec we cannot parse; the message repeats the input."""
 
 

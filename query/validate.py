@@ -23,9 +23,11 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 
 from query import TYPE_CHECKING
+from query.cargo_facts import CRATES_IO_GIT_URL, CRATES_IO_SOURCES, CRATES_IO_SPARSE
 from query.entry import INVALID, UNSUPPORTED, IndexDependency, IndexEntry
 from query.lockfile import LockedPackage, Lockfile
 from query.record import record
+from query.verdict import ERROR, OK, PROBLEM, UNKNOWN, WARNING, PackageResult, Problem
 
 if TYPE_CHECKING:
     from typing import TypeAlias
@@ -38,16 +40,6 @@ if TYPE_CHECKING:
     # parts (None when it is not a version) and, per requirement text, the requirement asked
     # and whether it matches. A verdict is reused only for that very requirement object.
     _Memo: TypeAlias = dict[str, tuple[VersionParts | None, dict[str, tuple[Requirement, bool]]]]
-
-OK = "ok"
-PROBLEM = "problem"
-UNKNOWN = "unknown"
-
-ERROR = "error"
-WARNING = "warning"
-
-CRATES_IO_GIT_URL = "https://github.com/rust-lang/crates.io-index"
-CRATES_IO_SOURCES = frozenset({"registry+" + CRATES_IO_GIT_URL, "sparse+https://index.crates.io/"})
 
 
 @record
@@ -72,36 +64,13 @@ class Unknown:
 Lookup = IndexEntry | MissingCrate | MissingVersion | Unknown
 
 
-@record
-class Problem:
-    code: str
-    message: str
-    severity: str = ERROR
-
-
-@record
-class PackageResult:
-    """The verdict on one locked package."""
-
-    source: str
-    name: str
-    version: str
-    line: int | None
-    status: str
-    problems: tuple[Problem, ...] = ()
-
-    @property
-    def errors(self) -> tuple[Problem, ...]:
-        return tuple(p for p in self.problems if p.severity == ERROR)
-
-
 def same_registry(dep: IndexDependency, package_source: str, dep_source: str | None) -> bool:
     """Does a locked dependency's source agree with the index dependency's ``registry``?"""
     if dep_source is None:
         return False
     if dep.registry is None:
         return dep_source == package_source
-    if dep.registry in (CRATES_IO_GIT_URL, "sparse+https://index.crates.io/"):
+    if dep.registry in (CRATES_IO_GIT_URL, CRATES_IO_SPARSE):
         return dep_source in CRATES_IO_SOURCES
     return dep_source in (dep.registry, "registry+" + dep.registry)
 

@@ -10,8 +10,15 @@ Exit codes are the same for every output format::
 from __future__ import annotations
 
 from query.record import record
-from query.validate import ERROR, OK, PROBLEM, UNKNOWN, PackageResult, Problem
 
+OK = "ok"
+PROBLEM = "problem"
+UNKNOWN = "unknown"
+
+ERROR = "error"
+WARNING = "warning"
+
+#: What an unknown (a package that could not be checked) does to the exit code: --unknown.
 UNKNOWN_POLICIES = ("error", "warn", "ignore")
 
 __all__ = [
@@ -23,8 +30,32 @@ __all__ = [
     "Mismatch",
     "PackageResult",
     "Problem",
+    "WARNING",
     "Verdict",
 ]
+
+
+@record
+class Problem:
+    code: str
+    message: str
+    severity: str = ERROR
+
+
+@record
+class PackageResult:
+    """The verdict on one locked package."""
+
+    source: str
+    name: str
+    version: str
+    line: int | None
+    status: str
+    problems: tuple[Problem, ...] = ()
+
+    @property
+    def errors(self) -> tuple[Problem, ...]:
+        return tuple(p for p in self.problems if p.severity == ERROR)
 
 
 @record

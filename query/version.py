@@ -30,6 +30,7 @@ from __future__ import annotations
 import re
 
 from query import TYPE_CHECKING
+from query.errors import ParseError
 from query.record import record
 
 if TYPE_CHECKING:
@@ -65,7 +66,7 @@ BuildKey = tuple[tuple[object, ...], ...]
 VersionKey = tuple[int, int, int, PreKey, BuildKey]
 
 
-class VersionError(ValueError):
+class VersionError(ParseError):
     """A string is not a valid cargo version; the message repeats the input."""
 
     def __init__(self, text: str, reason: str) -> None:

@@ -6,14 +6,16 @@ the network stack.
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
-
-__all__ = ["Registry", "__version__"]
-
 from query import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from registry.client import Registry
+
+__version__ = "0.1.0"
+#: What every request says it comes from.
+USER_AGENT = f"registry/{__version__}"
+
+__all__ = ["USER_AGENT", "Registry", "__version__"]
 
 
 def __getattr__(name: str) -> object:

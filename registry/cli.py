@@ -19,10 +19,10 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from query.cargo_facts import CRATES_IO_SPARSE
 from registry import __version__
 from registry.errors import EXIT_USAGE
 from registry.options import RunOptions
-from registry.source import CRATES_IO_SPARSE
 
 UNKNOWN_POLICIES = ("error", "warn", "ignore")
 

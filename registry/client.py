@@ -22,7 +22,7 @@ from query import TYPE_CHECKING
 from query.entry import EntryError, IndexEntry, entry_from_mapping
 from query.names import index_path
 from query.record import record
-from registry.entries import USER_AGENT, IndexEntries
+from registry.entries import IndexEntries
 from registry.errors import CacheEntryError, NotFoundError, RegistryError
 from registry.source import LOCAL
 
@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 
     _T = TypeVar("_T")
 
-__all__ = ["USER_AGENT", "FetchReport", "Registry", "VersionInfo"]
+__all__ = ["FetchReport", "Registry", "VersionInfo"]
 
 
 @record

@@ -35,8 +35,9 @@ from cache.integrity import CORRUPT, FOREIGN, VERIFIED, check
 from cache.pathstr import exists
 from cache.store import CacheReadError, IndexStore
 from query import TYPE_CHECKING
+from query.cargo_facts import CRATES_IO_SPARSE
 from query.names import CrateNameError, index_path
-from registry import __version__
+from registry import USER_AGENT
 from registry.errors import (
     CacheEntryError,
     NotFoundError,
@@ -46,7 +47,7 @@ from registry.errors import (
     UsageError,
 )
 from registry.paths import default_cache_dir
-from registry.source import CRATES_IO_SPARSE, LOCAL, IndexSource, parse_index_url
+from registry.source import LOCAL, IndexSource, parse_index_url
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -59,7 +60,6 @@ if TYPE_CHECKING:
     from registry.transport.base import Transport
 
 
-USER_AGENT = f"registry/{__version__}"
 # Downloads worth building and writing in two processes (registry/parallel.py).
 _PARALLEL_WRITES = 16
 

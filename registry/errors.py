@@ -1,41 +1,67 @@
-"""The one exception tree of `registry`, with the CLI exit code of each branch.
+"""The one exception tree of ``registry``, ``cache`` and ``query``, with each branch's exit code.
 
 ::
 
-    RegistryError                      exit 3 unless a subclass says otherwise
-    ├── UsageError                     exit 2  bad arguments or input (ValueError subclasses from
-    │   │                                      query/ and cache/ are mapped to this at the edge)
-    │   └── InputError                 exit 2  an unreadable or malformed input file
+    RegistryError (query.errors)        exit 3 unless a subclass says otherwise
+    ├── UsageError (query.errors)      exit 2  bad arguments or input
+    │   ├── ParseError (query.errors)          a text that does not parse; also a ValueError:
+    │   │     CrateNameError, QuerySpecError, VersionError, RequirementError,
+    │   │     LockfileError, ManifestError, EntryError (an index line: caught where read)
+    │   └── InputError                         an input file that cannot be read or parsed
     ├── NotFoundError                  exit 1  no such crate / no matching version
     └── UnavailableError               exit 3  could not answer
-        ├── OfflineError               exit 3  not cached and --offline was given
-        ├── CacheEntryError            exit 3  a cache entry is unreadable and we may not refetch
-        ├── NetworkError               exit 3  transport failure after retries (URL named)
-        ├── HttpStatusError            exit 3  unexpected HTTP status (URL, status, body excerpt)
-        ├── AuthError                  exit 3  401/403 with or without a token
-        └── RegistryConfigError        exit 3  config.json missing or malformed
+        ├── OfflineError                       not cached and --offline was given
+        ├── CacheEntryError                    a cache entry is unreadable and may not be refetched
+        ├── NetworkError                       transport failure after retries (URL named)
+        ├── HttpStatusError                    unexpected HTTP status (URL, status, body excerpt)
+        ├── AuthError                          401/403 with or without a token
+        └── RegistryConfigError                config.json missing or malformed
 
-Messages are one line, name the input (crate, URL or file), say what to do, and never contain a
-token. Foreign exceptions (pycurl, httpx, OSError, tomllib) are mapped into this tree at one edge:
-the transport for network errors, `registry.client` for files.
+Every message is one line, names the input (crate, URL or file), says what to do, and never
+contains a token. Foreign exceptions are mapped into this tree at three edges, and nowhere else:
+
+* files: :mod:`registry.input_files` (OSError, UnicodeDecodeError, tomllib's errors, cargo
+  configuration files through it): `InputError`;
+* network: the transports turn pycurl/httpx errors into ``TransportError`` values, which
+  :mod:`registry.index.sparse` turns into `NetworkError`, `HttpStatusError`, `AuthError`;
+* cache: :mod:`registry.index.loader` turns ``cache.format.CacheFormatError`` and
+  ``cache.store.CacheReadError`` into a cache miss, or `CacheEntryError` when it may not
+  refetch.
+
+The exit code of an error is its class's ``exit_code``; the command line turns any other
+``OSError`` that still reaches it into exit 3 (:func:`registry.cli.guarded`).
 """
 
 from __future__ import annotations
 
-EXIT_OK = 0
-EXIT_NOT_FOUND = 1
-EXIT_USAGE = 2
-EXIT_UNAVAILABLE = 3
+from query.errors import (
+    EXIT_NOT_FOUND,
+    EXIT_OK,
+    EXIT_UNAVAILABLE,
+    EXIT_USAGE,
+    ParseError,
+    RegistryError,
+    UsageError,
+)
 
-
-class RegistryError(Exception):
-    """Base of every error `registry` raises on purpose."""
-
-    exit_code = EXIT_UNAVAILABLE
-
-
-class UsageError(RegistryError):
-    exit_code = EXIT_USAGE
+__all__ = [
+    "EXIT_NOT_FOUND",
+    "EXIT_OK",
+    "EXIT_UNAVAILABLE",
+    "EXIT_USAGE",
+    "AuthError",
+    "CacheEntryError",
+    "HttpStatusError",
+    "InputError",
+    "NetworkError",
+    "NotFoundError",
+    "OfflineError",
+    "ParseError",
+    "RegistryConfigError",
+    "RegistryError",
+    "UnavailableError",
+    "UsageError",
+]
 
 
 class InputError(UsageError):

@@ -185,9 +185,9 @@ def try_fast_fetch(args: Sequence[str]) -> int | None:
     if (not names and not lockfile) or not usable or timeout is None:
         return None
 
+    from query.cargo_facts import CRATES_IO_SPARSE
     from registry.fetchcmd import FetchRequest, execute
     from registry.guard import guarded
-    from registry.source import CRATES_IO_SPARSE
 
     request = FetchRequest(
         tuple(names),
@@ -243,10 +243,11 @@ def try_fast_query(args: Sequence[str]) -> int | None:
         return None
 
     from cache.format import CacheFormatError, find_exact
+    from query.cargo_facts import CRATES_IO_SPARSE
     from query.names import index_path
     from registry.errors import UsageError
     from registry.paths import default_cache_dir
-    from registry.source import CRATES_IO_SPARSE, SPARSE, parse_index_url
+    from registry.source import SPARSE, parse_index_url
 
     index_url = (
         values.get("--index-url") or os.environ.get("REGISTRY_INDEX_URL") or CRATES_IO_SPARSE

@@ -6,30 +6,10 @@ from __future__ import annotations
 import sys
 
 from query import TYPE_CHECKING
-from registry.errors import EXIT_UNAVAILABLE, EXIT_USAGE, RegistryError, UsageError
+from registry.errors import EXIT_UNAVAILABLE, RegistryError
 
 if TYPE_CHECKING:
     from collections.abc import Callable
-
-
-def input_errors() -> tuple[type[ValueError], ...]:
-    """ValueError subclasses from query/ that mean bad user input (exit 2).
-
-    Only modules already imported can have raised, so nothing is imported here for nothing.
-    """
-    found: list[type[ValueError]] = []
-    for module, name in (
-        ("query.names", "CrateNameError"),
-        ("query.spec", "QuerySpecError"),
-        ("query.requirement", "RequirementError"),
-        ("query.version", "VersionError"),
-        ("query.lockfile", "LockfileError"),
-        ("query.manifest", "ManifestError"),
-    ):
-        loaded = sys.modules.get(module)
-        if loaded is not None:
-            found.append(getattr(loaded, name))
-    return tuple(found)
 
 
 def error_line(message: str) -> None:
@@ -48,8 +28,3 @@ def guarded(action: Callable[[], int]) -> int:
         where = f"{exc.filename}: " if exc.filename else ""
         error_line(f"{where}{exc.strerror or exc}")
         return EXIT_UNAVAILABLE
-    except ValueError as exc:
-        if isinstance(exc, input_errors()):
-            error_line(str(UsageError(str(exc))))
-            return EXIT_USAGE
-        raise

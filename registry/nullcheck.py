@@ -14,6 +14,7 @@ import re
 
 from cache.pathstr import is_dir, is_file, joined, spelled
 from query import TYPE_CHECKING
+from query.cargo_facts import CRATES_IO, CRATES_IO_LOCK_SOURCE
 from query.record import field, record
 from query.verdict import Mismatch, Verdict
 from registry.errors import InputError
@@ -26,7 +27,6 @@ if TYPE_CHECKING:
 
     from cache.atomic import StrPath
 
-CRATES_IO_SOURCE = "registry+https://github.com/rust-lang/crates.io-index"
 _GLOB = re.compile(r"[*?\[]")
 
 
@@ -94,8 +94,8 @@ def _glob_dirs(root: str, patterns: list[str], inputs: CheckInputs) -> list[str]
 
 def _registry_sources(sources: SourceMap) -> Any:
     def lookup(name: str | None) -> str | None:
-        if name is None or name == "crates-io":
-            return CRATES_IO_SOURCE
+        if name is None or name == CRATES_IO:
+            return CRATES_IO_LOCK_SOURCE
         index = sources.registries.get(name, {}).get("index")
         if not isinstance(index, str):
             return None

@@ -16,15 +16,13 @@ from __future__ import annotations
 import os
 
 from query import TYPE_CHECKING
+from query.cargo_facts import CRATES_IO_SPARSE
 from query.record import field, record
 from registry.errors import UsageError
 
 if TYPE_CHECKING:
     from urllib.parse import SplitResult
 
-CRATES_IO_SPARSE = "sparse+https://index.crates.io/"
-CRATES_IO_GIT = "registry+https://github.com/rust-lang/crates.io-index"
-CRATES_IO_GIT_URL = "https://github.com/rust-lang/crates.io-index"
 
 SPARSE = "sparse"
 LOCAL = "local"

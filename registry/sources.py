@@ -26,16 +26,14 @@ from collections.abc import Mapping
 
 from cache.pathstr import is_file, joined, spelled
 from query import TYPE_CHECKING
+from query.cargo_facts import CRATES_IO, CRATES_IO_GIT_URL, CRATES_IO_LOCK_SOURCE, CRATES_IO_SPARSE
 from query.record import field, record
-from registry.source import CRATES_IO_GIT, CRATES_IO_GIT_URL, CRATES_IO_SPARSE
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
     from typing import Any
 
     from cache.atomic import StrPath
-
-CRATES_IO = "crates-io"
 
 
 @record
@@ -184,7 +182,7 @@ class SourceMap:
 
     def resolve(self, source: str) -> str | Unresolved:
         """The sparse index URL for a lockfile source string, or why there is none."""
-        if source in (CRATES_IO_GIT, CRATES_IO_SPARSE):
+        if source in (CRATES_IO_LOCK_SOURCE, CRATES_IO_SPARSE):
             if self.index_url is not None:
                 return self.index_url
             return self._follow(CRATES_IO, source)

@@ -15,14 +15,8 @@ from query import TYPE_CHECKING
 from query.entry import IndexEntry
 from query.names import CrateNameError, index_path, validate_crate_name
 from query.record import field, record
-from query.validate import (
-    MissingCrate,
-    MissingVersion,
-    PackageResult,
-    Problem,
-    Unknown,
-    validate_lockfile,
-)
+from query.validate import MissingCrate, MissingVersion, Unknown, validate_lockfile
+from query.verdict import PackageResult, Problem
 from registry.errors import InputError, NotFoundError, RegistryError
 from registry.parallel import split_map
 from registry.source import LOCAL

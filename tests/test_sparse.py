@@ -13,8 +13,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 import httpx
 import pytest
 
-from registry import __version__
-from registry.client import USER_AGENT
+from registry import USER_AGENT, __version__
 from registry.errors import (
     AuthError,
     HttpStatusError,

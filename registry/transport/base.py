@@ -23,7 +23,7 @@ from types import MappingProxyType
 # class documenting the interface.
 from query import TYPE_CHECKING
 from query.record import record
-from registry import __version__
+from registry import USER_AGENT
 
 if TYPE_CHECKING:
     from typing import Final, Literal, Protocol, TypeAlias
@@ -39,7 +39,6 @@ RETRYABLE_KINDS: Final = frozenset(
     {"connect", "resolve", "timeout", "reset", "partial", "protocol"}
 )
 
-DEFAULT_USER_AGENT: Final = f"registry/{__version__}"
 
 _MAX_MESSAGE_CHARS: Final = 200
 
@@ -114,7 +113,7 @@ class TransportOptions:
     read_timeout: float = 30.0
     max_connections_per_host: int = 8
     http2: bool = True
-    user_agent: str = DEFAULT_USER_AGENT
+    user_agent: str = USER_AGENT
     max_body_bytes: int = 256 * 1024 * 1024
     h2c_prior_knowledge: bool = False
     ca_file: str | None = None
