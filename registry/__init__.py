@@ -9,7 +9,7 @@ from __future__ import annotations
 from query import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from registry.client import Registry
+    from registry.api import Registry
 
 __version__ = "0.1.0"
 #: What every request says it comes from.
@@ -20,7 +20,7 @@ __all__ = ["USER_AGENT", "Registry", "__version__"]
 
 def __getattr__(name: str) -> object:
     if name == "Registry":
-        from registry.client import Registry
+        from registry.api import Registry
 
         return Registry
     raise AttributeError(f"module 'registry' has no attribute {name!r}")

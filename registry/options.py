@@ -1,57 +1,326 @@
-"""`RunOptions`: the global options of one CLI run, and the Registry they open.
+"""Every option of the ``registry`` command line, in one table, and `RunOptions`, the record that
+carries a run's global options into every command.
 
-Shared by the click commands (`registry.cli.Options`) and the click-free ``fetch`` path
-(`registry.fetchcmd.FetchRequest`), so both open registries and report the same way.
+::
+
+    global option        env                  default
+    --index-url URL      REGISTRY_INDEX_URL   not given: crates.io (or cargo's source replacement)
+    --cache-dir DIR      REGISTRY_CACHE_DIR   $XDG_CACHE_HOME/registry (~/.cache/registry)
+    --offline            REGISTRY_OFFLINE     off
+    --refresh                                 off
+    --timeout SECONDS    REGISTRY_TIMEOUT     30
+    --token TOKEN        REGISTRY_TOKEN       none
+    -q, --quiet                               off
+    -v, --verbose                             0 (repeat for more)
+
+The command line's one parser (:mod:`registry.cli.argv`) and its help, shell completion and
+progress bar (:mod:`registry.cli.app`, built with click) both read `GLOBAL_OPTIONS` and
+`COMMANDS`; an option's ``parse`` function is its only validation. A value given on the command
+line wins over the environment, which wins over the default. Standard library only: this is on
+every path, including the warm ones.
 """
 
 from __future__ import annotations
 
+import math
+import os
 import sys
 
 from query import TYPE_CHECKING
+from query.record import record
+from query.verdict import UNKNOWN_POLICIES
+from registry.render import FORMATS
 
 if TYPE_CHECKING:
-    from registry.client import Registry
+    from collections.abc import Callable
+    from typing import Any
+
+#: --timeout's default, in seconds: also the Python API's (`registry.api.Registry`).
+DEFAULT_TIMEOUT = 30.0
+#: The accepted --timeout range, in seconds.
+TIMEOUT_RANGE = (0.1, 3600.0)
+
+# what an option takes
+FLAG = "flag"  # --offline: on when given
+COUNT = "count"  # -v: how many times given
+VALUE = "value"  # --format FORMAT or --format=FORMAT
 
 
+def default_cache_dir() -> str:
+    """``$XDG_CACHE_HOME/registry``, else ``~/.cache/registry``."""
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(base, "registry")
+
+
+# -- value parsers: each returns the value or raises ValueError saying what is wrong --------------
+
+_TRUE = frozenset({"1", "true", "t", "yes", "y", "on"})
+_FALSE = frozenset({"0", "false", "f", "no", "n", "off"})
+
+
+def parse_bool(text: str) -> bool:
+    """A boolean environment variable, as cargo and click read one."""
+    value = text.strip().lower()
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    raise ValueError(f"{text!r} is not a boolean (use 1/0, true/false, yes/no, on/off)")
+
+
+def parse_timeout(text: str) -> float:
+    low, high = TIMEOUT_RANGE
+    try:
+        value = float(text)
+    except ValueError:
+        raise ValueError(f"{text!r} is not a number of seconds") from None
+    if not math.isfinite(value) or not low <= value <= high:
+        raise ValueError(f"{text!r} is not a number of seconds from {low:g} to {high:g}")
+    return value
+
+
+def parse_directory(text: str) -> str:
+    """A directory path (``~`` expanded): it may be missing, but not a file."""
+    path = os.path.expanduser(text)
+    if os.path.exists(path) and not os.path.isdir(path):
+        raise ValueError(f"{text!r} is a file, not a directory")
+    return path
+
+
+def parse_file(text: str) -> str:
+    """A file path: it may be missing (the command says so), but not a directory."""
+    if os.path.isdir(text):
+        raise ValueError(f"{text!r} is a directory, not a file")
+    return text
+
+
+def parse_token(text: str) -> str | None:
+    return text or None
+
+
+@record
+class Option:
+    """One option: its spellings, the name its value is stored under, and how it is read."""
+
+    flags: tuple[str, ...]
+    name: str
+    help: str
+    kind: str = VALUE
+    env: str | None = None
+    default: Any = None
+    choices: tuple[str, ...] = ()
+    parse: Callable[[str], Any] | None = None
+    metavar: str = ""
+
+
+@record
+class Argument:
+    """A positional argument; ``many`` takes every remaining one (a tuple)."""
+
+    name: str
+    required: bool = True
+    default: str | None = None
+    many: bool = False
+    parse: Callable[[str], object] | None = None
+
+
+@record
+class Command:
+    """A command (``query``) or a command of a group (``cache dir``: ``group="cache"``)."""
+
+    name: str
+    help: str
+    arguments: tuple[Argument, ...] = ()
+    options: tuple[Option, ...] = ()
+    group: str | None = None
+
+    @property
+    def path(self) -> str:
+        return f"{self.group} {self.name}" if self.group else self.name
+
+
+GLOBAL_OPTIONS = (
+    Option(
+        ("--index-url",),
+        "index_url",
+        "Sparse index URL (sparse+https://, https://), file:// URL or local index directory. "
+        "When given, it also replaces crates.io for lockfile entries [default: crates.io].",
+        env="REGISTRY_INDEX_URL",
+        metavar="URL",
+    ),
+    Option(
+        ("--cache-dir",),
+        "cache_dir",
+        "Cache root [default: $XDG_CACHE_HOME/registry]. ~/.cargo shares cargo's own cache.",
+        env="REGISTRY_CACHE_DIR",
+        parse=parse_directory,
+        metavar="DIR",
+    ),
+    Option(
+        ("--offline",),
+        "offline",
+        "Never touch the network; answer from the cache only.",
+        kind=FLAG,
+        env="REGISTRY_OFFLINE",
+        default=False,
+        parse=parse_bool,
+    ),
+    Option(
+        ("--refresh",), "refresh", "Revalidate every index file used.", kind=FLAG, default=False
+    ),
+    Option(
+        ("--timeout",),
+        "timeout",
+        "Seconds to connect, and seconds a transfer may stall, before it fails (and retries).",
+        env="REGISTRY_TIMEOUT",
+        default=DEFAULT_TIMEOUT,
+        parse=parse_timeout,
+        metavar="SECONDS",
+    ),
+    Option(
+        ("--token",),
+        "token",
+        "Registry token, sent verbatim in Authorization to the registry's own host only.",
+        env="REGISTRY_TOKEN",
+        parse=parse_token,
+        metavar="TOKEN",
+    ),
+    Option(("-q", "--quiet"), "quiet", "Print only results and errors.", kind=FLAG, default=False),
+    Option(("-v", "--verbose"), "verbose", "More detail on stderr.", kind=COUNT, default=0),
+)
+
+_REPORT_OPTIONS = (
+    Option(
+        ("--format",),
+        "fmt",
+        "Output format (exit codes are the same for all).",
+        default="human",
+        choices=FORMATS,
+        metavar="FORMAT",
+    ),
+    Option(
+        ("--unknown",),
+        "unknown",
+        "What a package that could not be checked does to the exit code.",
+        default="error",
+        choices=UNKNOWN_POLICIES,
+        metavar="POLICY",
+    ),
+    Option(
+        ("--deny-yanked",),
+        "deny_yanked",
+        "Treat yanked versions as errors, not warnings.",
+        kind=FLAG,
+        default=False,
+    ),
+)
+
+COMMANDS = (
+    Command(
+        "query",
+        "Look up a crate: NAME (newest), NAME==VERSION (exact) or NAME@REQ (cargo requirement).",
+        (Argument("spec"),),
+        (
+            Option(
+                ("--json",),
+                "as_json",
+                "Print the raw index line(s) as JSON.",
+                kind=FLAG,
+                default=False,
+            ),
+            Option(
+                ("--all",),
+                "all_versions",
+                "Every matching version, oldest first.",
+                kind=FLAG,
+                default=False,
+            ),
+        ),
+    ),
+    Command(
+        "versions", "Every published version of NAME, yanked ones marked.", (Argument("name"),)
+    ),
+    Command(
+        "fetch",
+        "Warm the cache for NAMES (and/or a lockfile's packages), concurrently.",
+        (Argument("names", required=False, many=True),),
+        (
+            Option(
+                ("--lockfile",),
+                "lockfile",
+                "Fetch every registry package named in this Cargo.lock (each from its own index).",
+                parse=parse_file,
+                metavar="PATH",
+            ),
+        ),
+    ),
+    Command(
+        "validate",
+        "Check every registry package of LOCKFILE against its index.\n\n"
+        "Exists, version exists, checksum equals the index cksum, not yanked, dependencies "
+        "consistent. Path and git packages are skipped.",
+        (Argument("lockfile", required=False, default="Cargo.lock", parse=parse_file),),
+        _REPORT_OPTIONS,
+    ),
+    Command(
+        "check",
+        "Is Cargo.lock still up to date with the manifests? (cargo's null build, without "
+        "cargo)\n\nAnswers what `cargo update --workspace --locked --offline` answers: every "
+        "requirement of every member is satisfied by the lock, members match, nothing stale "
+        "is left, and every locked registry package validates. An unchanged rerun answers "
+        "from a stored fingerprint.",
+        (),
+        (
+            Option(
+                ("--manifest-path",),
+                "manifest_path",
+                "The workspace (or member) manifest; the lockfile next to the workspace root "
+                "is checked.",
+                default="Cargo.toml",
+                parse=parse_file,
+                metavar="PATH",
+            ),
+            *_REPORT_OPTIONS,
+            Option(
+                ("--no-fingerprint",),
+                "no_fingerprint",
+                "Always run the full check (no stored verdict).",
+                kind=FLAG,
+                default=False,
+            ),
+        ),
+    ),
+    Command("dir", "Print the cache directory of the selected index.", group="cache"),
+    Command("stats", "Files and bytes per registry in the cache.", group="cache"),
+    Command("clean", "Remove every cached index (cargo's lock is respected).", group="cache"),
+)
+
+GROUPS = {"cache": "Inspect or clean the cache."}
+
+
+@record
 class RunOptions:
-    """Global options, resolved once and handed to each command."""
+    """The global options of one run. ``index_url`` and ``cache_dir`` are what was given (flag or
+    environment), None when nothing was: the index is then crates.io's (or what cargo's source
+    replacement names), the cache `default_cache_dir()`."""
 
-    def __init__(
-        self,
-        index_url: str,
-        cache_dir: str | None = None,
-        offline: bool = False,
-        refresh: bool = False,
-        token: str | None = None,
-        quiet: bool = False,
-        verbose: int = 0,
-        timeout: float = 30.0,
-    ) -> None:
-        self.index_url = index_url
-        self.cache_dir = cache_dir
-        self.offline = offline
-        self.refresh = refresh
-        self.token = token
-        self.quiet = quiet
-        self.verbose = verbose
-        self.timeout = timeout
+    index_url: str | None
+    cache_dir: str | None
+    offline: bool
+    refresh: bool
+    timeout: float
+    token: str | None
+    quiet: bool
+    verbose: int
 
-    def registry(self, index_url: str | None = None, token: str | None = None) -> Registry:
-        """A Registry for ``index_url`` (default: --index-url). --token goes only to the
-        --index-url registry; another one gets ``token`` (from cargo's credentials) or none."""
-        from registry.client import Registry
+    @classmethod
+    def defaults(cls) -> RunOptions:
+        """Every option at its default (no command line, no environment)."""
+        return cls(**{o.name: o.default for o in GLOBAL_OPTIONS})
 
-        own = index_url is None or index_url == self.index_url
-        return Registry(
-            index_url or self.index_url,
-            self.cache_dir,
-            offline=self.offline,
-            refresh=self.refresh,
-            token=self.token if own else token,
-            timeout=self.timeout,
-            warn=self.warn,
-        )
+    @property
+    def cache_root(self) -> str:
+        return self.cache_dir or default_cache_dir()
 
     def warn(self, message: str) -> None:
         if not self.quiet:
@@ -62,10 +331,3 @@ class RunOptions:
         if self.verbose:
             sys.stderr.write(f"{message}\n")
             sys.stderr.flush()
-
-    def report(self, reg: Registry) -> None:
-        """With -v: which index and cache answered, and what it cost on the network."""
-        self.info(
-            f"{reg.source.url}: cache {reg.store.dir_path}; {reg.requests_made} requests, "
-            f"{reg.downloaded} downloaded, {reg.unchanged} not modified"
-        )

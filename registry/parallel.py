@@ -14,9 +14,11 @@ bytes, the lockfile model) for free, and sends back only plain data::
     marshal.loads -> result of second half
 
 The answer never depends on the child: if the fork fails, the child raises, dies, or sends
-something that does not decode, this process computes the second half itself. Results must be
-marshal-able (None, bool, int, float, str, bytes, tuple, list, dict, set): no custom classes,
-which also keeps pickle's import off the path. The child leaves through ``os._exit`` (no
+something that does not decode, this process computes the second half itself. What crosses the
+pipe is marshal-able (None, bool, int, float, str, bytes, tuple, list, dict, set), which also
+keeps pickle's import off the path: work whose results are objects passes a `Codec`, and the
+one codec for objects of ``query/`` is `JUDGED`, below (the only place that turns them into
+plain data and back). The child leaves through ``os._exit`` (no
 atexit handlers, no flushing of the parent's buffered output). Its only I/O besides the pipe
 is what its half of the work does (reading cache files; writing downloaded ones, atomically,
 under the lock acquisition it shares): if this process is killed, the child finishes that
@@ -33,13 +35,21 @@ import os
 import sys
 
 from query import TYPE_CHECKING
+from query.record import record
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
-    from typing import TypeVar
+    from typing import Any, TypeAlias, TypeVar
+
+    from query.nullbuild import FeatureSummary
+    from query.verdict import PackageResult
 
     T = TypeVar("T")
     R = TypeVar("R")
+
+    #: A locked package judged: its position in the lockfile, its result (None: revalidate
+    #: and judge again) and the feature summary of its index entry (when asked for).
+    Judged: TypeAlias = tuple[int, PackageResult | None, FeatureSummary | None]
 
 JOBS_ENV = "REGISTRY_JOBS"
 
@@ -70,13 +80,24 @@ def _os_threads() -> int:
         return 1
 
 
-def _child(work: Callable[[Sequence[T]], R], items: Sequence[T], fd: int) -> None:
+@record
+class Codec:
+    """How a result crosses the pipe: ``encode`` to marshal-able data, ``decode`` back."""
+
+    encode: Callable[[Any], Any]
+    decode: Callable[[Any], Any]
+
+
+def _child(
+    work: Callable[[Sequence[T]], R], items: Sequence[T], fd: int, codec: Codec | None
+) -> None:
     """Run in the forked child; never returns."""
     import marshal
 
     code = 1
     try:
-        payload = marshal.dumps(work(items))  # type: ignore[arg-type]
+        result: Any = work(items)
+        payload = marshal.dumps(result if codec is None else codec.encode(result))
         view = memoryview(payload)
         while view:
             view = view[os.write(fd, view) :]
@@ -121,10 +142,12 @@ def split_map(
     *,
     min_items: int = 64,
     weight: Callable[[T], int] | None = None,
+    codec: Codec | None = None,
 ) -> list[R]:
     """``[work(one half), work(the other half)]``, the halves in parallel when allowed (see the
     module docstring); a single ``[work(items)]`` when not. The halves are as `halves` makes
-    them: pass ``weight`` when the items' costs differ much (files of very different sizes)."""
+    them: pass ``weight`` when the items' costs differ much (files of very different sizes), and
+    ``codec`` when the results are not plain data."""
     if not parallel_allowed(len(items), min_items):
         return [work(items)]
     first, second = halves(items, weight)
@@ -146,7 +169,7 @@ def split_map(
     if pid == 0:  # pragma: no cover - the child leaves through os._exit; tested by its result
         gc.disable()
         os.close(read_fd)
-        _child(work, second, write_fd)
+        _child(work, second, write_fd, codec)
     gc.unfreeze()
     os.close(write_fd)
     try:
@@ -157,16 +180,75 @@ def split_map(
         finally:
             os.close(read_fd)
             _, status = os.waitpid(pid, 0)
-    return [here, _decode(data, status, work, second)]
+    return [here, _decode(data, status, work, second, codec)]
 
 
-def _decode(data: bytes, status: int, work: Callable[[Sequence[T]], R], items: Sequence[T]) -> R:
+def _decode(
+    data: bytes,
+    status: int,
+    work: Callable[[Sequence[T]], R],
+    items: Sequence[T],
+    codec: Codec | None,
+) -> R:
     import marshal
 
     if os.waitstatus_to_exitcode(status) == 0:
         try:
-            result: R = marshal.loads(data)
+            value = marshal.loads(data)
+            result: R = value if codec is None else codec.decode(value)
             return result
-        except (EOFError, ValueError, TypeError):
+        except (EOFError, ValueError, TypeError, IndexError):
             pass
     return work(items)
+
+
+# -- the plain-data adapter ------------------------------------------------------------------------
+
+
+def _encode_judged(rows: list[Judged]) -> list[tuple[object, ...]]:
+    out: list[tuple[object, ...]] = []
+    for index, result, summary in rows:
+        plain_result = None
+        if result is not None:
+            problems = tuple((p.code, p.message, p.severity) for p in result.problems)
+            plain_result = (
+                result.source,
+                result.name,
+                result.version,
+                result.line,
+                result.status,
+                problems,
+            )
+        plain_summary = None
+        if summary is not None:
+            deps = tuple(
+                (d.name, d.package, d.req, d.optional, d.features, d.default_features)
+                for d in summary.deps
+            )
+            plain_summary = (dict(summary.features), deps)
+        out.append((index, plain_result, plain_summary))
+    return out
+
+
+def _decode_judged(rows: list[tuple[Any, Any, Any]]) -> list[Judged]:
+    from query.nullbuild import FeatureDep, FeatureSummary
+    from query.verdict import PackageResult, Problem
+
+    out: list[Judged] = []
+    for index, plain_result, plain_summary in rows:
+        result = None
+        if plain_result is not None:
+            source, name, version, line, status, problems = plain_result
+            result = PackageResult(
+                source, name, version, line, status, tuple(Problem(*p) for p in problems)
+            )
+        summary = None
+        if plain_summary is not None:
+            features, deps = plain_summary
+            summary = FeatureSummary(features, tuple(FeatureDep(*d) for d in deps))
+        out.append((index, result, summary))
+    return out
+
+
+#: Judged locked packages (registry/commands/validate.py) across the pipe.
+JUDGED = Codec(_encode_judged, _decode_judged)

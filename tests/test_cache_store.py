@@ -180,7 +180,8 @@ def test_store_and_sources_do_not_import_pathlib() -> None:
     the human report without json."""
     code = (
         "import sys\n"
-        "import cache.store, cache.lock, registry.sources, registry.report, query.manifest\n"
+        "import cache.store, cache.lock, registry.config.cargo_config\n"
+        "import registry.render.verdict, query.manifest\n"
         "loaded = {'pathlib', 'contextlib', 'fnmatch', 'json'} & set(sys.modules)\n"
         "assert not loaded, loaded\n"
     )

@@ -18,7 +18,7 @@ import pytest
 
 from cache.dirhash import source_dir_name
 from cache.format import parse, serialize
-from registry.indexfile import STDLIB_JSON_BELOW, line_reader, summaries_from_index
+from registry.index.index_file import STDLIB_JSON_BELOW, line_reader, summaries_from_index
 from tests.httpserver import IndexServer
 
 pytestmark = pytest.mark.cargo
@@ -306,7 +306,7 @@ def retention(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[bytes
 
 DIVERGENT = {
     # cargo skips ignored values iteratively at any depth; orjson stops at 1024 levels and the
-    # stdlib json fallback in registry.indexfile at Python's recursion limit.
+    # stdlib json fallback in registry.index.index_file at Python's recursion limit.
     "odd-deep": "nesting beyond ~1000 levels: registry drops a line cargo keeps",
 }
 

@@ -18,13 +18,13 @@ import orjson
 import pytest
 
 import registry
-import registry.client as client_module
+import registry.api as client_module
 from cache.dirhash import source_dir_name
 from cache.format import iter_keys, parse, read_header, serialize
 from cache.integrity import XATTR
 from cache.store import CACHEDIR_TAG
 from query.names import index_path
-from registry.client import Registry
+from registry.api import Registry
 from registry.errors import (
     AuthError,
     CacheEntryError,
@@ -137,12 +137,12 @@ def count_entries(monkeypatch: pytest.MonkeyPatch) -> Counter:
 
 @pytest.fixture
 def count_loads(monkeypatch: pytest.MonkeyPatch) -> Counter:
-    """Counts index lines parsed: by the JSON reader of queries (registry.jsonline) or by
+    """Counts index lines parsed: by the JSON reader of queries (registry.index.json_line) or by
     orjson directly (the cache builder)."""
-    import registry.jsonline
+    import registry.index.json_line
 
-    counter = Counter(registry.jsonline.loads)
-    monkeypatch.setattr(registry.jsonline, "loads", counter)
+    counter = Counter(registry.index.json_line.loads)
+    monkeypatch.setattr(registry.index.json_line, "loads", counter)
     monkeypatch.setattr(orjson, "loads", Counter(orjson.loads, counter))
     return counter
 

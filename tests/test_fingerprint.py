@@ -1,6 +1,6 @@
 """registry/fingerprint.py: ``registry check`` answers an unchanged rerun from its stored record.
 
-A run of the full check is detected by counting calls to ``registry.nullcheck.run_check`` (the
+A run of the full check is detected by counting calls to ``registry.commands.check.full_check`` (the
 only way to a verdict besides the record): a replay makes none. Runs go through
 ``registry.__main__.main`` (the fast path a CI job takes) unless stated otherwise.
 """
@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from registry import fingerprint
+from cache import fingerprint
 from tests.checkutil import INDEX, PROJECTS, Result, edit, isolate
 from tests.httpserver import IndexServer
 
@@ -37,16 +37,16 @@ def _isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
 @pytest.fixture
 def full_checks(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
     """Every call of the full check, by manifest path."""
-    import registry.nullcheck
+    import registry.commands.check
 
     calls: list[Path] = []
-    original = registry.nullcheck.run_check
+    original = registry.commands.check.full_check
 
-    def counting(manifest_path: Path, *args: Any, **kwargs: Any) -> Any:
+    def counting(options: Any, manifest_path: Path, *args: Any, **kwargs: Any) -> Any:
         calls.append(manifest_path)
-        return original(manifest_path, *args, **kwargs)
+        return original(options, manifest_path, *args, **kwargs)
 
-    monkeypatch.setattr(registry.nullcheck, "run_check", counting)
+    monkeypatch.setattr(registry.commands.check, "full_check", counting)
     return calls
 
 
@@ -492,7 +492,7 @@ def test_replay_function_directly(check: Runner) -> None:
 
 
 def record_options_index(check: Runner) -> str:
-    from registry.source import parse_index_url
+    from registry.config.index_url import parse_index_url
 
     return parse_index_url(check.index).url
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from query.names import index_path
-from registry.client import Registry
+from registry.api import Registry
 from tests.checkutil import INDEX, PROJECTS, lock_packages
 from tests.httpserver import IndexServer
 

@@ -598,14 +598,14 @@ def test_fast_path_agrees_on_edited_texts(text: str, where: int, char: str) -> N
 
 
 # ---------------------------------------------------------------------------------------------
-# registry.lockload: either path, the same lockfile or the same one-line error
+# registry.input_files: either path, the same lockfile or the same one-line error
 
 
 def _load_both_ways(
     monkeypatch: pytest.MonkeyPatch, path: Path
 ) -> tuple[Lockfile | str, Lockfile | str]:
     from registry.errors import InputError
-    from registry.lockload import load_lockfile
+    from registry.input_files import load_lockfile
 
     def attempt() -> Lockfile | str:
         try:
@@ -649,7 +649,7 @@ def test_load_lockfile_fast_and_general_agree(
 
 def test_load_lockfile_takes_str_and_path(tmp_path: Path) -> None:
     from registry.errors import InputError
-    from registry.lockload import load_lockfile
+    from registry.input_files import load_lockfile
 
     path = PROJECTS / "ripgrep" / "Cargo.lock.v4"
     assert load_lockfile(str(path)) == load_lockfile(path)

@@ -181,7 +181,7 @@ def test_cold_fetch_builds_and_writes_in_two_processes(
     """A cold fetch of nushell's 295 index files: half built and written by a forked child,
     the same bytes and integrity records as a serial fetch, every entry readable."""
     from cache.integrity import VERIFIED, check
-    from registry.client import Registry
+    from registry.api import Registry
 
     names = _registry_names("nushell")
     forks = count_forks(monkeypatch)
@@ -215,7 +215,7 @@ def test_a_child_that_dies_while_writing_leaves_a_complete_cache(
     half too, so every entry is there and verified."""
     from cache.integrity import VERIFIED, check
     from cache.store import IndexStore
-    from registry.client import Registry
+    from registry.api import Registry
 
     parent = os.getpid()
     real_write_many = IndexStore.write_many

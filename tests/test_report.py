@@ -1,4 +1,5 @@
-"""registry.report: exact human/github text, JSON against docs/report-schema.md, SARIF 2.1.0."""
+"""registry.render.verdict: exact human/github text, JSON against docs/report-schema.md,
+SARIF 2.1.0."""
 
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ from query.verdict import (
     Problem,
     Verdict,
 )
-from registry.report import (
+from registry.render.verdict import (
     FORMATS,
     escape_data,
     escape_property,

@@ -6,9 +6,9 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from registry import source
+from registry.config import index_url as source
+from registry.config.index_url import SPARSE, parse_index_url
 from registry.errors import UsageError
-from registry.source import SPARSE, parse_index_url
 
 URLS = [
     "sparse+https://index.crates.io/",

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from registry.sources import SourceMap, cargo_home
+from registry.config.cargo_config import SourceMap, cargo_home
 
 
 def reference(start: Path) -> tuple[list[str], list[str]]:

@@ -1,4 +1,4 @@
-"""Unit tests of `registry.sparse`: cargo's protocol above a scripted fake `Transport`.
+"""Unit tests of `registry.index.sparse`: cargo's protocol above a scripted fake `Transport`.
 
 Nothing here touches the network or sleeps: the fake transport answers from a script per URL and
 records every request, and `SparseClient` gets a recording `sleep`.
@@ -21,7 +21,7 @@ from registry.errors import (
     RegistryConfigError,
     RegistryError,
 )
-from registry.sparse import (
+from registry.index.sparse import (
     CacheValid,
     Fetched,
     NotFound,

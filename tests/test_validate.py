@@ -983,7 +983,7 @@ def test_missing_files_are_fetched_in_one_concurrent_batch(
 ) -> None:
     """The fetches go out through as few transport calls as the client allows (not one per
     package): count calls to SparseClient.fetch."""
-    from registry.sparse import SparseClient
+    from registry.index.sparse import SparseClient
 
     calls: list[int] = []
     original = SparseClient.fetch

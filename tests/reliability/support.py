@@ -16,7 +16,7 @@ from pathlib import Path
 
 from cache.dirhash import source_dir_name
 from query.names import index_path
-from registry.source import parse_index_url
+from registry.config.index_url import parse_index_url
 
 REPO = Path(__file__).resolve().parents[2]
 FIXTURE_INDEX = REPO / "tests" / "fixtures" / "index"

@@ -32,7 +32,7 @@ import pytest
 import cache.store as store_module
 from cache.format import parse
 from query.names import index_path
-from registry.client import Registry
+from registry.api import Registry
 from registry.errors import CacheEntryError, RegistryError
 from tests.httpserver import IndexServer
 from tests.reliability.support import (

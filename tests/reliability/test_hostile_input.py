@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from registry.client import Registry
+from registry.api import Registry
 from registry.errors import RegistryConfigError, RegistryError, UsageError
 from tests.httpserver import IndexServer
 from tests.reliability.support import (
@@ -543,7 +543,7 @@ def test_deeply_nested_fingerprint_record(world: World) -> None:
     assert first.code == 0, first.stderr
     records = list((world.cache / "registry" / "fingerprints").glob("*"))
     assert records
-    from registry.fingerprint import MAGIC
+    from cache.fingerprint import MAGIC
 
     # as text (the version-1 JSON records) and as marshal data after our magic bytes
     for nested in (b"[" * 100_000 + b"]" * 100_000, MAGIC + b"[\x01\x00\x00\x00" * 100_000):

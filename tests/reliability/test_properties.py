@@ -11,10 +11,11 @@ Already elsewhere (not repeated here):
 
 Added here:
 
-* `registry.indexfile.summaries_from_index` on generated index files against a model of cargo's
+* `registry.index.index_file.summaries_from_index` on generated index files against a model of
+  cargo's
   retention rule (the same rule cargo 1.95 applies, tests/test_cargo_compat.py);
 * generated lockfiles in all four formats through the real on-disk reader
-  (`registry.lockload.load_lockfile`: fast reader + model), names, versions, sources,
+  (`registry.input_files.load_lockfile`: fast reader + model), names, versions, sources,
   checksums and dependency edges round-tripping.
 """
 
@@ -28,8 +29,8 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from registry.indexfile import STDLIB_JSON_BELOW, line_reader, summaries_from_index
-from registry.lockload import load_lockfile
+from registry.index.index_file import STDLIB_JSON_BELOW, line_reader, summaries_from_index
+from registry.input_files import load_lockfile
 from tests.test_lockfile import lockfiles, render
 
 # ---------------------------------------------------------------------------------------------

@@ -14,7 +14,7 @@ import pytest
 
 from cache.format import iter_keys
 from query.entry import CANDIDATE, INVALID
-from registry.client import Registry
+from registry.api import Registry
 from registry.errors import CacheEntryError
 from tests.httpserver import IndexServer
 from tests.reliability.cachecheck import registry_argv, run_one

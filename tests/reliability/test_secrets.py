@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from registry.client import Registry
+from registry.api import Registry
 from registry.errors import RegistryError
 from registry.transport.base import TransportOptions
 from tests.httpserver import Fault, IndexServer
@@ -455,7 +455,7 @@ def test_fingerprint_record_holds_no_token(
         assert run.cli([*args, "check"], cwd=work).code == 0
         records = sorted((cache / "registry" / "fingerprints").glob("*"))
         assert len(records) == 1
-        from registry import fingerprint
+        from cache import fingerprint
 
         record = fingerprint.decode(records[0].read_bytes())
         assert isinstance(record, dict) and record["exit_code"] == 0

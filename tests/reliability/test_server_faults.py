@@ -17,11 +17,11 @@ from typing import Any
 
 import pytest
 
-import registry.sparse as sparse_module
+import registry.index.sparse as sparse_module
 from cache.format import find_exact, parse
-from registry.client import Registry
+from registry.api import Registry
 from registry.errors import HttpStatusError, NetworkError, RegistryError
-from registry.sparse import MAX_RETRIES, SparseClient
+from registry.index.sparse import MAX_RETRIES, SparseClient
 from registry.transport.base import TransportOptions
 from tests.httpserver import Fault, IndexServer
 from tests.reliability.support import (
@@ -644,9 +644,9 @@ def test_cli_connection_refused(tmp_path: Path) -> None:
 
 
 def _cli_has_timeout() -> bool:
-    from registry.cli import main
+    from registry.options import GLOBAL_OPTIONS
 
-    return any(p.name == "timeout" for p in main.params)
+    return any(o.name == "timeout" for o in GLOBAL_OPTIONS)
 
 
 @pytest.mark.skipif(

@@ -1,61 +1,43 @@
-"""``registry validate``: judge a Cargo.lock against the indexes its packages come from.
+"""``registry validate [LOCKFILE]``: judge a Cargo.lock against the indexes its packages come from.
 
 The shape (the point of the summaries cache): parse the lockfile once, map each registry
 source to an index, collect the distinct index files, read the cached ones once each, fetch the
 missing or stale ones in one concurrent batch per registry, then judge each package by parsing
-exactly its own line. No per-package round trips.
+exactly its own line. No per-package round trips. `judge_lockfile` does this for ``check`` too.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
 
 from query import TYPE_CHECKING
 from query.entry import IndexEntry
 from query.names import CrateNameError, index_path, validate_crate_name
 from query.record import field, record
 from query.validate import MissingCrate, MissingVersion, Unknown, validate_lockfile
-from query.verdict import PackageResult, Problem
+from registry.commands import Outcome
+from registry.config.cargo_config import SourceMap, Unresolved
+from registry.config.index_url import LOCAL, parse_index_url
 from registry.errors import InputError, NotFoundError, RegistryError
-from registry.parallel import split_map
-from registry.source import LOCAL
-from registry.sources import SourceMap, Unresolved
+from registry.parallel import JUDGED, split_map
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
-    from typing import Any, TypeAlias
 
     from cache.atomic import StrPath
     from query.lockfile import LockedPackage, Lockfile
     from query.nullbuild import FeatureSummary
-
-    # a FeatureSummary as plain data: (feature map, deps as FeatureDep field tuples)
-    PlainSummary: TypeAlias = tuple[dict[str, tuple[str, ...]], tuple[tuple[Any, ...], ...]]
     from query.validate import Lookup
-    from registry.client import Registry
-
-    # (package index, status, ((code, message, severity), ...), feature summary or None);
-    # status None: to be revalidated (see `_Judge`)
-    Row: TypeAlias = tuple[int, str | None, tuple[tuple[str, str, str], ...] | None, Any]
-
-
-@record
-class Settings:
-    """What every command that reads indexes shares."""
-
-    cache_dir: str | None = None
-    offline: bool = False
-    refresh: bool = False
-    token: str | None = None
-    index_url: str | None = None
-    deny_yanked: bool = False
-    warn: Callable[[str], None] | None = None
-    timeout: float = 30.0
+    from query.verdict import PackageResult
+    from registry.api import Registry
+    from registry.options import RunOptions
+    from registry.parallel import Judged
 
 
 @record(frozen=False)
-class ValidationReport:
+class LockfileJudgement:
+    """Every locked registry package judged, and what the verdict depended on."""
+
     lockfile: StrPath
     results: list[PackageResult]
     skipped: int
@@ -64,6 +46,23 @@ class ValidationReport:
     fresh_until: float | None = None
     # by LockedPackage.index, when asked for: what check_features needs of each index entry
     summaries: dict[int, FeatureSummary] = field(default_factory=dict)
+
+
+def run(options: RunOptions, lockfile: str, fmt: str, unknown: str, deny_yanked: bool) -> Outcome:
+    from query.verdict import Verdict
+    from registry.commands import verdict_outcome
+    from registry.input_files import load_lockfile
+
+    lock = load_lockfile(lockfile)
+    judgement = judge_lockfile(lock, lockfile, options, deny_yanked)
+    verdict = Verdict(
+        command="validate",
+        lockfile=lockfile,
+        packages=tuple(judgement.results),
+        skipped=judgement.skipped,
+        unknown_policy=unknown,
+    )
+    return verdict_outcome(verdict, fmt, options.quiet)
 
 
 def _lookup(reg: Registry, package: LockedPackage, value: bytes | RegistryError) -> Lookup:
@@ -90,20 +89,13 @@ def _offline_unknown(package: LockedPackage) -> Unknown:
 class _Judge:
     """Judges locked packages whose index files are loaded: one index line parsed each.
 
-    :meth:`judge` returns plain data (see :mod:`registry.parallel`), one tuple per package:
-    ``(index, status, problems, summary)`` with problems as ``(code, message, severity)``
-    tuples and the feature summary of the entry (when asked for, else None); ``status`` is
-    None for a package whose version is missing from a cache that a request in this run could
-    still update: the caller revalidates those (network: never in a forked child).
+    :meth:`judge` gives one `Judged` per package: its result and the feature summary of its
+    entry (when asked for); the result is None for a package whose version is missing from a
+    cache that a request in this run could still update: the caller revalidates those (network:
+    never in a forked child).
     """
 
-    def __init__(
-        self,
-        lock: Lockfile,
-        deny_yanked: bool,
-        summaries: bool,
-        offline: bool,
-    ) -> None:
+    def __init__(self, lock: Lockfile, deny_yanked: bool, summaries: bool, offline: bool) -> None:
         self.lock = lock
         self.deny_yanked = deny_yanked
         self.offline = offline
@@ -139,77 +131,52 @@ class _Judge:
                 return _offline_unknown(package)
         return found
 
-    def rows(self, found: Mapping[int, Lookup], packages: list[LockedPackage]) -> list[Row]:
+    def judged(self, found: Mapping[int, Lookup], packages: list[LockedPackage]) -> list[Judged]:
         """Judge ``packages`` by their lookups in ``found`` (one memo of parsed versions and
         requirement verdicts shared by all of them: `validate_lockfile`)."""
+        from query.nullbuild import entry_summary
+
         results = validate_lockfile(
             self.lock, found, deny_yanked=self.deny_yanked, packages=packages
         )
-        out: list[Row] = []
+        out: list[Judged] = []
         for package, result in zip(packages, results, strict=True):
             entry = found[package.index]
             summary = None
             if self.summaries and isinstance(entry, IndexEntry):
-                summary = _plain_summary(entry)
-            problems = tuple((p.code, p.message, p.severity) for p in result.problems)
-            out.append((package.index, result.status, problems, summary))
+                summary = entry_summary(entry)
+            out.append((package.index, result, summary))
         return out
 
-    def judge(self, packages: Sequence[LockedPackage]) -> list[Row]:
+    def judge(self, packages: Sequence[LockedPackage]) -> list[Judged]:
         self._load_deferred(packages)
         found: dict[int, Lookup] = {}
-        retry: list[Row] = []
+        retry: list[Judged] = []
         for package in packages:
             lookup = self.lookup(package)
             if lookup is None:
-                retry.append((package.index, None, None, None))
+                retry.append((package.index, None, None))
             else:
                 found[package.index] = lookup
-        return self.rows(found, [p for p in packages if p.index in found]) + retry
+        return self.judged(found, [p for p in packages if p.index in found]) + retry
 
 
-def _plain_summary(entry: IndexEntry) -> PlainSummary:
-    """The feature summary of ``entry`` as plain data, to cross the pipe of a forked half."""
-    from query.nullbuild import entry_summary
-
-    summary = entry_summary(entry)
-    deps = tuple(
-        (d.name, d.package, d.req, d.optional, d.features, d.default_features) for d in summary.deps
-    )
-    return dict(summary.features), deps
-
-
-def _summary_from_plain(plain: PlainSummary) -> FeatureSummary:
-    from query.nullbuild import FeatureDep, FeatureSummary
-
-    features, deps = plain
-    return FeatureSummary(features, tuple(FeatureDep(*d) for d in deps))
-
-
-def validate_path(path: StrPath, settings: Settings) -> ValidationReport:
-    """Validate the lockfile at ``path``; raises InputError for an unreadable lockfile."""
-    from registry.lockload import load_lockfile
-
-    lock = load_lockfile(path)
-    return validate_loaded(lock, path, settings)
-
-
-def validate_loaded(
+def judge_lockfile(
     lock: Lockfile,
     path: StrPath,
-    settings: Settings,
+    options: RunOptions,
+    deny_yanked: bool,
     *,
     sources: SourceMap | None = None,
     summaries: bool = False,
-) -> ValidationReport:
+) -> LockfileJudgement:
     """Judge every locked registry package (``summaries``: also collect what
     :func:`query.nullbuild.check_features` needs of their index entries)."""
-    from registry.client import Registry
+    from registry.api import Registry
 
     if sources is None:
-        sources = SourceMap.discover(
-            os.path.dirname(os.fspath(path)) or ".", index_url=settings.index_url
-        )
+        explicit = parse_index_url(options.index_url).url if options.index_url else None
+        sources = SourceMap.discover(os.path.dirname(os.fspath(path)) or ".", index_url=explicit)
     registry_packages = list(lock.registry_packages())
     skipped = len(lock.packages) - len(registry_packages)
     for package in registry_packages:
@@ -219,7 +186,7 @@ def validate_loaded(
         except CrateNameError as exc:
             where = f"line {package.line}: " if package.line is not None else ""
             raise InputError(f"{path}: {where}{exc}") from None
-    judge = _Judge(lock, settings.deny_yanked, summaries, settings.offline)
+    judge = _Judge(lock, deny_yanked, summaries, options.offline)
     groups: dict[str, list[LockedPackage]] = {}
     for package in registry_packages:
         target = sources.resolve(package.source or "")
@@ -235,12 +202,12 @@ def validate_loaded(
         for url, packages in groups.items():
             reg = Registry(
                 url,
-                settings.cache_dir,
-                offline=settings.offline,
-                refresh=settings.refresh,
-                token=sources.token_for(url, settings.token),
-                timeout=settings.timeout,
-                warn=settings.warn,
+                options.cache_root,
+                offline=options.offline,
+                refresh=options.refresh,
+                token=sources.token_for(url, options.token),
+                timeout=options.timeout,
+                warn=options.warn,
             )
             registries.append(reg)
             if reg.offline and reg.source.kind != LOCAL:
@@ -255,11 +222,13 @@ def validate_loaded(
         # What judging imports lazily: once here, not in each process after the fork.
         import query.requirement
         import query.version  # noqa: F401
-        import registry.jsonline  # noqa: F401
+        import registry.index.json_line  # noqa: F401
 
         # Forking after a request could copy a transport's threads: serial then.
         quiet = all(reg.requests_made == 0 for reg in registries)
-        halves = split_map(judge.judge, registry_packages, min_items=128 if quiet else 1 << 62)
+        halves = split_map(
+            judge.judge, registry_packages, min_items=128 if quiet else 1 << 62, codec=JUDGED
+        )
         judged = {row[0]: row for half in halves for row in half}
         _revalidate_missing(judge, registry_packages, judged)
         for reg in registries:
@@ -275,29 +244,20 @@ def validate_loaded(
     results: list[PackageResult] = []
     summaries_by_index: dict[int, FeatureSummary] = {}
     for package in registry_packages:
-        _, status, problems, summary = judged[package.index]
-        assert status is not None and problems is not None  # revalidated ones were judged again
-        results.append(
-            PackageResult(
-                package.source or "",
-                package.name,
-                package.version,
-                package.line,
-                status,
-                tuple(Problem(*p) for p in problems),
-            )
-        )
+        _, result, summary = judged[package.index]
+        assert result is not None  # revalidated ones were judged again
+        results.append(result)
         if summary is not None:
-            summaries_by_index[package.index] = _summary_from_plain(summary)
+            summaries_by_index[package.index] = summary
     known = [f for f in fresh if f is not None]
     until = min(known) if known and len(known) == len(fresh) else None
-    return ValidationReport(
+    return LockfileJudgement(
         path, results, skipped, consulted, revalidated, until, summaries_by_index
     )
 
 
 def _revalidate_missing(
-    judge: _Judge, packages: list[LockedPackage], judged: dict[int, Row]
+    judge: _Judge, packages: list[LockedPackage], judged: dict[int, Judged]
 ) -> None:
     """Locked versions missing from caches not revalidated in this run: revalidate those
     files once, in one batch per registry, as cargo does (spec §4.8), and judge again."""
@@ -313,4 +273,4 @@ def _revalidate_missing(
             judge.plan[package.index] = (reg, again[package.name])
             found = judge.lookup(package, retried=True)
             assert found is not None
-            (judged[package.index],) = judge.rows({package.index: found}, [package])
+            (judged[package.index],) = judge.judged({package.index: found}, [package])

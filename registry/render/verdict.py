@@ -27,6 +27,7 @@ from types import MappingProxyType
 from query import TYPE_CHECKING
 from query.record import record
 from query.verdict import ERROR, UNKNOWN_POLICIES, Mismatch, PackageResult, Problem, Verdict
+from registry.render import FORMATS
 
 if TYPE_CHECKING:
     from typing import Any
@@ -50,7 +51,6 @@ __all__ = [
     "verdict_line",
 ]
 
-FORMATS = ("human", "json", "github", "sarif")
 SCHEMA = "registry-report"
 SCHEMA_VERSION = 1
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"

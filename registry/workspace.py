@@ -1,10 +1,7 @@
-"""``registry check``: the null-build check, from the files on disk to a :class:`Verdict`.
-
-Reads the workspace (root manifest, members, globbed member directories, path packages), the
-lockfile next to the root manifest and the cargo configuration, applies
-:func:`query.nullbuild.check_workspace`, validates every locked registry package like
-``registry validate``, and records everything the verdict depended on for the null-build
-fingerprint (:mod:`registry.fingerprint`).
+"""A cargo workspace read from disk for ``registry check``: the root manifest (found upward from
+the given one), the members (globbed member directories listed), path packages, and every file
+and directory listing the answer depends on (`CheckInputs`, for the null-build fingerprint).
+The model itself is pure: :mod:`query.manifest`.
 """
 
 from __future__ import annotations
@@ -16,16 +13,15 @@ from cache.pathstr import is_dir, is_file, joined, spelled
 from query import TYPE_CHECKING
 from query.cargo_facts import CRATES_IO, CRATES_IO_LOCK_SOURCE
 from query.record import field, record
-from query.verdict import Mismatch, Verdict
+from query.verdict import Mismatch
 from registry.errors import InputError
-from registry.lockload import read_toml
-from registry.sources import SourceMap
-from registry.validation import Settings, validate_loaded
+from registry.input_files import read_toml
 
 if TYPE_CHECKING:
     from typing import Any
 
-    from cache.atomic import StrPath
+    from query.manifest import Workspace
+    from registry.config.cargo_config import SourceMap
 
 _GLOB = re.compile(r"[*?\[]")
 
@@ -92,7 +88,10 @@ def _glob_dirs(root: str, patterns: list[str], inputs: CheckInputs) -> list[str]
     return sorted(found)
 
 
-def _registry_sources(sources: SourceMap) -> Any:
+def registry_sources(sources: SourceMap) -> Any:
+    """What :func:`query.nullbuild.check_workspace` asks: the lockfile source string of a
+    manifest's registry name (None: crates.io), or None when no such registry is configured."""
+
     def lookup(name: str | None) -> str | None:
         if name is None or name == CRATES_IO:
             return CRATES_IO_LOCK_SOURCE
@@ -104,7 +103,7 @@ def _registry_sources(sources: SourceMap) -> Any:
     return lookup
 
 
-def _locate(mismatch: Mismatch, texts: dict[str, str]) -> Mismatch:
+def locate(mismatch: Mismatch, texts: dict[str, str]) -> Mismatch:
     """Point a manifest mismatch at the line that declares its dependency, when found."""
     if mismatch.line is not None or mismatch.file not in texts:
         return mismatch
@@ -120,11 +119,21 @@ def _locate(mismatch: Mismatch, texts: dict[str, str]) -> Mismatch:
     return Mismatch(mismatch.code, mismatch.message, mismatch.file, line)
 
 
-def run_check(
-    manifest_path: StrPath, settings: Settings, unknown_policy: str
-) -> tuple[Verdict, CheckInputs]:
+@record
+class LoadedWorkspace:
+    """A workspace read from disk: its root manifest's path and directory, the model, the text
+    of each manifest (by its path relative to the root, for line numbers) and the inputs read."""
+
+    root_manifest: str
+    root: str
+    workspace: Workspace
+    texts: dict[str, str]
+    inputs: CheckInputs
+
+
+def load_workspace(manifest_path: str) -> LoadedWorkspace:
+    """Find the workspace root of ``manifest_path`` and read every manifest of it."""
     from query.manifest import ManifestError, discover_workspace, workspace_members
-    from registry.lockload import load_lockfile
 
     inputs = CheckInputs()
     root_manifest, root_data, root_text = find_root(spelled(manifest_path))
@@ -149,47 +158,4 @@ def run_check(
         workspace = discover_workspace(root_data, read, existing)
     except ManifestError as exc:
         raise InputError(f"{root}: {exc}") from None
-
-    lock_path = joined(root, "Cargo.lock")
-    lock_name = os.path.relpath(lock_path)
-    if not is_file(lock_path):
-        inputs.absent.append(lock_path)
-        mismatch = Mismatch(
-            "member-missing",
-            f"{lock_name} does not exist: cargo would create it (run cargo generate-lockfile)",
-            lock_name,
-        )
-        return Verdict("check", lock_name, (), (mismatch,), 0, unknown_policy), inputs
-    lock = load_lockfile(lock_path)
-    inputs.files.append(lock_path)
-
-    sources = SourceMap.discover(root, index_url=settings.index_url)
-    inputs.files.extend(str(p) for p in sources.files)
-    inputs.absent.extend(str(p) for p in sources.absent)
-
-    from query.nullbuild import check_features, check_workspace
-
-    report = validate_loaded(lock, lock_path, settings, sources=sources, summaries=True)
-    found = check_workspace(workspace, lock, _registry_sources(sources), lock_name=lock_name)
-    # optional dependencies turned on or off by features (needs the index entries)
-    found += check_features(workspace, lock, {}, lock_name=lock_name, summaries=report.summaries)
-    mismatches = [_locate(m, texts) for m in found]
-    relative = os.path.relpath(root)
-    if relative != ".":
-        mismatches = [
-            Mismatch(m.code, m.message, os.path.join(relative, m.file), m.line)
-            if m.file and m.file != lock_name
-            else m
-            for m in mismatches
-        ]
-    inputs.cache_files.extend(report.files_consulted)
-    inputs.fresh_until = report.fresh_until
-    verdict = Verdict(
-        "check",
-        lock_name,
-        tuple(report.results),
-        tuple(mismatches),
-        report.skipped,
-        unknown_policy,
-    )
-    return verdict, inputs
+    return LoadedWorkspace(root_manifest, root, workspace, texts, inputs)

@@ -26,6 +26,7 @@ from collections.abc import Callable, Mapping, Sequence
 
 from query import TYPE_CHECKING
 from query.record import record
+from registry.config.index_url import url_origin
 from registry.errors import (
     AuthError,
     HttpStatusError,
@@ -33,7 +34,6 @@ from registry.errors import (
     RegistryConfigError,
     RegistryError,
 )
-from registry.source import url_origin
 from registry.transport.base import HttpRequest, HttpResponse, Transport, TransportError
 
 if TYPE_CHECKING:

@@ -10,26 +10,34 @@
     [v.version for v in reg.versions("serde")]         # every version, no JSON parsed
     reg.fetch(["serde", "tokio"])                      # warm the cache, one concurrent batch
 
-Keeping each entry current is :class:`registry.entries.IndexEntries`' job (the base class).
+A `Registry` holds an :class:`~registry.index.loader.IndexLoader`, which keeps each crate's
+cache entry current; the registry parses only the lines it answers with.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterable
 
 from cache.format import CacheFormatError, find_exact, iter_keys
 from query import TYPE_CHECKING
+from query.cargo_facts import CRATES_IO_SPARSE
 from query.entry import EntryError, IndexEntry, entry_from_mapping
-from query.names import index_path
 from query.record import record
-from registry.entries import IndexEntries
 from registry.errors import CacheEntryError, NotFoundError, RegistryError
-from registry.source import LOCAL
+from registry.index.loader import IndexLoader
+from registry.options import DEFAULT_TIMEOUT
 
 if TYPE_CHECKING:
-    from typing import TypeVar
+    from pathlib import Path
+    from typing import Self, TypeVar
 
+    import httpx
+
+    from cache.store import IndexStore
     from query.requirement import Requirement
+    from registry.config.index_url import IndexSource
+    from registry.transport.base import Transport
 
     _T = TypeVar("_T")
 
@@ -63,11 +71,110 @@ def _yanked_hint(blob: bytes) -> bool:
     return rest.startswith(b":") and rest[1:].lstrip(b" \t\r\n").startswith(b"true")
 
 
-class Registry(IndexEntries):
+class Registry:
     """A sparse (or local) index with its on-disk summaries cache."""
+
+    def __init__(
+        self,
+        index_url: str = CRATES_IO_SPARSE,
+        cache_dir: str | os.PathLike[str] | None = None,
+        *,
+        offline: bool = False,
+        refresh: bool = False,
+        token: str | None = None,
+        transport: Transport | None = None,
+        httpx_client: httpx.Client | None = None,
+        timeout: float = DEFAULT_TIMEOUT,
+        warn: Callable[[str], None] | None = None,
+        progress: Callable[[int], None] | None = None,
+    ) -> None:
+        self._loader = IndexLoader(
+            index_url,
+            cache_dir,
+            offline=offline,
+            refresh=refresh,
+            token=token,
+            transport=transport,
+            httpx_client=httpx_client,
+            timeout=timeout,
+            warn=warn,
+            progress=progress,
+        )
+        # parsed dependency requirements, shared by every entry this registry builds
+        self._requirements: dict[str, Requirement] = {}
 
     def __repr__(self) -> str:
         return f"Registry({self.source.url!r}, cache_dir={str(self.cache_root)!r})"
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._loader.close()
+
+    # -- what the loader knows ----------------------------------------------------------------
+
+    @property
+    def source(self) -> IndexSource:
+        return self._loader.source
+
+    @property
+    def store(self) -> IndexStore:
+        return self._loader.store
+
+    @property
+    def offline(self) -> bool:
+        return self._loader.offline
+
+    @property
+    def cache_root(self) -> Path:
+        """The cache directory (``--cache-dir``)."""
+        return self._loader.store.cache_root
+
+    @property
+    def progress(self) -> Callable[[int], None] | None:
+        """Called with the number of index files a request batch finished (progress bars)."""
+        return self._loader.progress
+
+    @progress.setter
+    def progress(self, value: Callable[[int], None] | None) -> None:
+        self._loader.progress = value
+
+    @property
+    def requests_made(self) -> int:
+        return self._loader.requests_made
+
+    @property
+    def downloaded(self) -> int:
+        return self._loader.downloaded
+
+    @property
+    def unchanged(self) -> int:
+        return self._loader.unchanged
+
+    def load(
+        self, names: Iterable[str], *, force: bool = False
+    ) -> dict[str, bytes | RegistryError]:
+        """Make each crate's cache entry current; its ``.cache`` bytes or the error, by name
+        (see :meth:`IndexLoader.load`)."""
+        return self._loader.load(names, force=force)
+
+    def may_revalidate(self, name: str) -> bool:
+        """Could a request in this run still find versions the cache lacks?"""
+        return self._loader.may_revalidate(name)
+
+    def files_consulted(self) -> list[str]:
+        """The cache files this registry read or wrote (for null-build fingerprints)."""
+        return self._loader.files_consulted()
+
+    def fresh_until(self) -> float | None:
+        """When the first consulted entry is due for revalidation (None: already, or never)."""
+        return self._loader.fresh_until()
+
+    # -- reading cache bytes ------------------------------------------------------------------
 
     def entry_in(self, data: bytes, name: str, version: str) -> IndexEntry | None:
         """The entry for ``version`` in cache bytes from `load`, parsing that line only."""
@@ -103,11 +210,11 @@ class Registry(IndexEntries):
     ) -> IndexEntry:
         """The entry of one cached line. A line cargo keeps though it is not valid UTF-8 JSON
         becomes an "invalid" entry with ``allow_invalid`` (queries skip it), else an error."""
-        import registry.jsonline  # not ``from``: see query.entry._dependencies
+        import registry.index.json_line  # not ``from``: see query.entry._dependencies
 
         entry: IndexEntry | None
         try:
-            data = registry.jsonline.loads(blob)
+            data = registry.index.json_line.loads(blob)
         except ValueError:
             invalid = _invalid_entry(blob, name, version)
             if invalid is not None and allow_invalid:
@@ -145,25 +252,9 @@ class Registry(IndexEntries):
         try:
             return answer()
         except CacheEntryError:
-            if not self._refetch(name):
+            if not self._loader.refetch(name):
                 raise
             return answer()
-
-    def _refetch(self, name: str) -> bool:
-        """Rebuild a crate's cache entry from the source, unconditionally, once per instance."""
-        if self.offline:
-            return False
-        rel = index_path(name)
-        if rel in self._repaired:
-            return False
-        self._repaired.add(rel)
-        if self.source.kind == LOCAL:
-            value = self._load_local(rel, None, None)
-        else:
-            value = self._fetch([(rel, None)], {})[rel]
-        if isinstance(value, RegistryError):
-            raise value
-        return True
 
     def get(self, name: str, version: str) -> IndexEntry:
         """The entry for exactly ``version`` (build metadata included). Parses one line only."""
@@ -172,14 +263,12 @@ class Registry(IndexEntries):
     def _get(self, name: str, version: str) -> IndexEntry:
         data = self._entry_data(name)
         blob = self._find(data, version, name)
-        if blob is None and not self.offline and self.source.kind != LOCAL:
-            rel = index_path(name)
-            if rel not in self._revalidated:
-                # A version missing from the cache: revalidate once, as cargo does (§4.8).
-                value = self._load_paths([rel], force=True)[rel]
-                if isinstance(value, RegistryError):
-                    raise value
-                blob = self._find(value, version, name)
+        if blob is None and self._loader.may_revalidate(name):
+            # A version missing from the cache: revalidate once, as cargo does (§4.8).
+            value = self._loader.load([name], force=True)[name]
+            if isinstance(value, RegistryError):
+                raise value
+            blob = self._find(value, version, name)
         if blob is None:
             raise NotFoundError(f"{name} has no version {version} in {self.source.base}")
         return self._entry(name, version, blob)
@@ -321,7 +410,7 @@ def _invalid_entry(blob: bytes, name: str, version: str) -> IndexEntry | None:
     cargo keeps such lines) but names exactly this crate and version: cargo's "invalid" index
     summary. None if it does not."""
     from query.entry import INVALID
-    from registry.indexfile import serde_minimal
+    from registry.index.index_file import serde_minimal
 
     found = serde_minimal(blob)
     if found is None or not isinstance(found[0], str) or found[0].lower() != name.lower():

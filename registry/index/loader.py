@@ -1,6 +1,7 @@
-"""Keeping a registry's cache entries current: the loading half of :class:`~registry.Registry`.
+"""`IndexLoader`: keeps one registry's cache entries current; :class:`registry.api.Registry`
+holds one and parses the lines it answers with.
 
-How a crate's cache entry is made current (:meth:`Registry.load`), once per instance:
+How a crate's cache entry is made current (:meth:`IndexLoader.load`), once per instance:
 
     offline ........................ the cache as it is (missing: OfflineError;
                                      unreadable: CacheEntryError)
@@ -20,7 +21,7 @@ copy is used as is, counted as revalidated), fetch only the still-missing ones, 
 release. The lock is held only for that. Revalidations of cached entries go out unlocked and take
 the lock only to write. If the lock cannot be taken (timeout, read-only or full disk), the missing
 entries are fetched anyway and not written (one warning). Repairs of a foreign line
-(:meth:`_refetch`) always refetch.
+(:meth:`IndexLoader.refetch`) always refetch.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from query import TYPE_CHECKING
 from query.cargo_facts import CRATES_IO_SPARSE
 from query.names import CrateNameError, index_path
 from registry import USER_AGENT
+from registry.config.index_url import LOCAL, IndexSource, parse_index_url
 from registry.errors import (
     CacheEntryError,
     NotFoundError,
@@ -46,8 +48,7 @@ from registry.errors import (
     RegistryError,
     UsageError,
 )
-from registry.paths import default_cache_dir
-from registry.source import LOCAL, IndexSource, parse_index_url
+from registry.options import DEFAULT_TIMEOUT, default_cache_dir
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -55,8 +56,7 @@ if TYPE_CHECKING:
 
     import httpx
 
-    from query.requirement import Requirement
-    from registry.sparse import Fetched, SparseClient
+    from registry.index.sparse import Fetched, SparseClient
     from registry.transport.base import Transport
 
 
@@ -73,7 +73,7 @@ def _local_version(stat: os.stat_result) -> str:
     return f'etag: "local-{stat.st_mtime_ns}-{stat.st_size}"'
 
 
-class IndexEntries:
+class IndexLoader:
     """The cache entries of one index, made current on demand (see the module docstring)."""
 
     def __init__(
@@ -86,7 +86,7 @@ class IndexEntries:
         token: str | None = None,
         transport: Transport | None = None,
         httpx_client: httpx.Client | None = None,
-        timeout: float = 30.0,
+        timeout: float = DEFAULT_TIMEOUT,
         warn: Callable[[str], None] | None = None,
         progress: Callable[[int], None] | None = None,
     ) -> None:
@@ -112,7 +112,6 @@ class IndexEntries:
         self._foreign: set[str] = set()
         self.downloaded = 0
         self.unchanged = 0
-        self._requirements: dict[str, Requirement] = {}
 
     # -- plumbing ---------------------------------------------------------------------------
 
@@ -145,7 +144,7 @@ class IndexEntries:
     def _sparse(self) -> SparseClient:
         if self._client is not None:
             return self._client
-        from registry.sparse import SparseClient
+        from registry.index.sparse import SparseClient
 
         if self._transport is None:
             from registry.transport.base import TransportOptions
@@ -320,7 +319,7 @@ class IndexEntries:
     def _build(
         self, body: bytes, version: str, read: Callable[[bytes], object] | None = None
     ) -> bytes:
-        from registry.indexfile import summaries_from_index
+        from registry.index.index_file import summaries_from_index
 
         return serialize(version, summaries_from_index(body, read))
 
@@ -354,7 +353,7 @@ class IndexEntries:
     def _fetch(
         self, items: list[tuple[str, str | None]], cached: dict[str, bytes]
     ) -> dict[str, bytes | RegistryError]:
-        from registry.sparse import CacheValid, Fetched, NotFound
+        from registry.index.sparse import CacheValid, Fetched, NotFound
 
         client = self._sparse()
         if client.requests_made == 0 and len(items) > 1:
@@ -411,7 +410,7 @@ class IndexEntries:
         parsing every line of a file and creating it are the bulk of a cold fetch."""
         if not fetched:
             return {}
-        from registry.indexfile import line_reader
+        from registry.index.index_file import line_reader
         from registry.parallel import split_map
 
         # one JSON reader for the whole download, its import done once, before the fork
@@ -432,6 +431,24 @@ class IndexEntries:
             out.update(built)
             self._write_problems(problems)
         return out
+
+    def refetch(self, name: str) -> bool:
+        """Rebuild a crate's cache entry from the source, unconditionally, once per instance
+        (a repair: the entry held a line that is not what it should be). False when it may
+        not (offline, or already repaired); raises the error the source gave."""
+        if self.offline:
+            return False
+        rel = index_path(name)
+        if rel in self._repaired:
+            return False
+        self._repaired.add(rel)
+        if self.source.kind == LOCAL:
+            value = self._load_local(rel, None, None)
+        else:
+            value = self._fetch([(rel, None)], {})[rel]
+        if isinstance(value, RegistryError):
+            raise value
+        return True
 
     def may_revalidate(self, name: str) -> bool:
         """Could a request in this run still find versions the cache lacks?"""

@@ -1,0 +1,102 @@
+"""``registry fetch [NAMES] [--lockfile PATH]``: warm the cache, each crate from its own index.
+
+Names go to the run's index; a lockfile's registry packages go to the index cargo's source
+mapping names for each (:mod:`registry.config.cargo_config`). One concurrent batch per index.
+The outcome is a summary line (unless -q), one ``error:`` line per failed crate and one
+``not found:`` line per missing one; the exit code is the worst error's, else 1 when a crate
+was not found.
+"""
+
+from __future__ import annotations
+
+import time
+
+from query import TYPE_CHECKING
+from registry.commands import Outcome, open_registry, report
+from registry.errors import UsageError
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from registry.api import FetchReport
+    from registry.config.cargo_config import SourceMap
+    from registry.options import RunOptions
+
+    #: Given the number of crates, (advance by n, finish) for a progress bar.
+    ProgressFactory = Callable[[int], tuple[Callable[[int], None], Callable[[], None]]]
+
+
+def lockfile_groups(
+    path: str, index_url: str | None, warn: Callable[[str], None]
+) -> tuple[dict[str, list[str]], SourceMap]:
+    """The lockfile's registry packages by the index that serves them (cargo's source mapping);
+    ``index_url``, the run's --index-url when given, replaces crates.io."""
+    from cache.pathstr import parent, spelled
+    from registry.config.cargo_config import SourceMap, Unresolved
+    from registry.input_files import load_lockfile
+
+    lock = load_lockfile(spelled(path))  # as str(Path(path)) spells it, without pathlib
+    sources = SourceMap.discover(parent(path), index_url=index_url)
+    groups: dict[str, list[str]] = {}
+    for package in lock.registry_packages():
+        target = sources.resolve(package.source or "")
+        if isinstance(target, Unresolved):
+            warn(f"{package.name} {package.version}: {target.reason}; not fetched")
+            continue
+        groups.setdefault(target, []).append(package.name)
+    return groups, sources
+
+
+def run(
+    options: RunOptions,
+    names: tuple[str, ...],
+    lockfile: str | None,
+    progress: ProgressFactory | None = None,
+) -> Outcome:
+    """Fetch; ``progress`` draws a bar (the CLI passes one when stderr is a terminal)."""
+    from query.cargo_facts import CRATES_IO_SPARSE
+    from query.names import validate_crate_name
+    from registry.config.index_url import parse_index_url
+
+    if not names and not lockfile:
+        raise UsageError("give crate names or --lockfile (see registry fetch --help)")
+    explicit = parse_index_url(options.index_url).url if options.index_url else None
+    default_url = explicit or CRATES_IO_SPARSE
+    groups: dict[str, list[str]] = {}
+    sources: SourceMap | None = None
+    if names:
+        groups[default_url] = [validate_crate_name(n) for n in names]
+    if lockfile:
+        lock_groups, sources = lockfile_groups(lockfile, explicit, options.warn)
+        for url, group in lock_groups.items():
+            groups.setdefault(url, []).extend(group)
+    total = sum(len(set(g)) for g in groups.values())
+    started = time.perf_counter()
+    reports: list[FetchReport] = []
+    advance, finish = progress(total) if progress is not None and total else (None, None)
+    try:
+        for url, group in groups.items():
+            token = sources.token_for(url, None) if sources is not None else None
+            with open_registry(options, url, token) as reg:
+                if advance is not None:
+                    reg.progress = advance
+                reports.append(reg.fetch(group))
+                report(options, reg)
+    finally:
+        if finish is not None:
+            finish()
+    elapsed = time.perf_counter() - started
+    errors = {k: v for r in reports for k, v in r.errors.items()}
+    not_found = [n for r in reports for n in r.not_found]
+    stderr = "".join(f"error: {error}\n" for _name, error in sorted(errors.items()))
+    stderr += "".join(f"not found: {name}\n" for name in not_found)
+    summary = ""
+    if not options.quiet:
+        summary = (
+            f"{total} crates: {sum(r.downloaded for r in reports)} downloaded, "
+            f"{sum(r.unchanged for r in reports)} unchanged, "
+            f"{sum(r.cached for r in reports)} from cache, "
+            f"{len(not_found)} not found, {len(errors)} failed ({elapsed:.2f} s)\n"
+        )
+    code = max(e.exit_code for e in errors.values()) if errors else int(bool(not_found))
+    return Outcome(code, summary, stderr)

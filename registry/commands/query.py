@@ -1,0 +1,128 @@
+"""``registry query SPEC [--json] [--all]``: NAME (newest), NAME==VERSION (exact), NAME@REQ.
+
+`run` tries `warm_exact` first, then the general path, `answer`.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+from query import TYPE_CHECKING
+from registry.commands import Outcome
+
+if TYPE_CHECKING:
+    from registry.options import RunOptions
+
+
+def run(options: RunOptions, spec: str, as_json: bool, all_versions: bool) -> Outcome:
+    outcome = None
+    if not all_versions:
+        outcome = warm_exact(options, spec, as_json)
+    return outcome if outcome is not None else answer(options, spec, as_json, all_versions)
+
+
+def answer(options: RunOptions, spec: str, as_json: bool, all_versions: bool) -> Outcome:
+    """The general path: a `Registry` makes the entry current and parses its line."""
+    from query.spec import parse_query_spec
+    from registry.commands import open_registry, report
+    from registry.render.entry import render_entry, render_versions
+
+    parsed = parse_query_spec(spec)
+    with open_registry(options) as reg:
+        if parsed.exact is not None:  # the exact key (build metadata counts), --all or not
+            entries = [reg.get(parsed.name, parsed.exact)]
+        elif all_versions:
+            entries = reg.query_all(parsed.name, parsed.requirement)
+        else:
+            entries = [reg.query(parsed.name, parsed.requirement)]
+        report(options, reg)
+    if as_json:
+        return Outcome(0, b"".join(entry.raw.rstrip(b"\r") + b"\n" for entry in entries))
+    if all_versions:
+        return Outcome(0, render_versions((e.vers, e.yanked) for e in entries) + "\n")
+    import orjson
+
+    return Outcome(0, render_entry(orjson.loads(entries[0].raw)) + "\n")
+
+
+# -- accelerator: the warm exact query ------------------------------------------------------------
+#
+# Twin: `answer` above. A null build asks exact questions of a warm cache, and `answer` costs
+# the Registry's imports (orjson alone ~11 ms, the loader, the transport's module): this finds
+# ``\0<version>\0`` in one cache file and parses that single line with the stdlib ``json``
+# (registry/index/json_line.py). It answers only when `answer` could not answer otherwise: an
+# exact query of a sparse index, no -v, and either --offline or a cache entry still fresh by
+# the server's max-age; anything else (a miss, a corrupt or foreign entry, a line only orjson
+# may judge) returns None and `answer` runs. Measured by scripts/bench.py ("exact query"):
+# see docs/performance.md. Pinned to `answer` by tests/test_cli.py
+# (test_fast_path_and_full_cli_print_the_same_bytes and the tests after it).
+
+
+def warm_exact(options: RunOptions, spec_text: str, as_json: bool) -> Outcome | None:
+    """The outcome of an exact query answered from a warm cache entry, or None to defer."""
+    if options.refresh or options.verbose:
+        return None  # a revalidation, or a -v report line: the general path
+    from query.spec import QuerySpecError, parse_query_spec
+
+    try:
+        spec = parse_query_spec(spec_text)
+    except QuerySpecError:
+        return None
+    if spec.exact is None:
+        return None
+
+    from cache.format import CacheFormatError, find_exact
+    from query.cargo_facts import CRATES_IO_SPARSE
+    from query.names import index_path
+    from registry.config.index_url import SPARSE, parse_index_url
+    from registry.errors import UsageError
+
+    try:
+        source = parse_index_url(options.index_url or CRATES_IO_SPARSE)
+    except UsageError:
+        return None
+    if source.kind != SPARSE:
+        return None
+    index_dir = os.path.join(options.cache_root, "registry", "index", source.dir_name)
+    rel = index_path(spec.name)
+    if not options.offline:
+        from cache.freshness import is_fresh, read_max_age
+
+        fresh = read_max_age(os.path.join(index_dir, ".registry", "fresh", rel))
+        if fresh is None or not is_fresh(fresh[0], fresh[1], time.time()):
+            return None
+    from cache.integrity import FOREIGN, INTACT, VERIFIED, check_file
+
+    try:
+        with open(os.path.join(index_dir, ".cache", rel), "rb", buffering=0) as handle:
+            data = handle.readall()
+            # Bytes we wrote that changed since are never trusted (the general path refetches
+            # or says so); a file cargo rewrote is used offline, as the general path does.
+            state = check_file(data, handle.fileno(), index_dir, rel)
+        blob = find_exact(data, spec.exact)
+    except (OSError, CacheFormatError):
+        return None
+    if blob is None:
+        return None
+    if state not in (VERIFIED, INTACT) and not (options.offline and state == FOREIGN):
+        return None
+
+    from registry.index.json_line import UNDECIDED, loads_plain
+
+    # Parsed as the general path does, or deferred to it when only orjson may judge the line.
+    entry = loads_plain(blob)
+    if entry is UNDECIDED:
+        return None
+    if (
+        not isinstance(entry, dict)
+        or not isinstance(entry.get("name"), str)
+        or entry["name"].lower() != spec.name.lower()
+        or entry.get("vers") != spec.exact
+    ):
+        return None
+    if as_json:
+        return Outcome(0, blob.rstrip(b"\r") + b"\n")
+    from registry.render.entry import render_entry
+
+    return Outcome(0, render_entry(entry) + "\n")

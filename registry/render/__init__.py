@@ -1,0 +1,10 @@
+"""Renderings: what the commands print.
+
+::
+
+    entry.py     one index line (query), version lists (query --all, versions)
+    verdict.py   a validate/check verdict as human text, JSON, GitHub annotations or SARIF
+"""
+
+#: The output formats of ``validate`` and ``check`` (--format).
+FORMATS = ("human", "json", "github", "sarif")
