@@ -1,8 +1,9 @@
-"""Reading manifests and lockfiles from disk into the pure models of ``query/``.
+"""Reading the input files (Cargo.lock, Cargo.toml, cargo configuration) from disk into the pure
+models of ``query/``: the files edge of the exception tree.
 
-The only place that opens a Cargo.lock or Cargo.toml: every failure becomes one
-:class:`InputError` line naming the file (and line/column for TOML syntax errors). Paths may be
-``str`` or :class:`os.PathLike` (no ``pathlib`` import needed here).
+The only place that opens one: every failure becomes one :class:`InputError` line naming the
+file (and line/column for TOML syntax errors). Paths may be ``str`` or :class:`os.PathLike`
+(no ``pathlib`` import needed here).
 """
 
 from __future__ import annotations
@@ -22,8 +23,14 @@ if TYPE_CHECKING:
 MAX_INPUT_BYTES = 256 * 1024 * 1024
 
 
-def _read_text(path: StrPath) -> str:
+#: How the messages name a file of each kind: "invalid TOML", "invalid cargo configuration".
+TOML = "TOML"
+CARGO_CONFIGURATION = "cargo configuration"
+
+
+def _read_text(path: StrPath, kind: str = TOML) -> str:
     """The UTF-8 text of the file at ``path``, or one clear InputError."""
+    noun = "" if kind == TOML else f" {kind}"
     try:
         with open(path, "rb") as file:
             size = os.fstat(file.fileno()).st_size
@@ -35,14 +42,15 @@ def _read_text(path: StrPath) -> str:
     except IsADirectoryError:
         raise InputError(f"{path}: is a directory, not a file") from None
     except OSError as exc:
-        raise InputError(f"{path}: cannot read ({exc.strerror})") from None
+        raise InputError(f"{path}: cannot read{noun} ({exc.strerror})") from None
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise InputError(f"{path}: not UTF-8 (byte {exc.start})") from None
+        what = "" if kind == TOML else f"invalid {kind}: "
+        raise InputError(f"{path}: {what}not UTF-8 (byte {exc.start})") from None
 
 
-def _parse_toml(path: StrPath, text: str, lockfile: bool) -> dict[str, Any]:
+def _parse_toml(path: StrPath, text: str, lockfile: bool, kind: str = TOML) -> dict[str, Any]:
     if lockfile:
         from query.locktext import parse_cargo_layout
 
@@ -58,20 +66,22 @@ def _parse_toml(path: StrPath, text: str, lockfile: bool) -> dict[str, Any]:
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise InputError(f"{path}: invalid TOML: {exc}") from None
+        raise InputError(f"{path}: invalid {kind}: {exc}") from None
     except RecursionError:
-        raise InputError(f"{path}: invalid TOML: nested too deeply") from None
+        raise InputError(f"{path}: invalid {kind}: nested too deeply") from None
 
 
-def read_toml(path: StrPath, *, lockfile: bool = False) -> tuple[dict[str, Any], str]:
+def read_toml(
+    path: StrPath, *, lockfile: bool = False, kind: str = TOML
+) -> tuple[dict[str, Any], str]:
     """Parse a TOML file; the mapping and its text, or one clear InputError.
 
     ``lockfile`` selects the fast reader for cargo's own lockfile layout, else the one for the
     TOML subset hand-written manifests use (same mapping either way); ``tomllib`` (~5 ms to
     import) is then imported only for a file outside that layout or subset.
     """
-    text = _read_text(path)
-    return _parse_toml(path, text, lockfile), text
+    text = _read_text(path, kind)
+    return _parse_toml(path, text, lockfile, kind), text
 
 
 def load_lockfile(path: StrPath) -> Lockfile:

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from typing import Any
 
     from query.manifest import Workspace
-    from registry.config.cargo_config import SourceMap
+    from registry.config.source_replacement import SourceMap
 
 _GLOB = re.compile(r"[*?\[]")
 

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from registry.config.cargo_config import SourceMap, cargo_home
+from registry.config.cargo_config import cargo_home
+from registry.config.source_replacement import SourceMap
 
 
 def reference(start: Path) -> tuple[list[str], list[str]]:

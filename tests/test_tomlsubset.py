@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from query.tomlsubset import parse_subset
-from registry.config.cargo_config import _read as read_cargo_config
+from registry.config.cargo_config import read_config_file as read_cargo_config
 from registry.errors import InputError
 from registry.input_files import read_toml
 
@@ -271,7 +271,7 @@ def test_readers_take_the_fast_path_without_tomllib(tmp_path: Path) -> None:
         "print(sorted(set(sys.modules) - before - {'__future__', 'query', 'query.tomlsubset'}))\n"
         "from pathlib import Path\n"
         "from registry.input_files import read_toml\n"
-        "from registry.config.cargo_config import _read\n"
+        "from registry.config.cargo_config import read_config_file as _read\n"
         f"assert read_toml(Path({str(manifest)!r}))[0] == {{'package': {{'name': 'a'}}}}\n"
         f"assert _read(Path({str(config)!r}))['source']['mirror']\n"
         "print('tomllib' in sys.modules)\n"

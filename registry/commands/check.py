@@ -103,7 +103,7 @@ def full_check(
     from query.nullbuild import check_features, check_workspace
     from query.verdict import Mismatch, Verdict
     from registry.commands.validate import judge_lockfile
-    from registry.config.cargo_config import SourceMap
+    from registry.config.source_replacement import SourceMap
     from registry.input_files import load_lockfile
     from registry.workspace import load_workspace, locate, registry_sources
 

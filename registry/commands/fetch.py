@@ -1,7 +1,7 @@
 """``registry fetch [NAMES] [--lockfile PATH]``: warm the cache, each crate from its own index.
 
 Names go to the run's index; a lockfile's registry packages go to the index cargo's source
-mapping names for each (:mod:`registry.config.cargo_config`). One concurrent batch per index.
+mapping names for each (:mod:`registry.config.source_replacement`). One concurrent batch per index.
 The outcome is a summary line (unless -q), one ``error:`` line per failed crate and one
 ``not found:`` line per missing one; the exit code is the worst error's, else 1 when a crate
 was not found.
@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     from registry.api import FetchReport
-    from registry.config.cargo_config import SourceMap
+    from registry.config.source_replacement import SourceMap
     from registry.options import RunOptions
 
     #: Given the number of crates, (advance by n, finish) for a progress bar.
@@ -32,7 +32,7 @@ def lockfile_groups(
     """The lockfile's registry packages by the index that serves them (cargo's source mapping);
     ``index_url``, the run's --index-url when given, replaces crates.io."""
     from cache.pathstr import parent, spelled
-    from registry.config.cargo_config import SourceMap, Unresolved
+    from registry.config.source_replacement import SourceMap, Unresolved
     from registry.input_files import load_lockfile
 
     lock = load_lockfile(spelled(path))  # as str(Path(path)) spells it, without pathlib

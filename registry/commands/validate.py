@@ -16,8 +16,8 @@ from query.names import CrateNameError, index_path, validate_crate_name
 from query.record import field, record
 from query.validate import MissingCrate, MissingVersion, Unknown, validate_lockfile
 from registry.commands import Outcome
-from registry.config.cargo_config import SourceMap, Unresolved
 from registry.config.index_url import LOCAL, parse_index_url
+from registry.config.source_replacement import SourceMap, Unresolved
 from registry.errors import InputError, NotFoundError, RegistryError
 from registry.parallel import JUDGED, split_map
 

@@ -1,0 +1,126 @@
+"""Which sparse index serves a lockfile ``source``: cargo's source replacement (spec §7).
+
+Lockfiles name crates.io as ``registry+https://github.com/rust-lang/crates.io-index`` whatever
+protocol fetched it; alternative registries by their index URL. Each such string maps to a
+sparse index URL, in this order:
+
+1. crates.io, when ``--index-url`` was given: that URL (like cargo's source replacement);
+2. cargo configuration (registry/config/cargo_config.py): ``[source.<name>] replace-with``
+   chains and ``[registries.<name>]``;
+3. crates.io: ``sparse+https://index.crates.io/``; a ``sparse+`` source: itself;
+4. anything else: unresolved, "no sparse index known for <source>".
+"""
+
+from __future__ import annotations
+
+from query import TYPE_CHECKING
+from query.cargo_facts import CRATES_IO, CRATES_IO_GIT_URL, CRATES_IO_LOCK_SOURCE, CRATES_IO_SPARSE
+from query.record import field, record
+from registry.config.cargo_config import CargoConfig
+
+if TYPE_CHECKING:
+    from typing import Any
+
+    from cache.atomic import StrPath
+
+
+@record
+class Unresolved:
+    reason: str
+
+
+def _strip(url: str) -> str:
+    return url.removeprefix("registry+")
+
+
+@record
+class SourceMap:
+    """Cargo's ``[source]`` and ``[registries]`` tables, merged nearest-first, and the
+    ``--index-url`` source URL when one was given (it replaces crates.io)."""
+
+    config: CargoConfig
+    index_url: str | None = None
+    sources: dict[str, dict[str, Any]] = field(default_factory=dict, compare=False)
+    registries: dict[str, dict[str, Any]] = field(default_factory=dict, compare=False)
+
+    @classmethod
+    def discover(cls, start: StrPath, *, index_url: str | None = None) -> SourceMap:
+        """The source mapping that applies to ``start`` (its configuration files)."""
+        config = CargoConfig.discover(start)
+        return cls(config, index_url, config.tables("source"), config.tables("registries"))
+
+    @property
+    def files(self) -> list[str]:
+        return self.config.files
+
+    @property
+    def absent(self) -> list[str]:
+        return self.config.absent
+
+    def _name_of(self, url: str) -> str | None:
+        for name, table in self.sources.items():
+            if isinstance(table.get("registry"), str) and _strip(table["registry"]) == url:
+                return name
+        for name, table in self.registries.items():
+            if isinstance(table.get("index"), str) and _strip(table["index"]) == url:
+                return name
+        return None
+
+    def _follow(self, name: str, original: str) -> str | Unresolved:
+        seen: list[str] = []
+        while True:
+            if name in seen:
+                return Unresolved(
+                    f"detected a cycle of replace-with sources: {' -> '.join([*seen, name])}"
+                )
+            seen.append(name)
+            table = self.sources.get(name, {})
+            replace = table.get("replace-with")
+            if isinstance(replace, str) and replace:
+                name = replace
+                continue
+            if name == CRATES_IO and len(seen) == 1:
+                return CRATES_IO_SPARSE
+            url = table.get("registry")
+            if not isinstance(url, str):
+                url = self.registries.get(name, {}).get("index")
+            if not isinstance(url, str):
+                if name == CRATES_IO:
+                    return CRATES_IO_SPARSE
+                return Unresolved(
+                    f"no sparse index known for {original} (source `{name}` is not a registry)"
+                )
+            if url.startswith("sparse+"):
+                return url
+            if _strip(url) == CRATES_IO_GIT_URL:
+                return CRATES_IO_SPARSE
+            return Unresolved(
+                f"no sparse index known for {original} (`{name}` is a git registry: {url})"
+            )
+
+    def resolve(self, source: str) -> str | Unresolved:
+        """The sparse index URL for a lockfile source string, or why there is none."""
+        if source in (CRATES_IO_LOCK_SOURCE, CRATES_IO_SPARSE):
+            if self.index_url is not None:
+                return self.index_url
+            return self._follow(CRATES_IO, source)
+        if source.startswith(("registry+", "sparse+")):
+            url = _strip(source)
+            name = self._name_of(url)
+            if name is not None:
+                return self._follow(name, source)
+            if source.startswith("sparse+"):
+                return source
+        return Unresolved(f"no sparse index known for {source}")
+
+    def token_for(self, url: str, explicit: str | None) -> str | None:
+        """The token for the registry at ``url``: ``explicit`` (--token) only for the
+        --index-url one; a named registry's from cargo's places (registry/config/tokens.py)."""
+        if explicit is not None and url == (self.index_url or CRATES_IO_SPARSE):
+            return explicit
+        from registry.config.tokens import registry_token
+
+        for name, table in self.registries.items():
+            if table.get("index") == url:
+                return registry_token(name, table)
+        return None
