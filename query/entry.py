@@ -22,13 +22,12 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, MutableMapping
 from itertools import compress
-from operator import itemgetter
 
 from query import TYPE_CHECKING
 from query.cargo_facts import INDEX_V_MAX
 from query.errors import ParseError
 from query.record import field, record
-from query.versionsyntax import is_version
+from query.version import is_version
 
 if TYPE_CHECKING:
     from query.requirement import Requirement
@@ -152,79 +151,9 @@ def _dependency(raw: object, reqs: MutableMapping[str, Requirement]) -> IndexDep
     )
 
 
-#: The seven keys crates.io writes in every ``deps`` item, in one C-level lookup.
-_DEP_KEYS = itemgetter("name", "req", "features", "optional", "default_features", "target", "kind")
-_STR_ONLY = frozenset({str})
-
-
-def _dependencies(
-    deps_raw: list[object], reqs: MutableMapping[str, Requirement]
-) -> tuple[IndexDependency, ...]:
-    """Every ``deps`` item, as :func:`_dependency` builds them (same values, same error).
-
-    Nearly every item is a dict with exactly crates.io's seven keys and plain values: that shape
-    is checked and built inline, with one lookup for its keys; anything else, well-formed or not,
-    goes to `_dependency`, which decides. So a defect is reported exactly as there.
-    """
-    out: list[IndexDependency] = []
-    append = out.append
-    for raw in deps_raw:
-        if type(raw) is dict:
-            try:
-                name, req, features, optional, default_features, target, kind = _DEP_KEYS(raw)
-            except KeyError:
-                append(_dependency(raw, reqs))
-                continue
-            if len(raw) == 7:
-                registry = package = None
-            else:
-                registry = raw.get("registry")
-                package = raw.get("package")
-            if (
-                type(name) is str
-                and type(req) is str
-                and type(optional) is bool
-                and type(default_features) is bool
-                and (target is None or type(target) is str)
-                and (registry is None or type(registry) is str)
-                and (package is None or type(package) is str)
-            ):
-                if not features:
-                    features = ()
-                elif type(features) is list and _STR_ONLY.issuperset(map(type, features)):
-                    features = (
-                        tuple(f for f in features if f) if "" in features else tuple(features)
-                    )
-                else:
-                    append(_dependency(raw, reqs))
-                    continue
-                parsed = reqs.get(req)
-                if parsed is None:
-                    # a plain import, not ``from``: a quarter of its cost once loaded (a
-                    # from-import first asks the module for ``__path__``, a failing lookup)
-                    import query.requirement
-
-                    parsed = reqs[req] = query.requirement.Requirement.parse(req)
-                dep = IndexDependency(
-                    name,
-                    req,
-                    features,
-                    optional,
-                    default_features,
-                    target,
-                    kind if kind in ("dev", "build") else "normal",
-                    registry,
-                    package,
-                    parsed,
-                )
-                append(dep)
-                continue
-        append(_dependency(raw, reqs))
-    return tuple(out)
-
-
 def _features(data: Mapping[str, object]) -> dict[str, tuple[str, ...]]:
-    merged: dict[str, list[str]] = {}
+    """``features`` and ``features2`` merged (a name in both: its values in that order)."""
+    merged: dict[str, tuple[str, ...]] = {}
     for key in ("features", "features2"):
         table = data.get(key)
         if table is None:
@@ -232,44 +161,16 @@ def _features(data: Mapping[str, object]) -> dict[str, tuple[str, ...]]:
         if not isinstance(table, Mapping):
             raise ValueError(f"{key} is not an object")
         for fname, values in table.items():
-            if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
+            # all(type(v) is str), in C; then isinstance, for str subclasses
+            if not isinstance(values, list) or not (
+                _STR_ONLY.issuperset(map(type, values)) or all(isinstance(v, str) for v in values)
+            ):
                 raise ValueError(f"feature {fname} is not a list of strings")
-            merged.setdefault(fname, []).extend(values)
-    return {k: tuple(v) for k, v in merged.items()}
+            merged[fname] = merged[fname] + tuple(values) if fname in merged else tuple(values)
+    return merged
 
 
-def _plain_table(table: object) -> dict[str, tuple[str, ...]] | None:
-    """A features table that is a dict of lists of plain strings (as JSON gives them), with
-    tuples for lists; None for anything else."""
-    if type(table) is not dict:
-        return None
-    out: dict[str, tuple[str, ...]] = {}
-    for fname, values in table.items():
-        if type(values) is not list:
-            return None
-        if not values:
-            out[fname] = ()
-        elif _STR_ONLY.issuperset(map(type, values)):
-            out[fname] = tuple(values)
-        else:
-            return None
-    return out
-
-
-def _feature_table(data: Mapping[str, object]) -> dict[str, tuple[str, ...]]:
-    """`_features`, built in one pass over plain tables (nearly always); any other table goes
-    to `_features`, which decides, so a defect is reported exactly as there."""
-    table = data.get("features")
-    merged = {} if table is None else _plain_table(table)
-    extra = data.get("features2")
-    if extra is not None and merged is not None:
-        more = _plain_table(extra)
-        if more is None:
-            merged = None
-        else:
-            for fname, values in more.items():
-                merged[fname] = merged[fname] + values if fname in merged else values
-    return _features(data) if merged is None else merged
+_STR_ONLY = frozenset({str})
 
 
 def _check_features(
@@ -354,8 +255,8 @@ def entry_from_mapping(
         cksum = get("cksum")
         if not isinstance(cksum, str):
             raise ValueError('required field "cksum" is missing or not a string')
-        deps = _dependencies(deps_raw, reqs) if deps_raw else ()
-        features = _feature_table(data)
+        deps = tuple([_dependency(raw, reqs) for raw in deps_raw])
+        features = _features(data)
         if features:
             _check_features(features, deps)
         if yanked_raw is not None and not isinstance(yanked_raw, bool):

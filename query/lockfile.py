@@ -4,9 +4,9 @@ No I/O: the caller reads the file, parses it with :mod:`tomllib` and passes the 
 for line numbers, the text) to :func:`lockfile_from_mapping`. The result is a :class:`Lockfile`
 of :class:`LockedPackage` values whose ``dependencies`` are the :class:`LockDependency` strings
 as written; :meth:`Lockfile.resolve_dependency` maps one to the package it designates.
-Text exactly as cargo writes it can go straight to :func:`lockfile_from_cargo_text` (same
-result, no mapping in between); it gives up, leaving the errors to the general path, on
-anything else.
+Text exactly as cargo writes it can go straight to the model through an accelerator,
+:func:`query.lockfile_fast.lockfile_from_cargo_text` (same result, no mapping in between); it
+gives up, leaving the errors to this general path, on anything else.
 
 Format detection follows cargo's ``EncodableResolve::into_resolve``:
 
@@ -40,7 +40,7 @@ from types import MappingProxyType
 
 from query.errors import ParseError
 from query.record import field, record, replace
-from query.versionsyntax import is_version
+from query.version import is_version
 
 __all__ = [
     "LockDependency",
@@ -49,7 +49,6 @@ __all__ = [
     "LockfileError",
     "REGISTRY_SOURCE_PREFIXES",
     "SUPPORTED_VERSIONS",
-    "lockfile_from_cargo_text",
     "lockfile_from_mapping",
     "package_lines",
     "parse_dependency",
@@ -131,10 +130,10 @@ def _source_key(source: str | None) -> str | None:
 
 
 # name -> version -> source key -> position in ``Lockfile.packages``
-_Index = dict[str, dict[str, dict[str | None, int]]]
+PackageIndex = dict[str, dict[str, dict[str | None, int]]]
 
 
-def _lookup(index: _Index, dep: LockDependency) -> tuple[int, bool]:
+def lookup_target(index: PackageIndex, dep: LockDependency) -> tuple[int, bool]:
     """Position of the package ``dep`` designates, and whether the v2 shortening was needed.
 
     Follows cargo's ``lookup_id``: by name; then by version, or the only version when it is
@@ -173,7 +172,7 @@ def _lookup(index: _Index, dep: LockDependency) -> tuple[int, bool]:
 # id(dependency) -> (that dependency, position of the package it designates): the edges a
 # loader already resolved, so that resolving them again is one dict probe. The dependency is
 # kept in the value, so its id cannot be reused while the entry lives.
-_Targets = dict[int, tuple[LockDependency, int]]
+ResolvedEdges = dict[int, tuple[LockDependency, int]]
 
 
 @record
@@ -191,13 +190,13 @@ class Lockfile:
     metadata: Mapping[str, str] = field(default=_EMPTY, hash=False)
     checksums_discarded: bool = False
     unused_patches: tuple[LockDependency, ...] = ()
-    _index: _Index | None = field(default=None, init=False, compare=False, repr=False)
-    _targets: _Targets | None = field(default=None, init=False, compare=False, repr=False)
+    _index: PackageIndex | None = field(default=None, init=False, compare=False, repr=False)
+    _targets: ResolvedEdges | None = field(default=None, init=False, compare=False, repr=False)
     _edges: list[tuple[LockedPackage, ...] | None] | None = field(
         default=None, init=False, compare=False, repr=False
     )
 
-    def _lookup_index(self) -> _Index:
+    def _lookup_index(self) -> PackageIndex:
         index = self._index
         if index is None:
             index = {}
@@ -207,7 +206,7 @@ class Lockfile:
             object.__setattr__(self, "_index", index)
         return index
 
-    def _target_map(self) -> _Targets:
+    def _target_map(self) -> ResolvedEdges:
         targets = self._targets
         if targets is None:
             targets = {}
@@ -216,7 +215,7 @@ class Lockfile:
                 for dep in package.dependencies:
                     if id(dep) not in targets:
                         try:
-                            targets[id(dep)] = (dep, _lookup(index, dep)[0])
+                            targets[id(dep)] = (dep, lookup_target(index, dep)[0])
                         except LockfileError:
                             continue  # resolve_dependency raises it when asked
             object.__setattr__(self, "_targets", targets)
@@ -252,7 +251,7 @@ class Lockfile:
         if hit is not None and hit[0] is dep:
             return self.packages[hit[1]]
         try:
-            pos, _ = _lookup(self._lookup_index(), dep)
+            pos, _ = lookup_target(self._lookup_index(), dep)
         except LockfileError as exc:
             raise LockfileError(f"no unique package for {exc}") from None
         return self.packages[pos]
@@ -350,7 +349,7 @@ def _label(index: int, line: int | None, name: object = None, version: object = 
     return f"{where}package #{index + 1} ({what})"
 
 
-def _source_problem(source: str) -> str | None:
+def source_problem(source: str) -> str | None:
     """Why ``source`` is not a source cargo's ``SourceId::from_url`` accepts, or None."""
     kind, plus, rest = source.partition("+")
     if not plus or not rest:
@@ -404,7 +403,7 @@ def _package(
     if not is_version(version):
         label = _label(index, line, name, version)
         raise LockfileError(f'{label} has a "version" that is not a semver version: "{version}"')
-    problem = source and _source_problem(source)
+    problem = source and source_problem(source)
     if problem:
         raise LockfileError(f'{_label(index, line, name, version)} has a "source" {problem}')
     replace = None
@@ -436,7 +435,7 @@ def _dependencies(raw: object, cache: dict[str, LockDependency]) -> tuple[LockDe
                 dep = parse_dependency(item)
             except LockfileError as exc:
                 raise LockfileError(f'has an {exc} in "dependencies"') from None
-            problem = dep.source and _source_problem(dep.source)
+            problem = dep.source and source_problem(dep.source)
             if problem:
                 raise LockfileError(f'has a dependency "{item}" whose source is {problem}')
             cache[item] = dep
@@ -497,9 +496,9 @@ def _unused_patches(data: Mapping[str, object]) -> tuple[LockDependency, ...]:
     return tuple(out)
 
 
-def _index_packages(packages: list[LockedPackage]) -> _Index:
+def _index_packages(packages: list[LockedPackage]) -> PackageIndex:
     """The lookup index of ``packages``; a repeated (name, version, source) is an error."""
-    index: _Index = {}
+    index: PackageIndex = {}
     for pos, package in enumerate(packages):
         by_source = index.setdefault(package.name, {}).setdefault(package.version, {})
         key = _source_key(package.source)
@@ -531,14 +530,14 @@ def lockfile_from_mapping(data: Mapping[str, object], text: str | None = None) -
 
     # every edge must designate one package; remember whether the v2 shortening was used
     shortened = False
-    targets: _Targets = {}  # by id(): equal strings share one object
+    targets: ResolvedEdges = {}  # by id(): equal strings share one object
     for pos, package in enumerate(packages):
         deps = package.dependencies
         for dep in (*deps, package.replace) if package.replace else deps:
             hit = targets.get(id(dep))
             if hit is None:
                 try:
-                    found_pos, short = _lookup(index, dep)
+                    found_pos, short = lookup_target(index, dep)
                 except LockfileError as exc:
                     label = _label(pos, package.line, package.name, package.version)
                     raise LockfileError(f"{label} depends on {exc}") from None
@@ -546,14 +545,14 @@ def lockfile_from_mapping(data: Mapping[str, object], text: str | None = None) -
                 shortened = shortened or short
     if version == 1 and (shortened or any(p.checksum is not None for p in packages)):
         version = 2
-    return _lockfile(version, packages, index, targets, {}, _metadata(data), text, data)
+    return finish_lockfile(version, packages, index, targets, {}, _metadata(data), text, data)
 
 
-def _lockfile(
+def finish_lockfile(
     version: int,
     packages: list[LockedPackage],
-    index: _Index,
-    targets: _Targets,
+    index: PackageIndex,
+    targets: ResolvedEdges,
     resolved: Mapping[str, tuple[int, bool]],
     metadata: dict[str, str],
     text: str | None,
@@ -579,7 +578,7 @@ def _lockfile(
                     f'[metadata] "{key}" is not a valid checksum key: {exc}'
                 ) from None
             try:
-                hit = _lookup(index, dep)
+                hit = lookup_target(index, dep)
             except LockfileError:
                 continue  # cargo ignores checksum entries that name no package
         pos, short = hit
@@ -601,89 +600,3 @@ def _lockfile(
     object.__setattr__(lockfile, "_index", index)
     object.__setattr__(lockfile, "_targets", targets)
     return lockfile
-
-
-def lockfile_from_cargo_text(text: str) -> Lockfile | None:
-    """The model of Cargo.lock text in cargo's own layout, straight from the text; None when the
-    text leaves that layout (see :func:`query.locktext.scan_cargo_layout`) or is invalid.
-
-    Whenever it returns a lockfile, it equals ``lockfile_from_mapping(parse_lockfile_text(text),
-    text)`` (a test checks); on None, that general path reads the file and words the error. It
-    skips the mapping (a dict and a list per package, read once) and line-by-line splitting,
-    and parses and resolves each distinct dependency string once.
-    """
-    from query.locktext import scan_cargo_layout
-
-    scan = scan_cargo_layout(text)
-    if scan is None:
-        return None
-    version, tables, metadata = scan
-    index: _Index = {}
-    cache: dict[str, LockDependency] = {}
-    source_keys: dict[str, str] = {}  # a valid source -> its key in the index
-    packages: list[LockedPackage] = []
-    inline_checksum = False
-    for pos, (name, number, raw_source, checksum, items, line) in enumerate(tables):
-        if not is_version(number):
-            return None
-        source: str | None = None
-        key: str | None = None
-        if raw_source:
-            source = raw_source
-            key = source_keys.get(raw_source)
-            if key is None:
-                if _source_problem(raw_source) is not None:
-                    return None
-                key = source_keys[raw_source] = (
-                    raw_source.split("#", 1)[0] if raw_source.startswith("git+") else raw_source
-                )
-        by_version = index.get(name)
-        if by_version is None:
-            by_version = index[name] = {}
-        by_source = by_version.get(number)
-        if by_source is None:
-            by_version[number] = {key: pos}
-        elif key in by_source:
-            return None  # specified twice
-        else:
-            by_source[key] = pos
-        deps: tuple[LockDependency, ...] = ()
-        if items:
-            found = []
-            for item in items:
-                dep = cache.get(item)
-                if dep is None:
-                    try:
-                        dep = parse_dependency(item)
-                    except LockfileError:
-                        return None
-                    dep_source = dep.source
-                    if (
-                        dep_source is not None
-                        and dep_source not in source_keys
-                        and _source_problem(dep_source) is not None
-                    ):
-                        return None
-                    cache[item] = dep
-                found.append(dep)
-            deps = tuple(found)
-        if checksum:
-            inline_checksum = True
-        packages.append(LockedPackage(name, number, source, checksum or None, deps, line, pos))
-
-    resolved: dict[str, tuple[int, bool]] = {}
-    targets: _Targets = {}
-    shortened = False
-    for item, dep in cache.items():
-        try:
-            hit = resolved[item] = _lookup(index, dep)
-        except LockfileError:
-            return None  # a dependency naming no package, or several
-        targets[id(dep)] = (dep, hit[0])
-        shortened = shortened or hit[1]
-    if version is None:
-        version = 2 if shortened or inline_checksum else 1
-    try:
-        return _lockfile(version, packages, index, targets, resolved, metadata, text, None)
-    except LockfileError:
-        return None

@@ -24,7 +24,7 @@ import re
 from query.errors import ParseError
 from query.names import CrateNameError, validate_crate_name
 from query.record import record
-from query.versionsyntax import is_version
+from query.version import is_version
 
 __all__ = ["QuerySpec", "QuerySpecError", "parse_query_spec"]
 

@@ -4,7 +4,7 @@
 and 0.1-1 ms per manifest. :func:`parse_subset` reads the part of TOML that hand-written cargo
 files use, several times faster and with nothing to import, and returns exactly the mapping
 ``tomllib.loads`` would, or None; the caller then runs tomllib on the whole text, which also
-reports any error precisely. Like :mod:`query.locktext` for Cargo.lock, it never accepts a text
+reports any error precisely. Like :mod:`query.lockfile_fast` for Cargo.lock, it never accepts a text
 tomllib rejects.
 
 The subset:

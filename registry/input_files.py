@@ -50,17 +50,13 @@ def _read_text(path: StrPath, kind: str = TOML) -> str:
         raise InputError(f"{path}: {what}not UTF-8 (byte {exc.start})") from None
 
 
-def _parse_toml(path: StrPath, text: str, lockfile: bool, kind: str = TOML) -> dict[str, Any]:
-    if lockfile:
-        from query.locktext import parse_cargo_layout
-
-        data = parse_cargo_layout(text)
-    else:
+def _parse_toml(path: StrPath, text: str, subset: bool, kind: str = TOML) -> dict[str, Any]:
+    if subset:
         from query.tomlsubset import parse_subset
 
         data = parse_subset(text)
-    if data is not None:
-        return data
+        if data is not None:
+            return data
     import tomllib
 
     try:
@@ -71,35 +67,26 @@ def _parse_toml(path: StrPath, text: str, lockfile: bool, kind: str = TOML) -> d
         raise InputError(f"{path}: invalid {kind}: nested too deeply") from None
 
 
-def read_toml(
-    path: StrPath, *, lockfile: bool = False, kind: str = TOML
-) -> tuple[dict[str, Any], str]:
-    """Parse a TOML file; the mapping and its text, or one clear InputError.
-
-    ``lockfile`` selects the fast reader for cargo's own lockfile layout, else the one for the
-    TOML subset hand-written manifests use (same mapping either way); ``tomllib`` (~5 ms to
-    import) is then imported only for a file outside that layout or subset.
-    """
+def read_toml(path: StrPath, *, kind: str = TOML) -> tuple[dict[str, Any], str]:
+    """Parse a hand-written TOML file (Cargo.toml, cargo configuration); the mapping and its
+    text, or one clear InputError. The accelerator :mod:`query.tomlsubset` reads the subset
+    such files use; ``tomllib`` (~5 ms to import) reads anything else and words the errors."""
     text = _read_text(path, kind)
-    return _parse_toml(path, text, lockfile, kind), text
+    return _parse_toml(path, text, True, kind), text
 
 
 def load_lockfile(path: StrPath) -> Lockfile:
     """Read and model a Cargo.lock (formats v1-v4)."""
-    from query.lockfile import (
-        REGISTRY_SOURCE_PREFIXES,
-        LockfileError,
-        lockfile_from_cargo_text,
-        lockfile_from_mapping,
-    )
+    from query.lockfile import REGISTRY_SOURCE_PREFIXES, LockfileError, lockfile_from_mapping
+    from query.lockfile_fast import lockfile_from_cargo_text
     from query.names import CrateNameError, validate_crate_name
 
     text = _read_text(path)
-    # cargo's own layout goes straight from text to model; anything else (or any error, which
-    # the general path then words) through the mapping
+    # cargo's own layout goes straight from text to model (the accelerator); anything else, or
+    # any error, which the general path then words, through tomllib
     lock = lockfile_from_cargo_text(text)
     if lock is None:
-        data = _parse_toml(path, text, True)
+        data = _parse_toml(path, text, False)
         try:
             lock = lockfile_from_mapping(data, text)
         except LockfileError as exc:

@@ -17,12 +17,11 @@ from query.lockfile import (
     LockedPackage,
     Lockfile,
     LockfileError,
-    lockfile_from_cargo_text,
     lockfile_from_mapping,
     package_lines,
     parse_dependency,
 )
-from query.locktext import parse_lockfile_text
+from query.lockfile_fast import lockfile_from_cargo_text
 
 PROJECTS = Path(__file__).parent / "fixtures" / "projects"
 CRATES_IO = "registry+https://github.com/rust-lang/crates.io-index"
@@ -440,7 +439,7 @@ def test_generated_lockfiles_round_trip(packages: list[dict[str, Any]], fmt: int
 def general(text: str) -> Lockfile | None:
     """What load_lockfile built before the fast path (None for any error)."""
     try:
-        return lockfile_from_mapping(parse_lockfile_text(text), text)
+        return lockfile_from_mapping(tomllib.loads(text), text)
     except (LockfileError, tomllib.TOMLDecodeError):
         return None
 
@@ -615,7 +614,7 @@ def _load_both_ways(
 
     fast = attempt()
     with monkeypatch.context() as patched:
-        patched.setattr("query.lockfile.lockfile_from_cargo_text", lambda text: None)
+        patched.setattr("query.lockfile_fast.lockfile_from_cargo_text", lambda text: None)
         return fast, attempt()
 
 

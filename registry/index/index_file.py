@@ -33,7 +33,7 @@ This is the one place that parses every line of an index file, once per download
 from __future__ import annotations
 
 from query import TYPE_CHECKING
-from query.versionsyntax import is_version
+from query.version import is_version
 
 if TYPE_CHECKING:
     from collections.abc import Callable

@@ -1,4 +1,5 @@
-"""query/versionsyntax.py: the yes/no version grammar, against the parser and one full regex."""
+"""The version grammar's fast path (a plain release, `query.version._RELEASE`) against the
+scanner (`_parse`) and one full regular expression."""
 
 from __future__ import annotations
 
@@ -8,8 +9,7 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from query.version import VersionError, parse_parts
-from query.versionsyntax import is_version
+from query.version import VersionError, _parse, _ParseError, is_version, parse_parts
 
 # The whole grammar as one regular expression (what is_version was before it split off -PRE
 # and +BUILD to compile less at start-up): an oracle independent of the parser.
@@ -34,6 +34,14 @@ def parses(text: str) -> bool:
     except VersionError:
         return False
     return True
+
+
+def scanned(text: str) -> object:
+    """What the scanner alone makes of ``text``: its parts, or the reason it refuses it."""
+    try:
+        return _parse(text)
+    except _ParseError as exc:
+        return exc.reason
 
 
 CASES = [
@@ -103,3 +111,15 @@ def test_cases(text: str) -> None:
 def test_agrees_with_the_full_regex_and_the_parser(prefix: str, rest: str) -> None:
     text = prefix + rest
     assert is_version(text) == oracle(text) == parses(text)
+
+
+@given(st.sampled_from(["", "1.2.3", "0.0.0", "18446744073709551615.0.", "01.2."]), text_pieces)
+@example("9999999999999999999.0.", "0")
+@example("99999999999999999999.0.", "0")
+def test_fast_path_parts_are_the_scanner_parts(prefix: str, rest: str) -> None:
+    text = prefix + rest
+    try:
+        parts: object = parse_parts(text)
+    except VersionError as exc:
+        parts = exc.reason
+    assert parts == scanned(text)

@@ -1,4 +1,4 @@
-"""The fast Cargo.lock reader returns exactly what tomllib returns, or defers to it."""
+"""The Cargo.lock scanner (query/lockfile_fast.py) reads exactly what tomllib reads, or defers."""
 
 from __future__ import annotations
 
@@ -10,18 +10,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from query import locktext
-from query.locktext import parse_lockfile_text
+from query import lockfile_fast as locktext
 
 PROJECTS = Path(__file__).parent / "fixtures" / "projects"
 LOCKFILES = sorted(PROJECTS.glob("*/Cargo.lock*"))
-
-
-@pytest.mark.parametrize("path", LOCKFILES, ids=lambda p: f"{p.parent.name}/{p.name}")
-def test_real_lockfiles_take_the_fast_path_and_match_tomllib(path: Path) -> None:
-    text = path.read_text()
-    fast = locktext._fast(text)  # raises if the fast path gave up
-    assert fast == tomllib.loads(text)
 
 
 @pytest.mark.parametrize(
@@ -35,27 +27,13 @@ def test_real_lockfiles_take_the_fast_path_and_match_tomllib(path: Path) -> None
         '[[package]]\ndependencies = ["a", "b"]\nname = "x"\n',  # inline array
         "version = 0x3\n",  # other integer syntax
         '[[package]]\nname="a"\n',  # other spacing
+        "[[package]\n",  # invalid TOML
+        'name = "unterminated\n',
+        'dependencies = [\n "a",\n',
     ],
 )
-def test_texts_outside_the_subset_defer_to_tomllib(text: str) -> None:
-    with pytest.raises(locktext._Unsupported):
-        locktext._fast(text)
-    try:
-        expected: object = tomllib.loads(text)
-    except tomllib.TOMLDecodeError:
-        with pytest.raises(tomllib.TOMLDecodeError):
-            parse_lockfile_text(text)
-    else:
-        assert parse_lockfile_text(text) == expected
-
-
-@pytest.mark.parametrize(
-    "text",
-    ["[[package]\n", 'name = "unterminated\n', 'dependencies = [\n "a",\n'],
-)
-def test_invalid_toml_raises_tomllib_error(text: str) -> None:
-    with pytest.raises(tomllib.TOMLDecodeError):
-        parse_lockfile_text(text)
+def test_texts_outside_the_layout_defer_to_tomllib(text: str) -> None:
+    assert locktext.scan_cargo_layout(text) is None
 
 
 _atom = st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789-_.+ ()/:", min_size=1, max_size=12)
@@ -92,11 +70,11 @@ def lock_texts(draw: st.DrawFn) -> str:
 @settings(max_examples=1000, deadline=None)
 @given(lock_texts())
 def test_generated_lockfiles_match_tomllib(text: str) -> None:
-    assert parse_lockfile_text(text) == tomllib.loads(text)
+    _agrees_with_tomllib(text)
 
 
 # ---------------------------------------------------------------------------------------------
-# scan_cargo_layout: a narrower reader than _fast, with the same values
+# scan_cargo_layout reads what tomllib reads
 
 
 def _scanned_mapping(text: str) -> dict[str, object] | None:
@@ -131,14 +109,11 @@ def _without_empty_dependencies(data: dict[str, Any]) -> dict[str, Any]:
     return data
 
 
-def _agrees_with_fast(text: str) -> None:
-    """What the scanner reads, tomllib reads the same (and so does _fast when it accepts the
-    text: it leaves non-printable characters such as U+2028 to tomllib)."""
+def _agrees_with_tomllib(text: str) -> None:
+    """What the scanner reads, tomllib reads the same."""
     scanned = _scanned_mapping(text)
     if scanned is not None:
         assert scanned == _without_empty_dependencies(tomllib.loads(text))
-        fast = locktext.parse_cargo_layout(text)
-        assert fast is None or _without_empty_dependencies(fast) == scanned
 
 
 @pytest.mark.parametrize("path", LOCKFILES, ids=lambda p: f"{p.parent.name}/{p.name}")
@@ -186,7 +161,7 @@ P = '[[package]]\nname = "a"\nversion = "1.0.0"\n'
 )
 def test_scanned_layout_table(text: str, scanned: bool) -> None:
     assert (locktext.scan_cargo_layout(text) is not None) == scanned
-    _agrees_with_fast(text)
+    _agrees_with_tomllib(text)
 
 
 _edit_chars = st.sampled_from(['"', "\\", "\t", "\r", "\x01", "é", "\u2028", "\n", " ", "#", "["])
@@ -194,8 +169,8 @@ _edit_chars = st.sampled_from(['"', "\\", "\t", "\r", "\x01", "é", "\u2028", "\
 
 @settings(max_examples=1000, deadline=None)
 @given(lock_texts(), st.integers(0, 10**6), _edit_chars, st.booleans())
-def test_scanned_values_match_the_fast_reader(text: str, where: int, char: str, edit: bool) -> None:
+def test_scanned_values_match_tomllib(text: str, where: int, char: str, edit: bool) -> None:
     if edit:
         at = where % (len(text) + 1)
         text = text[:at] + char + text[at:]
-    _agrees_with_fast(text)
+    _agrees_with_tomllib(text)
