@@ -30,6 +30,8 @@ from query.record import field, record
 from query.version import is_version
 
 if TYPE_CHECKING:
+    import semver
+
     from query.requirement import Requirement
 
 
@@ -87,6 +89,14 @@ class IndexEntry:
     def selectable(self) -> bool:
         """True for candidates: what a resolver may pick for a new requirement."""
         return self.status == CANDIDATE
+
+    @property
+    def version(self) -> semver.Version:
+        """``vers`` as a ``semver.Version`` (imported on first use). Its ``==`` ignores build
+        metadata, where cargo's does not: compare ``vers`` when that matters."""
+        from query.version import parse_version
+
+        return parse_version(self.vers)
 
 
 class EntryError(ParseError):

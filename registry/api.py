@@ -5,10 +5,13 @@
     from registry import Registry
     reg = Registry()                                   # crates.io, default cache dir
     reg.get("serde", "1.0.102").cksum                  # exact version: one blob parsed
-    reg.query("log").vers                              # newest candidate
-    reg.query("serde", "^1.0").vers                    # newest candidate matching
-    [v.version for v in reg.versions("serde")]         # every version, no JSON parsed
+    reg.query("log").version                           # newest candidate (a semver.Version)
+    reg.query("serde", "^1.0").vers                    # newest candidate matching, as text
+    [v.version for v in reg.versions("serde")]         # every version, oldest first
     reg.fetch(["serde", "tokio"])                      # warm the cache, one concurrent batch
+
+Versions come back as ``semver.Version`` values (``.version``; python-semver, imported on first
+use) and as the index's own text (``IndexEntry.vers``, ``VersionInfo.text``).
 
 A `Registry` holds an :class:`~registry.index.loader.IndexLoader`, which keeps each crate's
 cache entry current; the registry parses only the lines it answers with.
@@ -30,6 +33,8 @@ from registry.options import DEFAULT_TIMEOUT
 
 if TYPE_CHECKING:
     from pathlib import Path
+
+    import semver
     from typing import Self, TypeVar
 
     import httpx
@@ -46,8 +51,18 @@ __all__ = ["FetchReport", "Registry", "VersionInfo"]
 
 @record
 class VersionInfo:
-    version: str
+    """One published version: its text as the index spells it, and whether it is yanked."""
+
+    text: str
     yanked: bool
+
+    @property
+    def version(self) -> semver.Version:
+        """The version as a ``semver.Version`` (imported on first use). Its ``==`` ignores build
+        metadata, where cargo's does not: compare ``text`` when that matters."""
+        from query.version import parse_version
+
+        return parse_version(self.text)
 
 
 @record

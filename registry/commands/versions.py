@@ -17,4 +17,4 @@ def run(options: RunOptions, name: str) -> Outcome:
     with open_registry(options) as reg:
         rows = reg.versions(name)
         report(options, reg)
-    return Outcome(0, render_versions((r.version, r.yanked) for r in rows) + "\n")
+    return Outcome(0, render_versions((r.text, r.yanked) for r in rows) + "\n")
