@@ -41,12 +41,6 @@ MAGIC = b"registry-fingerprint\x00\x02\n"
 _MARSHAL_VERSION = 4
 
 
-def _blake3() -> object:
-    from blake3 import blake3
-
-    return blake3()
-
-
 def check_options(
     *,
     manifest: str,

@@ -273,21 +273,11 @@ class Lockfile:
 
     def registry_packages(self) -> tuple[LockedPackage, ...]:
         """Packages from a registry (``registry+`` or ``sparse+`` source), in file order."""
-        return tuple(
-            [
-                p
-                for p in self.packages
-                if p.source is not None and p.source.startswith(REGISTRY_SOURCE_PREFIXES)
-            ]
-        )
+        return tuple([p for p in self.packages if p.is_registry])
 
     def path_packages(self) -> tuple[LockedPackage, ...]:
         """Packages without a source: workspace members, path dependencies, path patches."""
-        return tuple([p for p in self.packages if p.source is None])
-
-    def root_packages(self) -> tuple[LockedPackage, ...]:
-        """Alias of :meth:`path_packages`: the lockfile cannot tell members from path deps."""
-        return self.path_packages()
+        return tuple([p for p in self.packages if p.is_path])
 
     def git_packages(self) -> tuple[LockedPackage, ...]:
         return tuple([p for p in self.packages if p.is_git])

@@ -120,18 +120,6 @@ class ManifestDependency:
     features: tuple[str, ...] = ()
     default_features: bool = True
 
-    @property
-    def is_registry(self) -> bool:
-        return self.source.kind == "registry"
-
-    @property
-    def is_path(self) -> bool:
-        return self.source.kind == "path"
-
-    @property
-    def is_git(self) -> bool:
-        return self.source.kind == "git"
-
 
 @record
 class WorkspaceConfig:

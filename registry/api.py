@@ -33,11 +33,10 @@ from registry.options import DEFAULT_TIMEOUT
 
 if TYPE_CHECKING:
     from pathlib import Path
-
-    import semver
     from typing import Self, TypeVar
 
     import httpx
+    import semver
 
     from cache.store import IndexStore
     from query.requirement import Requirement
@@ -147,7 +146,9 @@ class Registry:
     @property
     def cache_root(self) -> Path:
         """The cache directory (``--cache-dir``)."""
-        return self._loader.store.cache_root
+        from pathlib import Path
+
+        return Path(self._loader.store.root_path)
 
     @property
     def progress(self) -> Callable[[int], None] | None:

@@ -124,11 +124,16 @@ def test_remove_stale_temps(tmp_path: Path) -> None:
 
 
 def test_layout(store: IndexStore, tmp_path: Path) -> None:
-    assert store.cache_root == tmp_path / "home"
-    assert store.dir == tmp_path / "home" / "registry" / "index" / DIR
-    assert store.cache_file("se/rd/serde") == store.dir / ".cache" / "se" / "rd" / "serde"
-    assert store.cache_file("3/f/fnv") == store.dir / ".cache" / "3" / "f" / "fnv"
-    assert store.sidecar_file("1/a") == store.dir / ".registry" / "fresh" / "1" / "a"
+    assert Path(store.root_path) == tmp_path / "home"
+    assert Path(store.dir_path) == tmp_path / "home" / "registry" / "index" / DIR
+    assert (
+        Path(store.cache_path("se/rd/serde"))
+        == Path(store.dir_path) / ".cache" / "se" / "rd" / "serde"
+    )
+    assert Path(store.cache_path("3/f/fnv")) == Path(store.dir_path) / ".cache" / "3" / "f" / "fnv"
+    assert (
+        Path(store.sidecar_path("1/a")) == Path(store.dir_path) / ".registry" / "fresh" / "1" / "a"
+    )
 
 
 @pytest.mark.parametrize("root", ["home", "./home/", "home//x/.", "/", "//srv/cache", ".", ""])
@@ -137,18 +142,26 @@ def test_str_paths_are_the_path_objects_spelled(root: str) -> None:
     spelling the cache root was given in (str or Path)."""
     for given in (root, Path(root)):
         store = IndexStore(given, DIR)
-        assert store.root_path == str(store.cache_root) == str(Path(root))
-        assert store.dir_path == str(store.dir) == str(Path(root, "registry", "index", DIR))
-        assert store.cache_path("se/rd/serde") == str(store.cache_file("se/rd/serde"))
-        assert store.sidecar_path("1/a") == str(store.sidecar_file("1/a"))
-        assert store.sum_path("3/f/fnv") == str(store.sum_file("3/f/fnv"))
-        assert store.sum_path("3/f/fnv") == str(store.dir / ".registry" / "sum" / "3/f/fnv")
-        assert store.config_path == str(store.config_file) == str(store.dir / "config.json")
-        assert repr(store) == f"IndexStore({str(store.dir)!r})"
+        assert store.root_path == str(Path(store.root_path)) == str(Path(root))
+        assert (
+            store.dir_path == str(Path(store.dir_path)) == str(Path(root, "registry", "index", DIR))
+        )
+        assert store.cache_path("se/rd/serde") == str(Path(store.cache_path("se/rd/serde")))
+        assert store.sidecar_path("1/a") == str(Path(store.sidecar_path("1/a")))
+        assert store.sum_path("3/f/fnv") == str(Path(store.sum_path("3/f/fnv")))
+        assert store.sum_path("3/f/fnv") == str(
+            Path(store.dir_path) / ".registry" / "sum" / "3/f/fnv"
+        )
+        assert (
+            store.config_path
+            == str(Path(store.config_path))
+            == str(Path(store.dir_path) / "config.json")
+        )
+        assert repr(store) == f"IndexStore({str(Path(store.dir_path))!r})"
 
 
 def test_holding_lock_is_held_once_and_not_reentrant(store: IndexStore) -> None:
-    lock_path = store.cache_root / LOCK_FILE_NAME
+    lock_path = Path(store.root_path) / LOCK_FILE_NAME
     with store.holding_lock() as held:
         assert held is True
         assert cargo_try(lock_path) == "busy"
@@ -163,14 +176,14 @@ def test_holding_lock_is_held_once_and_not_reentrant(store: IndexStore) -> None:
 
 
 def test_holding_lock_that_cannot_be_taken(store: IndexStore) -> None:
-    store.cache_root.mkdir()
-    (store.cache_root / LOCK_FILE_NAME).mkdir()  # cannot be opened as a file
+    Path(store.root_path).mkdir()
+    (Path(store.root_path) / LOCK_FILE_NAME).mkdir()  # cannot be opened as a file
     with store.holding_lock() as held:
         assert held is False
         warnings = store.write_many({"1/a": b"A"})
     assert len(warnings) == 1
     assert warnings[0].startswith(
-        f"failed to write cache, path: {store.cache_root / LOCK_FILE_NAME}"
+        f"failed to write cache, path: {Path(store.root_path) / LOCK_FILE_NAME}"
     )
     assert store.read("1/a") is None
 
@@ -196,9 +209,9 @@ def test_store_and_sources_do_not_import_pathlib() -> None:
 )
 def test_bad_rel_rejected(store: IndexStore, rel: str) -> None:
     with pytest.raises(ValueError, match="index path"):
-        store.cache_file(rel)
+        Path(store.cache_path(rel))
     with pytest.raises(ValueError, match="index path"):
-        store.sidecar_file(rel)
+        Path(store.sidecar_path(rel))
 
 
 @pytest.mark.parametrize("dir_name", ["", ".", "..", "a/b", "a\0b"])
@@ -213,23 +226,23 @@ def test_bad_dir_name_rejected(tmp_path: Path, dir_name: str) -> None:
 def test_read_missing_and_present(store: IndexStore) -> None:
     assert store.read("se/rd/serde") is None
     assert store.read_config() is None
-    path = store.cache_file("se/rd/serde")
+    path = Path(store.cache_path("se/rd/serde"))
     path.parent.mkdir(parents=True)
     path.write_bytes(b"\x03data")
     assert store.read("se/rd/serde") == b"\x03data"
 
 
 def test_read_directory_in_place_raises(store: IndexStore) -> None:
-    store.cache_file("se/rd/serde").mkdir(parents=True)
+    Path(store.cache_path("se/rd/serde")).mkdir(parents=True)
     with pytest.raises(CacheReadError) as info:
         store.read("se/rd/serde")
-    assert str(store.cache_file("se/rd/serde")) in str(info.value)
+    assert str(Path(store.cache_path("se/rd/serde"))) in str(info.value)
     assert info.value.errno == errno.EISDIR
     assert isinstance(info.value, OSError)
 
 
 def test_read_file_in_place_of_directory_raises(store: IndexStore) -> None:
-    parent = store.cache_file("se/rd/serde").parent
+    parent = Path(store.cache_path("se/rd/serde")).parent
     parent.parent.mkdir(parents=True)
     parent.write_bytes(b"")
     with pytest.raises(CacheReadError):
@@ -237,7 +250,7 @@ def test_read_file_in_place_of_directory_raises(store: IndexStore) -> None:
 
 
 def test_read_permission_denied_raises(store: IndexStore, monkeypatch: pytest.MonkeyPatch) -> None:
-    path = store.cache_file("se/rd/serde")
+    path = Path(store.cache_path("se/rd/serde"))
     path.parent.mkdir(parents=True)
     path.write_bytes(b"x")
 
@@ -252,7 +265,7 @@ def test_read_permission_denied_raises(store: IndexStore, monkeypatch: pytest.Mo
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root reads files regardless of permissions")
 def test_read_unreadable_file_raises(store: IndexStore) -> None:
-    path = store.cache_file("se/rd/serde")
+    path = Path(store.cache_path("se/rd/serde"))
     path.parent.mkdir(parents=True)
     path.write_bytes(b"x")
     path.chmod(0)
@@ -264,11 +277,11 @@ def test_read_unreadable_file_raises(store: IndexStore) -> None:
 
 
 def test_write_many(store: IndexStore) -> None:
-    old = store.cache_file("ol/d-/old-crate")
+    old = Path(store.cache_path("ol/d-/old-crate"))
     old.parent.mkdir(parents=True)
     old.write_bytes(b"stale")
-    store.sidecar_file("ol/d-/old-crate").parent.mkdir(parents=True)
-    store.sidecar_file("ol/d-/old-crate").write_bytes(b"60")
+    Path(store.sidecar_path("ol/d-/old-crate")).parent.mkdir(parents=True)
+    Path(store.sidecar_path("ol/d-/old-crate")).write_bytes(b"60")
 
     warnings = store.write_many(
         {"se/rd/serde": b"S", "3/f/fnv": b"F", "ol/d-/old-crate": None, "1/z": None},
@@ -278,12 +291,12 @@ def test_write_many(store: IndexStore) -> None:
     assert store.read("se/rd/serde") == b"S"
     assert store.read("3/f/fnv") == b"F"
     assert store.read("ol/d-/old-crate") is None
-    assert store.sidecar_file("se/rd/serde").read_bytes() == b"300\n"
-    assert not store.sidecar_file("3/f/fnv").exists()
-    assert not store.sidecar_file("ol/d-/old-crate").exists()
-    registry = store.cache_root / "registry"
+    assert Path(store.sidecar_path("se/rd/serde")).read_bytes() == b"300\n"
+    assert not Path(store.sidecar_path("3/f/fnv")).exists()
+    assert not Path(store.sidecar_path("ol/d-/old-crate")).exists()
+    registry = Path(store.root_path) / "registry"
     assert (registry / "CACHEDIR.TAG").read_bytes() == CACHEDIR_TAG
-    assert all_files(store.cache_root) == [
+    assert all_files(Path(store.root_path)) == [
         LOCK_FILE_NAME,
         "registry/CACHEDIR.TAG",
         f"registry/index/{DIR}/.cache/3/f/fnv",
@@ -299,7 +312,7 @@ def test_cachedir_tag_exact_and_not_overwritten(store: IndexStore) -> None:
         b"# For information about cache directory tags see https://bford.info/cachedir/\n"
     )
     assert store.write_config(b"{}") == []
-    tag = store.cache_root / "registry" / "CACHEDIR.TAG"
+    tag = Path(store.root_path) / "registry" / "CACHEDIR.TAG"
     assert tag.read_bytes() == CACHEDIR_TAG
     tag.write_bytes(b"Signature: 8a477f597d28d172789f06886806bc55\n")
     assert store.write_many({"1/a": b"A"}) == []
@@ -307,7 +320,7 @@ def test_cachedir_tag_exact_and_not_overwritten(store: IndexStore) -> None:
 
 
 def test_write_many_holds_the_lock_once(store: IndexStore, monkeypatch: pytest.MonkeyPatch) -> None:
-    lock_path = store.cache_root / LOCK_FILE_NAME
+    lock_path = Path(store.root_path) / LOCK_FILE_NAME
     seen: list[str] = []
     acquisitions: list[Path] = []
     real_write = write_atomic
@@ -324,14 +337,14 @@ def test_write_many_holds_the_lock_once(store: IndexStore, monkeypatch: pytest.M
     monkeypatch.setattr(cache.store, "write_atomic", spying_write)
     monkeypatch.setattr(cache.store, "package_cache_lock", counting_lock)
     assert store.write_many({"1/a": b"A", "2/bb": b"B", "3/c/ccc": b"C"}) == []
-    assert [os.fspath(root) for root in acquisitions] == [os.fspath(store.cache_root)]
+    assert [os.fspath(root) for root in acquisitions] == [os.fspath(Path(store.root_path))]
     assert seen == ["busy"] * 4  # CACHEDIR.TAG + three files, all under cargo's lock
     assert cargo_try(lock_path) == "acquired"
 
 
 def test_write_many_nothing_to_do(store: IndexStore) -> None:
     assert store.write_many({}) == []
-    assert not store.cache_root.exists()
+    assert not Path(store.root_path).exists()
 
 
 @pytest.mark.parametrize(
@@ -347,7 +360,7 @@ def test_write_many_invalid_input_writes_nothing(
 ) -> None:
     with pytest.raises(ValueError, match=r"index path|max-age"):
         store.write_many(items, max_ages)
-    assert not store.cache_root.exists()
+    assert not Path(store.root_path).exists()
 
 
 def _deny_writes_under(monkeypatch: pytest.MonkeyPatch, root: Path, err: int) -> None:
@@ -366,24 +379,24 @@ def _deny_writes_under(monkeypatch: pytest.MonkeyPatch, root: Path, err: int) ->
 def test_unwritable_index_dir_warns(
     store: IndexStore, monkeypatch: pytest.MonkeyPatch, err: int
 ) -> None:
-    path = store.cache_file("se/rd/serde")
+    path = Path(store.cache_path("se/rd/serde"))
     path.parent.mkdir(parents=True)
     path.write_bytes(b"old")
-    _deny_writes_under(monkeypatch, store.cache_root / "registry", err)
+    _deny_writes_under(monkeypatch, Path(store.root_path) / "registry", err)
     warnings = store.write_many({"se/rd/serde": b"new", "1/a": b"A"}, {"se/rd/serde": 60})
     monkeypatch.undo()
     assert len(warnings) == 3  # CACHEDIR.TAG and both files
     assert any(str(path) in w and os.strerror(err) in w for w in warnings)
     assert all(w.startswith("failed to write cache, path: ") for w in warnings)
     assert path.read_bytes() == b"old"
-    assert not store.sidecar_file("se/rd/serde").exists()
-    assert remove_stale_temps(store.cache_root) == 0
+    assert not Path(store.sidecar_path("se/rd/serde")).exists()
+    assert remove_stale_temps(Path(store.root_path)) == 0
     assert store.write_config(b"{}") == []  # works again once writable
 
 
 def test_unwritable_cache_root_warns(store: IndexStore, monkeypatch: pytest.MonkeyPatch) -> None:
-    store.cache_root.mkdir()
-    _deny_writes_under(monkeypatch, store.cache_root, errno.EROFS)
+    Path(store.root_path).mkdir()
+    _deny_writes_under(monkeypatch, Path(store.root_path), errno.EROFS)
     warnings = store.write_many({"1/a": b"A"})
     assert len(warnings) == 1
     assert LOCK_FILE_NAME in warnings[0]
@@ -393,19 +406,19 @@ def test_unwritable_cache_root_warns(store: IndexStore, monkeypatch: pytest.Monk
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root writes into read-only directories")
 def test_read_only_directory_warns(store: IndexStore) -> None:
-    store.cache_root.mkdir()
-    (store.cache_root / LOCK_FILE_NAME).write_bytes(b"")
-    (store.cache_root / "registry").mkdir(mode=0o555)
+    Path(store.root_path).mkdir()
+    (Path(store.root_path) / LOCK_FILE_NAME).write_bytes(b"")
+    (Path(store.root_path) / "registry").mkdir(mode=0o555)
     try:
         warnings = store.write_many({"1/a": b"A"})
     finally:
-        (store.cache_root / "registry").chmod(0o755)
+        (Path(store.root_path) / "registry").chmod(0o755)
     assert warnings
     assert store.read("1/a") is None
 
 
 def test_lock_timeout_becomes_warning(store: IndexStore) -> None:
-    store.cache_root.mkdir()
+    Path(store.root_path).mkdir()
     proc = subprocess.Popen(
         [
             sys.executable,
@@ -415,7 +428,7 @@ def test_lock_timeout_becomes_warning(store: IndexStore) -> None:
             "fcntl.flock(fd, fcntl.LOCK_EX)\n"
             "print('locked', flush=True)\n"
             "sys.stdin.read()\n",
-            str(store.cache_root / LOCK_FILE_NAME),
+            str(Path(store.root_path) / LOCK_FILE_NAME),
         ],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
@@ -424,7 +437,7 @@ def test_lock_timeout_becomes_warning(store: IndexStore) -> None:
     try:
         assert proc.stdout is not None
         assert proc.stdout.readline() == "locked\n"
-        quick = IndexStore(store.cache_root, DIR, lock_timeout=0)
+        quick = IndexStore(Path(store.root_path), DIR, lock_timeout=0)
         warnings = quick.write_many({"1/a": b"A"})
         assert len(warnings) == 1
         assert LOCK_FILE_NAME in warnings[0]
@@ -444,18 +457,18 @@ def test_config_round_trip(store: IndexStore) -> None:
     raw = b'{"dl":"https://static.crates.io/crates","api":"https://crates.io"}\n'
     assert store.write_config(raw) == []
     assert store.read_config() == raw
-    assert (store.dir / "config.json").read_bytes() == raw
+    assert (Path(store.dir_path) / "config.json").read_bytes() == raw
 
 
 def test_touch_fresh(store: IndexStore) -> None:
     assert store.write_many({"1/a": b"A", "2/bb": b"B"}, {"1/a": 10, "2/bb": 10}) == []
     for rel in ("1/a", "2/bb"):
-        os.utime(store.sidecar_file(rel), (1000, 1000))
+        os.utime(Path(store.sidecar_path(rel)), (1000, 1000))
     assert store.touch_fresh(["1/a", "2/bb"], {"1/a": 600}) == []
-    sidecar = store.sidecar_file("1/a")
+    sidecar = Path(store.sidecar_path("1/a"))
     assert sidecar.read_bytes() == b"600\n"
     assert sidecar.stat().st_mtime > 1000
-    assert not store.sidecar_file("2/bb").exists()  # 304 without max-age: not fresh
+    assert not Path(store.sidecar_path("2/bb")).exists()  # 304 without max-age: not fresh
     assert store.read("1/a") == b"A"  # the cache file itself is untouched
     assert store.touch_fresh([], {}) == []
 
@@ -468,10 +481,10 @@ def test_stats_and_clean(store: IndexStore) -> None:
     assert store.clean() == 0
     assert store.write_many({"se/rd/serde": b"12345", "1/a": b"1"}, {"1/a": 5}) == []
     assert store.write_config(b"{}") == []
-    other = IndexStore(store.cache_root, "github.com-25cdd57fae9f0462")
+    other = IndexStore(Path(store.root_path), "github.com-25cdd57fae9f0462")
     assert other.write_many({"2/cc": b"123"}) == []
-    stale = store.cache_root / "registry" / ".CACHEDIR.TAG.tmp-1-ab"
-    young = store.cache_root / "registry" / ".CACHEDIR.TAG.tmp-2-cd"
+    stale = Path(store.root_path) / "registry" / ".CACHEDIR.TAG.tmp-1-ab"
+    young = Path(store.root_path) / "registry" / ".CACHEDIR.TAG.tmp-2-cd"
     stale.write_bytes(b"zz")
     young.write_bytes(b"z")
     os.utime(stale, (1000, 1000))
@@ -482,9 +495,9 @@ def test_stats_and_clean(store: IndexStore) -> None:
     }
     assert store.clean() == 5 + 1 + 2 + 2 + 3
     assert store.stats() == {}
-    assert (store.cache_root / "registry" / "index").is_dir()
-    assert (store.cache_root / "registry" / "CACHEDIR.TAG").read_bytes() == CACHEDIR_TAG
-    assert (store.cache_root / LOCK_FILE_NAME).exists()
+    assert (Path(store.root_path) / "registry" / "index").is_dir()
+    assert (Path(store.root_path) / "registry" / "CACHEDIR.TAG").read_bytes() == CACHEDIR_TAG
+    assert (Path(store.root_path) / LOCK_FILE_NAME).exists()
     assert not stale.exists()
     assert young.exists()
 
@@ -494,12 +507,12 @@ def test_clean_does_not_follow_symlinks(store: IndexStore, tmp_path: Path) -> No
     outside.mkdir()
     (outside / "precious").write_bytes(b"keep")
     assert store.write_many({"1/a": b"A"}) == []
-    (store.dir / "link").symlink_to(outside)
-    (store.cache_root / "registry" / "index" / "toplink").symlink_to(outside)
+    (Path(store.dir_path) / "link").symlink_to(outside)
+    (Path(store.root_path) / "registry" / "index" / "toplink").symlink_to(outside)
     assert store.clean() == 1  # the link inside a registry dir is removed, not followed
     assert (outside / "precious").read_bytes() == b"keep"
-    assert not store.dir.exists()
-    assert (store.cache_root / "registry" / "index" / "toplink").is_symlink()  # not ours
+    assert not Path(store.dir_path).exists()
+    assert (Path(store.root_path) / "registry" / "index" / "toplink").is_symlink()  # not ours
 
 
 # --- integrity records: xattr, or a sidecar where the filesystem has no xattrs ----------------
@@ -526,21 +539,21 @@ def test_integrity_record_round_trip(
     if not xattrs:
         _no_xattrs(monkeypatch)
     assert store.write_many({"1/a": _CACHE_BYTES}, record_sums=True) == []
-    sidecar = store.dir / ".registry" / "sum" / "1" / "a"
+    sidecar = Path(store.dir_path) / ".registry" / "sum" / "1" / "a"
     assert sidecar.exists() is not xattrs  # a second file only where xattrs are missing
     if xattrs:
-        assert os.getxattr(store.cache_file("1/a"), XATTR) == record(_CACHE_BYTES)
+        assert os.getxattr(Path(store.cache_path("1/a")), XATTR) == record(_CACHE_BYTES)
     found = store.read_with_record("1/a")
     assert found is not None and check(*found) == VERIFIED
     # bit rot in place keeps the record (inode, sidecar): caught
     flipped = _CACHE_BYTES.replace(b'"a"', b'"b"')
-    with open(store.cache_file("1/a"), "r+b") as handle:
+    with open(Path(store.cache_path("1/a")), "r+b") as handle:
         handle.write(flipped)
     found = store.read_with_record("1/a")
     assert found is not None and check(*found) == CORRUPT
     # another writer's newer entry, written in place as cargo does: foreign
     newer = _CACHE_BYTES.replace(b'"1"', b'"2"')
-    with open(store.cache_file("1/a"), "wb") as handle:
+    with open(Path(store.cache_path("1/a")), "wb") as handle:
         handle.write(newer)
     found = store.read_with_record("1/a")
     assert found is not None and check(*found) == FOREIGN
@@ -553,7 +566,7 @@ def test_integrity_record_round_trip(
 def test_integrity_record_of_a_cargo_written_file_is_none(store: IndexStore) -> None:
     from cache.integrity import INTACT, check
 
-    path = store.cache_file("1/a")
+    path = Path(store.cache_path("1/a"))
     path.parent.mkdir(parents=True)
     path.write_bytes(_CACHE_BYTES)
     assert store.read_with_record("1/a") == (_CACHE_BYTES, None)
@@ -564,7 +577,7 @@ def test_xattr_record_wins_over_a_stale_sidecar(store: IndexStore) -> None:
     """A sidecar left by an older registry is ignored once the file carries its own record."""
     from cache.integrity import VERIFIED, check, record
 
-    sidecar = store.dir / ".registry" / "sum" / "1" / "a"
+    sidecar = Path(store.dir_path) / ".registry" / "sum" / "1" / "a"
     sidecar.parent.mkdir(parents=True)
     sidecar.write_bytes(record(b"\x03\x02\x00other\x00"))
     assert store.write_many({"1/a": _CACHE_BYTES}, record_sums=True) == []

@@ -160,7 +160,7 @@ def test_cold_fetch_writes_cargo_layout(
     directory = index_dir(cache, index_server)
     assert directory.name.startswith("127.0.0.1-")
     assert len(directory.name.split("-", 1)[1]) == 16
-    assert reg.store.dir == directory
+    assert Path(reg.store.dir_path) == directory
     assert (directory / "config.json").read_bytes() == (index / "config.json").read_bytes()
     assert (cache / "registry" / "CACHEDIR.TAG").read_bytes() == CACHEDIR_TAG
 
@@ -925,7 +925,7 @@ def test_local_index_file_url_forms(
     root = make_index_dir({"bar": BAR}, root=tmp_path / "my index")
     forms = [str(root), "file://" + quote(str(root)), "file://localhost" + quote(str(root)) + "/"]
     registries = [open_registry(form) for form in forms]
-    assert {reg.store.dir for reg in registries} == {registries[0].store.dir}
+    assert {Path(reg.store.dir_path) for reg in registries} == {Path(registries[0].store.dir_path)}
     assert [reg.query("bar").vers for reg in registries] == ["1.0.1"] * 3
     with pytest.raises(UsageError, match="remote host"):
         open_registry("file://elsewhere" + quote(str(root)))

@@ -178,7 +178,7 @@ def test_source_fields() -> None:
     assert (path.kind, path.path) == ("path", "x")
     assert (git.kind, git.url, git.ref) == ("git", "u", "tag=1")
     d = dep("x", "1", kind="normal", target=None)
-    assert d.is_registry and not d.is_path and not d.is_git
+    assert d.source.kind == "registry"
 
 
 ROOT = """

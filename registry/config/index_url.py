@@ -16,7 +16,6 @@ from __future__ import annotations
 import os
 
 from query import TYPE_CHECKING
-from query.cargo_facts import CRATES_IO_SPARSE
 from query.record import field, record
 from registry.errors import UsageError
 
@@ -42,22 +41,6 @@ class IndexSource:
 
     def __repr__(self) -> str:
         return f"IndexSource({self.kind!r}, {self.url!r})"
-
-    @property
-    def is_crates_io(self) -> bool:
-        return self.url == CRATES_IO_SPARSE
-
-    @property
-    def host(self) -> str:
-        from urllib.parse import urlsplit
-
-        return urlsplit(self.base).hostname or "" if self.kind == SPARSE else ""
-
-    def file_url(self, rel: str) -> str:
-        """The URL (sparse) or path (local) of an index file: plain concatenation (§1.4)."""
-        if self.kind == SPARSE:
-            return self.base + rel
-        return os.path.join(self.base, rel)
 
 
 def _redacted(url: str) -> str:

@@ -51,7 +51,6 @@ from registry.errors import (
 from registry.options import DEFAULT_TIMEOUT, default_cache_dir
 
 if TYPE_CHECKING:
-    from pathlib import Path
     from typing import Self
 
     import httpx
@@ -458,11 +457,6 @@ class IndexLoader:
             return index_path(name) not in self._revalidated
         except CrateNameError:
             return False
-
-    @property
-    def cache_root(self) -> Path:
-        """The cache directory (``--cache-dir``)."""
-        return self.store.cache_root
 
     def files_consulted(self) -> list[str]:
         """The cache files this instance read or wrote (for null-build fingerprints)."""
