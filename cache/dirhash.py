@@ -22,6 +22,8 @@ start of every command.
 
 from __future__ import annotations
 
+from query.record import record
+
 __all__ = [
     "DIRECTORY",
     "GIT",
@@ -261,27 +263,15 @@ def _pct(text: str, extra: str) -> str:
     return "".join(out)
 
 
+@record(frozen=False)
 class _Url:
-    __slots__ = ("fragment", "host", "path", "port", "query", "scheme", "userinfo")
-
-    def __init__(
-        self,
-        *,
-        scheme: str,
-        userinfo: str,
-        host: str,
-        port: str,
-        path: str,
-        query: str | None,
-        fragment: str | None,
-    ) -> None:
-        self.scheme = scheme
-        self.userinfo = userinfo
-        self.host = host
-        self.port = port
-        self.path = path
-        self.query = query
-        self.fragment = fragment
+    scheme: str
+    userinfo: str
+    host: str
+    port: str
+    path: str
+    query: str | None
+    fragment: str | None
 
     @property
     def special(self) -> bool:

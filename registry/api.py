@@ -23,13 +23,16 @@ import os
 from collections.abc import Callable, Iterable
 
 from cache.format import CacheFormatError, find_exact, iter_keys
+from cache.store import IndexStore
 from query import TYPE_CHECKING
 from query.cargo_facts import CRATES_IO_SPARSE
 from query.entry import EntryError, IndexEntry, entry_from_mapping
 from query.record import record
+from registry.config.index_url import parse_index_url
 from registry.errors import CacheEntryError, NotFoundError, RegistryError
 from registry.index.loader import IndexLoader
-from registry.options import DEFAULT_TIMEOUT
+from registry.options import DEFAULT_TIMEOUT, default_cache_dir
+from registry.transport import open_transport
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -38,7 +41,6 @@ if TYPE_CHECKING:
     import httpx
     import semver
 
-    from cache.store import IndexStore
     from query.requirement import Requirement
     from registry.config.index_url import IndexSource
     from registry.transport.base import Transport
@@ -102,15 +104,24 @@ class Registry:
         warn: Callable[[str], None] | None = None,
         progress: Callable[[int], None] | None = None,
     ) -> None:
+        source = parse_index_url(index_url)
+        store = IndexStore(
+            os.path.expanduser(cache_dir) if cache_dir is not None else default_cache_dir(),
+            source.dir_name,
+        )
+
+        def connect() -> Transport:
+            if transport is not None:
+                return transport
+            return open_transport(timeout, httpx_client)
+
         self._loader = IndexLoader(
-            index_url,
-            cache_dir,
+            source,
+            store,
+            connect,
             offline=offline,
             refresh=refresh,
             token=token,
-            transport=transport,
-            httpx_client=httpx_client,
-            timeout=timeout,
             warn=warn,
             progress=progress,
         )

@@ -21,7 +21,7 @@ from registry.errors import UsageError
 from registry.options import COMMANDS, COUNT, FLAG, GLOBAL_OPTIONS, GROUPS, RunOptions
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping, Sequence
+    from collections.abc import Callable, Mapping, Sequence
     from typing import Any
 
     from registry.options import Argument, Command, Option
@@ -170,12 +170,7 @@ def _converted(option: Option, raw: str, where: str) -> Any:
         raise _usage(
             f"invalid value for {where}: {raw!r} is not one of {', '.join(option.choices)}"
         )
-    if option.parse is None:
-        return raw
-    try:
-        return option.parse(raw)
-    except ValueError as exc:
-        raise _usage(f"invalid value for {where}: {exc}") from None
+    return _parsed(option.parse, raw, where)
 
 
 def _arguments(arguments: Sequence[Argument], words: list[str]) -> dict[str, object]:
@@ -197,9 +192,14 @@ def _arguments(arguments: Sequence[Argument], words: list[str]) -> dict[str, obj
 
 
 def _argument(argument: Argument, raw: str) -> object:
-    if argument.parse is None:
+    return _parsed(argument.parse, raw, argument.name.upper())
+
+
+def _parsed(parse: Callable[[str], Any] | None, raw: str, where: str) -> Any:
+    """``raw`` through an option's or argument's parser; its ValueError as a usage error."""
+    if parse is None:
         return raw
     try:
-        return argument.parse(raw)
+        return parse(raw)
     except ValueError as exc:
-        raise _usage(f"invalid value for {argument.name.upper()}: {exc}") from None
+        raise _usage(f"invalid value for {where}: {exc}") from None

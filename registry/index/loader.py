@@ -36,10 +36,9 @@ from cache.integrity import CORRUPT, FOREIGN, VERIFIED, check
 from cache.pathstr import exists
 from cache.store import CacheReadError, IndexStore
 from query import TYPE_CHECKING
-from query.cargo_facts import CRATES_IO_SPARSE
 from query.names import CrateNameError, index_path
 from registry import USER_AGENT
-from registry.config.index_url import LOCAL, IndexSource, parse_index_url
+from registry.config.index_url import LOCAL, IndexSource
 from registry.errors import (
     CacheEntryError,
     NotFoundError,
@@ -48,12 +47,9 @@ from registry.errors import (
     RegistryError,
     UsageError,
 )
-from registry.options import DEFAULT_TIMEOUT, default_cache_dir
 
 if TYPE_CHECKING:
     from typing import Self
-
-    import httpx
 
     from registry.index.sparse import Fetched, SparseClient
     from registry.transport.base import Transport
@@ -77,29 +73,25 @@ class IndexLoader:
 
     def __init__(
         self,
-        index_url: str = CRATES_IO_SPARSE,
-        cache_dir: str | os.PathLike[str] | None = None,
+        source: IndexSource,
+        store: IndexStore,
+        connect: Callable[[], Transport],
         *,
-        offline: bool = False,
-        refresh: bool = False,
-        token: str | None = None,
-        transport: Transport | None = None,
-        httpx_client: httpx.Client | None = None,
-        timeout: float = DEFAULT_TIMEOUT,
-        warn: Callable[[str], None] | None = None,
-        progress: Callable[[int], None] | None = None,
+        offline: bool,
+        refresh: bool,
+        token: str | None,
+        warn: Callable[[str], None] | None,
+        progress: Callable[[int], None] | None,
     ) -> None:
-        self.source: IndexSource = parse_index_url(index_url)
+        """``connect`` opens the transport on the first request (never, offline)."""
+        self.source = source
+        self.store = store
+        self._connect = connect
+        self._transport: Transport | None = None
         self.progress = progress
-        self.store = IndexStore(
-            cache_dir if cache_dir is not None else default_cache_dir(), self.source.dir_name
-        )
         self.offline = offline
         self.refresh = refresh
         self._token = token
-        self._transport = transport
-        self._httpx_client = httpx_client
-        self._timeout = timeout
         self._warn = warn
         self._warned: set[str] = set()
         self._write_warned = False
@@ -146,19 +138,7 @@ class IndexLoader:
         from registry.index.sparse import SparseClient
 
         if self._transport is None:
-            from registry.transport.base import TransportOptions
-
-            options = TransportOptions(
-                connect_timeout=self._timeout, read_timeout=self._timeout, user_agent=USER_AGENT
-            )
-            if self._httpx_client is not None:
-                from registry.transport.httpx import HttpxTransport
-
-                self._transport = HttpxTransport(options, client=self._httpx_client)
-            else:
-                from registry.transport.base import default_transport
-
-                self._transport = default_transport(options)
+            self._transport = self._connect()
         fixed = os.environ.get("REGISTRY_RETRY_SLEEP_MS")
         client = SparseClient(
             self.source.base,

@@ -1,0 +1,32 @@
+"""Transports: GET requests in, responses or errors out (:mod:`registry.transport.base`).
+
+::
+
+    base.py    the interface, its records and the helpers both implementations share
+    curl.py    CurlTransport, on pycurl (libcurl): the default
+    httpx.py   HttpxTransport: the fallback without pycurl, or a caller's own httpx.Client
+"""
+
+from __future__ import annotations
+
+from query import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import httpx
+
+    from registry.transport.base import Transport
+
+
+def open_transport(timeout: float, httpx_client: httpx.Client | None = None) -> Transport:
+    """The transport of a `Registry`: on ``httpx_client`` when given, else the default
+    (:func:`registry.transport.base.default_transport`), with ``timeout`` for connecting and
+    for a stalled transfer."""
+    from registry import USER_AGENT
+    from registry.transport.base import TransportOptions, default_transport
+
+    options = TransportOptions(connect_timeout=timeout, read_timeout=timeout, user_agent=USER_AGENT)
+    if httpx_client is not None:
+        from registry.transport.httpx import HttpxTransport
+
+        return HttpxTransport(options, client=httpx_client)
+    return default_transport(options)
