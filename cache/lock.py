@@ -28,9 +28,17 @@ if TYPE_CHECKING:
 
     from cache.atomic import StrPath
 
-__all__ = ["LOCK_FILE_NAME", "CacheLockTimeout", "PackageCacheLock", "package_cache_lock"]
+__all__ = [
+    "LOCK_FILE_NAME",
+    "LOCK_TIMEOUT",
+    "CacheLockTimeout",
+    "PackageCacheLock",
+    "package_cache_lock",
+]
 
 LOCK_FILE_NAME = ".package-cache"
+#: Seconds to wait for the lock before giving up (and answering without writing the cache).
+LOCK_TIMEOUT = 60.0
 
 #: Seconds between non-blocking attempts while another process holds the lock.
 _POLL_INTERVAL = 0.02
@@ -123,7 +131,7 @@ class PackageCacheLock:
             lock.release()
 
 
-def package_cache_lock(cache_root: StrPath, timeout: float = 60.0) -> PackageCacheLock:
+def package_cache_lock(cache_root: StrPath, timeout: float = LOCK_TIMEOUT) -> PackageCacheLock:
     """Hold the exclusive package-cache lock for the duration of a ``with`` block.
 
     Creates ``cache_root`` if needed; the ``with`` target is the lock file's path. Raises

@@ -27,7 +27,7 @@ from cache.atomic import remove_stale_temps, write_atomic
 from cache.freshness import write_max_age
 from cache.integrity import read_record, set_record
 from cache.integrity import record as integrity_record
-from cache.lock import CacheLockTimeout, PackageCacheLock, package_cache_lock
+from cache.lock import LOCK_TIMEOUT, CacheLockTimeout, PackageCacheLock, package_cache_lock
 from cache.pathstr import exists, is_dir, is_symlink, joined, spelled
 from query import TYPE_CHECKING
 
@@ -75,7 +75,9 @@ def _unlink(path: str) -> None:
 class IndexStore:
     """The cache directory of one registry: ``<cache_root>/registry/index/<dir_name>``."""
 
-    def __init__(self, cache_root: StrPath, dir_name: str, *, lock_timeout: float = 60.0) -> None:
+    def __init__(
+        self, cache_root: StrPath, dir_name: str, *, lock_timeout: float = LOCK_TIMEOUT
+    ) -> None:
         if not dir_name or dir_name in (".", "..") or "/" in dir_name or "\0" in dir_name:
             raise ValueError(f"invalid index directory name: {dir_name!r}")
         #: The cache root and this registry's directory, spelled as ``str(pathlib.Path(...))``.

@@ -10,6 +10,7 @@
     CRATES_IO_SOURCES       both source strings that mean crates.io in a lockfile
     INDEX_V_MAX = 2         the newest index line schema cargo reads (§3.5), also in the
                             ``.cache`` header (§5.2)
+    MANIFEST, LOCKFILE      "Cargo.toml", "Cargo.lock": a package's manifest, the lockfile
 """
 
 from __future__ import annotations
@@ -20,3 +21,5 @@ CRATES_IO_GIT_URL = "https://github.com/rust-lang/crates.io-index"
 CRATES_IO_LOCK_SOURCE = "registry+" + CRATES_IO_GIT_URL
 CRATES_IO_SOURCES = frozenset({CRATES_IO_LOCK_SOURCE, CRATES_IO_SPARSE})
 INDEX_V_MAX = 2
+MANIFEST = "Cargo.toml"
+LOCKFILE = "Cargo.lock"

@@ -18,7 +18,8 @@ UNKNOWN = "unknown"
 ERROR = "error"
 WARNING = "warning"
 
-#: What an unknown (a package that could not be checked) does to the exit code: --unknown.
+#: What an unknown (a package that could not be checked) does to the exit code (--unknown),
+#: the default first.
 UNKNOWN_POLICIES = ("error", "warn", "ignore")
 
 __all__ = [
@@ -85,7 +86,7 @@ class Verdict:
     packages: tuple[PackageResult, ...] = ()
     mismatches: tuple[Mismatch, ...] = ()
     skipped: int = 0
-    unknown_policy: str = "error"
+    unknown_policy: str = UNKNOWN_POLICIES[0]
     from_fingerprint: bool = False
 
     @property
@@ -108,7 +109,7 @@ class Verdict:
     def exit_code(self) -> int:
         if self.problems:
             return 1
-        if self.unknowns and self.unknown_policy == "error":
+        if self.unknowns and self.unknown_policy == ERROR:
             return 3
         return 0
 

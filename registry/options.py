@@ -27,6 +27,7 @@ import os
 import sys
 
 from query import TYPE_CHECKING
+from query.cargo_facts import LOCKFILE, MANIFEST
 from query.record import record
 from query.verdict import UNKNOWN_POLICIES
 from registry.render import FORMATS
@@ -194,7 +195,7 @@ _REPORT_OPTIONS = (
         ("--format",),
         "fmt",
         "Output format (exit codes are the same for all).",
-        default="human",
+        default=FORMATS[0],
         choices=FORMATS,
         metavar="FORMAT",
     ),
@@ -202,7 +203,7 @@ _REPORT_OPTIONS = (
         ("--unknown",),
         "unknown",
         "What a package that could not be checked does to the exit code.",
-        default="error",
+        default=UNKNOWN_POLICIES[0],
         choices=UNKNOWN_POLICIES,
         metavar="POLICY",
     ),
@@ -259,7 +260,7 @@ COMMANDS = (
         "Check every registry package of LOCKFILE against its index.\n\n"
         "Exists, version exists, checksum equals the index cksum, not yanked, dependencies "
         "consistent. Path and git packages are skipped.",
-        (Argument("lockfile", required=False, default="Cargo.lock", parse=parse_file),),
+        (Argument("lockfile", required=False, default=LOCKFILE, parse=parse_file),),
         _REPORT_OPTIONS,
     ),
     Command(
@@ -276,7 +277,7 @@ COMMANDS = (
                 "manifest_path",
                 "The workspace (or member) manifest; the lockfile next to the workspace root "
                 "is checked.",
-                default="Cargo.toml",
+                default=MANIFEST,
                 parse=parse_file,
                 metavar="PATH",
             ),

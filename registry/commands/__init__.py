@@ -67,15 +67,19 @@ def report(options: RunOptions, reg: Registry) -> None:
         )
 
 
-def verdict_text(verdict: Verdict, fmt: str, quiet: bool) -> str:
-    """What ``validate`` and ``check`` print for ``verdict`` (colours on a terminal only)."""
+def use_color(fmt: str) -> bool:
+    """Colours: human text on a terminal only."""
     import sys
 
+    return fmt == "human" and sys.stdout.isatty()
+
+
+def verdict_text(verdict: Verdict, fmt: str, quiet: bool) -> str:
+    """What ``validate`` and ``check`` print for ``verdict`` (colours on a terminal only)."""
     from registry import __version__
     from registry.render.verdict import render
 
-    color = fmt == "human" and sys.stdout.isatty()
-    text = render(verdict, fmt, color=color, quiet=quiet, tool_version=__version__)
+    text = render(verdict, fmt, color=use_color(fmt), quiet=quiet, tool_version=__version__)
     return text + "\n" if text else ""
 
 

@@ -35,9 +35,8 @@ def run(
     deny_yanked: bool,
     no_fingerprint: bool,
 ) -> Outcome:
-    import sys
-
     from registry import __version__
+    from registry.commands import use_color
 
     cache_root = options.cache_root
     if not no_fingerprint:
@@ -51,7 +50,7 @@ def run(
             offline=options.offline,
             index_url=_explicit_index_url(options),
             quiet=options.quiet,
-            color=fmt == "human" and sys.stdout.isatty(),
+            color=use_color(fmt),
             token_given=options.token is not None,
         )
         key = fingerprint.record_key(manifest_path, record_options)

@@ -6,5 +6,5 @@
     verdict.py   a validate/check verdict as human text, JSON, GitHub annotations or SARIF
 """
 
-#: The output formats of ``validate`` and ``check`` (--format).
+#: The output formats of ``validate`` and ``check`` (--format), the default first.
 FORMATS = ("human", "json", "github", "sarif")

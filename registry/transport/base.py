@@ -24,6 +24,7 @@ from types import MappingProxyType
 from query import TYPE_CHECKING
 from query.record import record
 from registry import USER_AGENT
+from registry.options import DEFAULT_TIMEOUT
 
 if TYPE_CHECKING:
     from typing import Final, Literal, Protocol, TypeAlias
@@ -109,8 +110,8 @@ class TransportOptions:
     `http.cainfo`).
     """
 
-    connect_timeout: float = 30.0
-    read_timeout: float = 30.0
+    connect_timeout: float = DEFAULT_TIMEOUT
+    read_timeout: float = DEFAULT_TIMEOUT
     max_connections_per_host: int = 8
     http2: bool = True
     user_agent: str = USER_AGENT
