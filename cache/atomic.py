@@ -13,6 +13,7 @@ Only ``os`` and ``time`` are imported (no pathlib): this sits on start-up paths.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 
@@ -77,10 +78,9 @@ def write_atomic(path: StrPath, data: bytes, finish: Callable[[int], bool] | Non
         os.replace(tmp, target)
         return finished
     except BaseException:
-        try:  # noqa: SIM105  (contextlib is an extra import on the start-up path)
+        # already gone or never created: the original error is the one to report
+        with contextlib.suppress(OSError):
             os.unlink(tmp)
-        except OSError:
-            pass  # already gone or never created; the original error is the one to report
         raise
 
 

@@ -21,19 +21,19 @@ this is on the start-up path, where ``pathlib`` would cost ~4 ms to import.
 
 from __future__ import annotations
 
+import contextlib
 import os
 
 from cache.atomic import remove_stale_temps, write_atomic
 from cache.freshness import write_max_age
 from cache.integrity import read_record, set_record
 from cache.integrity import record as integrity_record
-from cache.lock import LOCK_TIMEOUT, CacheLockTimeout, PackageCacheLock, package_cache_lock
+from cache.lock import LOCK_TIMEOUT, CacheLockTimeout, package_cache_lock
 from cache.pathstr import exists, is_dir, is_symlink, joined, spelled
 from query import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable, Mapping
-    from types import TracebackType
+    from collections.abc import Callable, Iterable, Iterator, Mapping
 
     from cache.atomic import StrPath
 
@@ -66,10 +66,8 @@ def _recorder(data: bytes) -> Callable[[int], bool]:
 
 def _unlink(path: str) -> None:
     """``Path.unlink(missing_ok=True)``."""
-    try:  # noqa: SIM105  (contextlib is an extra import on the start-up path)
+    with contextlib.suppress(FileNotFoundError):
         os.unlink(path)
-    except FileNotFoundError:
-        pass
 
 
 class IndexStore:
@@ -288,7 +286,8 @@ class IndexStore:
         """Inside `holding_lock` (whether or not the lock could be taken)."""
         return self._held is not None
 
-    def holding_lock(self) -> HeldLock:
+    @contextlib.contextmanager
+    def holding_lock(self) -> Iterator[bool]:
         """Hold the package-cache lock for a block; its ``with`` target is whether it is held.
 
         `write_many`, `touch_fresh` and `write_config` inside the block run under this one
@@ -296,7 +295,19 @@ class IndexStore:
         be taken (timeout, read-only or full disk), the block still runs, unlocked, and every
         write inside it is skipped and returns that failure as its warning. Not thread-safe.
         """
-        return HeldLock(self)
+        if self._held is not None:
+            raise RuntimeError(f"{self!r}: holding_lock is not reentrant")
+        with contextlib.ExitStack() as stack:
+            try:
+                stack.enter_context(package_cache_lock(self.root_path, self.lock_timeout))
+            except OSError as exc:  # CacheLockTimeout included
+                self._held = [self._lock_failure(exc)]
+            else:
+                self._held = []
+            try:
+                yield not self._held
+            finally:
+                self._held = None
 
     def _lock_failure(self, exc: OSError) -> str:
         if isinstance(exc, CacheLockTimeout):
@@ -369,42 +380,6 @@ class IndexStore:
                 if entry.is_dir(follow_symlinks=False):
                     freed += _remove_tree(entry.path)
         return freed
-
-
-class HeldLock:
-    """The context manager `IndexStore.holding_lock` returns (a class, not
-    ``contextlib.contextmanager``: contextlib is ~0.5 ms more on the start-up path)."""
-
-    __slots__ = ("_lock", "_store")
-
-    def __init__(self, store: IndexStore) -> None:
-        self._store = store
-        self._lock: PackageCacheLock | None = None
-
-    def __enter__(self) -> bool:
-        store = self._store
-        if store._held is not None:
-            raise RuntimeError(f"{store!r}: holding_lock is not reentrant")
-        lock = package_cache_lock(store.root_path, store.lock_timeout)
-        try:
-            lock.__enter__()
-        except OSError as exc:  # CacheLockTimeout included
-            store._held = [store._lock_failure(exc)]
-        else:
-            self._lock = lock
-            store._held = []
-        return not store._held
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self._store._held = None
-        lock, self._lock = self._lock, None
-        if lock is not None:
-            lock.__exit__(exc_type, exc, tb)
 
 
 def _tree_stats(root: str) -> dict[str, int]:

@@ -96,8 +96,6 @@ _LOW_SPEED_LIMIT: Final = 10
 _IDLE_WAIT_S: Final = 0.1
 _NO_TIMER_WAIT_S: Final = 1.0
 
-# string.punctuation, without importing `string`
-_PUNCTUATION: Final = "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~"
 
 # libcurl error codes that pycurl does not export by name.
 _E_WEIRD_SERVER_REPLY: Final = 8
@@ -264,9 +262,10 @@ class CurlTransport:
         url = request.url
         if not url.isascii():
             # Like a URL parser (and httpx) would: percent-encode what is not ASCII.
+            from string import punctuation
             from urllib.parse import quote
 
-            url = quote(url, safe=_PUNCTUATION)
+            url = quote(url, safe=punctuation)
         handle = self._idle.pop() if self._idle else self._new_handle()
         transfer = _Transfer(index, request, self._options.max_body_bytes)
         try:
