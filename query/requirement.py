@@ -22,8 +22,6 @@ which matches everything including pre-releases, unlike ``*``.
 
 from __future__ import annotations
 
-import re
-
 from query import TYPE_CHECKING
 from query.errors import ParseError
 from query.record import field, record
@@ -211,41 +209,6 @@ def _parse(text: str) -> tuple[_Comparator, ...]:
             raise _ParseError("excessive number of version comparators")
 
 
-#: One comparator of the common shape: an optional operator and up to three plain numbers,
-#: spaces where the grammar allows them. At most 19 digits, so every value fits a u64.
-_SIMPLE = re.compile(
-    r" *(=|>=|>|<=|<|~|\^)? *(0|[1-9][0-9]{0,18})"
-    r"(?:\.(0|[1-9][0-9]{0,18})(?:\.(0|[1-9][0-9]{0,18}))?)? *"
-)
-
-
-def _parse_simple(text: str) -> tuple[_Comparator, ...] | None:
-    """The comparators of a requirement made only of simple comparators (``^1.2``,
-    ``>= 0.3, < 0.5``): what nearly every index and manifest requirement is. None for anything
-    else (wildcards, pre-releases, build metadata, errors): `_parse` then decides. Gives exactly
-    what `_parse` gives for the texts it accepts (a hypothesis test checks this)."""
-    parts = text.split(",")
-    if len(parts) > MAX_COMPARATORS:
-        return None
-    out = []
-    for part in parts:
-        m = _SIMPLE.fullmatch(part)
-        if m is None:
-            return None
-        op, major, minor, patch = m.groups()
-        out.append(
-            _Comparator(
-                op or CARET,
-                int(major),
-                None if minor is None else int(minor),
-                None if patch is None else int(patch),
-                "",
-                _RELEASE,
-            )
-        )
-    return tuple(out)
-
-
 def _matches_one(c: _Comparator, major: int, minor: int, patch: int, pre: PreKey) -> bool:
     """One comparator against a version, pre-release rule not applied (crate's eval.rs)."""
     op = c.op
@@ -336,9 +299,6 @@ class Requirement:
     @classmethod
     def parse(cls, s: str) -> Requirement:
         """Parse ``s`` like ``VersionReq::parse``; raise :class:`RequirementError` otherwise."""
-        simple = _parse_simple(s)
-        if simple is not None:
-            return cls(simple)
         try:
             return cls(_parse(s))
         except _ParseError as exc:
