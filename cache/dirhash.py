@@ -22,7 +22,7 @@ start of every command.
 
 from __future__ import annotations
 
-from query.record import record
+from query.record import Record
 
 __all__ = [
     "DIRECTORY",
@@ -263,8 +263,7 @@ def _pct(text: str, extra: str) -> str:
     return "".join(out)
 
 
-@record(frozen=False)
-class _Url:
+class _Url(Record, frozen=False):
     scheme: str
     userinfo: str
     host: str

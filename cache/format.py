@@ -45,7 +45,7 @@ from __future__ import annotations
 
 from query import TYPE_CHECKING
 from query.cargo_facts import INDEX_V_MAX
-from query.record import record
+from query.record import Record
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator
@@ -73,8 +73,7 @@ class CacheFormatError(ValueError):
     """The bytes are not a `.cache` file this version can read (treat the cache as absent)."""
 
 
-@record(frozen=False)
-class Summaries:
+class Summaries(Record, frozen=False):
     """A parsed `.cache` file: the index version and the (key, raw blob) pairs in file order."""
 
     index_version: str

@@ -26,7 +26,7 @@ from itertools import compress
 from query import TYPE_CHECKING
 from query.cargo_facts import INDEX_V_MAX
 from query.errors import ParseError
-from query.record import field, record
+from query.record import Record, field
 from query.version import is_version
 
 if TYPE_CHECKING:
@@ -44,8 +44,7 @@ _PUBTIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z\Z")
 _RUST_VERSION = re.compile(r"(0|[1-9]\d*)(\.(0|[1-9]\d*)){0,2}\Z")
 
 
-@record
-class IndexDependency:
+class IndexDependency(Record):
     """One entry of ``deps`` (§3.3). ``name`` is the name used in code; ``package`` the real one."""
 
     name: str
@@ -65,8 +64,7 @@ class IndexDependency:
         return self.package or self.name
 
 
-@record
-class IndexEntry:
+class IndexEntry(Record):
     """One version of a crate as the index describes it, with its raw line kept verbatim.
 
     Every field is compared and hashed: hashing raises TypeError when ``features`` is a dict.

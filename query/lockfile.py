@@ -39,7 +39,7 @@ from collections.abc import Iterator, Mapping
 from types import MappingProxyType
 
 from query.errors import ParseError
-from query.record import field, record, replace
+from query.record import Record, field
 from query.version import is_version
 
 __all__ = [
@@ -70,8 +70,7 @@ class LockfileError(ParseError):
     """A Cargo.lock that cannot be modelled; one line, naming the package and field."""
 
 
-@record
-class LockDependency:
+class LockDependency(Record):
     """One entry of a package's ``dependencies`` array: ``name [version [(source)]]`` (§8.3)."""
 
     name: str
@@ -87,8 +86,7 @@ class LockDependency:
         return out
 
 
-@record
-class LockedPackage:
+class LockedPackage(Record):
     """One ``[[package]]`` table. ``index`` is its 0-based position, ``line`` its header line.
 
     Equality and hashing ignore ``line`` and ``index`` so that the same package read from two
@@ -175,8 +173,7 @@ def lookup_target(index: PackageIndex, dep: LockDependency) -> tuple[int, bool]:
 ResolvedEdges = dict[int, tuple[LockDependency, int]]
 
 
-@record
-class Lockfile:
+class Lockfile(Record):
     """A whole Cargo.lock. ``version`` is the detected format, 1 to 4.
 
     ``metadata`` holds the ``[metadata]`` entries other than v1 checksums (compared, not
@@ -552,8 +549,8 @@ def finish_lockfile(
 
     ``resolved`` maps dependency strings already resolved (with :func:`_lookup`) to its answer,
     which saves parsing v1 checksum keys that repeat them; ``metadata`` is consumed; ``data``,
-    the whole mapping, is read last for ``[[patch.unused]]``. Packages whose checksum the
-    metadata settles are replaced in ``packages``, a list private to the caller.
+    the whole mapping, is read last for ``[[patch.unused]]``. The packages are still private to
+    the caller: the checksums the metadata settles are set in place.
     """
     checksums: dict[int, str | None] = {}  # from v1 [metadata] keys, by position
     keys = [k for k in metadata if k.startswith(_CHECKSUM_PREFIX)]
@@ -576,11 +573,13 @@ def finish_lockfile(
             version = 2
         checksums[pos] = None if value == _NO_CHECKSUM else value
     discarded = bool(keys) and version >= 2
+    # The packages are still private to the loader: their checksums are settled in place.
     if discarded:
-        packages = [replace(p, checksum=None) if p.checksum is not None else p for p in packages]
+        for package in packages:
+            object.__setattr__(package, "checksum", None)
     else:
         for pos, checksum in checksums.items():
-            packages[pos] = replace(packages[pos], checksum=checksum)
+            object.__setattr__(packages[pos], "checksum", checksum)
     one_newline = text is not None and text.endswith("\n") and not text.endswith("\n\n")
     if version == 1 and len(packages) == 1 and one_newline:
         version = 2

@@ -34,7 +34,7 @@ from types import MappingProxyType
 
 from query import TYPE_CHECKING
 from query.errors import ParseError
-from query.record import field, record
+from query.record import Record, field
 
 if TYPE_CHECKING:
     from typing import Literal, TypeAlias
@@ -74,8 +74,7 @@ class ManifestError(ParseError):
     """A Cargo.toml that cannot be modelled; one line, starting with its relative path."""
 
 
-@record
-class RegistrySource:
+class RegistrySource(Record):
     """A registry dependency; ``registry`` None means the default registry (crates.io);
     ``index_url`` is ``registry-index = "<url>"`` (published manifests)."""
 
@@ -84,16 +83,14 @@ class RegistrySource:
     index_url: str | None = None
 
 
-@record
-class PathSource:
+class PathSource(Record):
     """A local dependency; ``path`` is normalized and relative to the workspace root."""
 
     kind: Literal["path"] = "path"
     path: str = "."
 
 
-@record
-class GitSource:
+class GitSource(Record):
     """A git dependency; ``ref`` is ``"branch=x"``, ``"tag=x"``, ``"rev=x"`` or None (default)."""
 
     kind: Literal["git"] = "git"
@@ -104,8 +101,7 @@ class GitSource:
 DependencySource = RegistrySource | PathSource | GitSource
 
 
-@record
-class ManifestDependency:
+class ManifestDependency(Record):
     """One dependency entry. ``package`` is the real crate name (``package =`` renames it);
     ``requirement`` is the version requirement as written, None when there is none ("*")."""
 
@@ -120,9 +116,22 @@ class ManifestDependency:
     features: tuple[str, ...] = ()
     default_features: bool = True
 
+    # what feature resolution reads (query/nullbuild.py), named as an index dependency names it
 
-@record
-class WorkspaceConfig:
+    @property
+    def name(self) -> str:
+        return self.name_in_toml
+
+    @property
+    def package_name(self) -> str:
+        return self.package
+
+    @property
+    def req(self) -> str | None:
+        return self.requirement
+
+
+class WorkspaceConfig(Record):
     """The ``[workspace]`` table of a root manifest (``root`` is that manifest's directory).
     The mappings are compared, not hashed."""
 
@@ -137,8 +146,7 @@ class WorkspaceConfig:
     )
 
 
-@record
-class Manifest:
+class Manifest(Record):
     """One ``Cargo.toml``. ``path`` is its directory; ``name`` is None for a virtual manifest.
 
     ``version`` defaults to ``"0.0.0"`` when a package omits it (cargo >= 1.75).
@@ -185,8 +193,7 @@ class Manifest:
         return tuple(dict.fromkeys(d.source.path for d in deps if isinstance(d.source, PathSource)))
 
 
-@record
-class Workspace:
+class Workspace(Record):
     """A root manifest, its members (the root first when it is a package) and other local
     packages the resolver reads (non-member path dependencies, path patches/replacements)."""
 

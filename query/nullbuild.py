@@ -25,11 +25,37 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 
+from query import TYPE_CHECKING
 from query.entry import IndexEntry
 from query.lockfile import LockedPackage, Lockfile
 from query.manifest import GitSource, Manifest, ManifestDependency, PathSource, Workspace
-from query.record import field, record
+from query.record import Record, field
 from query.verdict import Mismatch
+
+if TYPE_CHECKING:
+    from typing import Protocol
+
+    class FeatureDependency(Protocol):
+        """What feature resolution reads of a dependency: an `IndexDependency` of an index
+        entry, or a `ManifestDependency` of a local package."""
+
+        @property
+        def name(self) -> str: ...  # the name in TOML: what feature strings refer to
+
+        @property
+        def package_name(self) -> str: ...  # the crate itself
+
+        @property
+        def req(self) -> str | None: ...
+
+        @property
+        def optional(self) -> bool: ...
+
+        @property
+        def features(self) -> tuple[str, ...]: ...
+
+        @property
+        def default_features(self) -> bool: ...
 
 #: Maps a manifest's registry name (None = crates.io) to the lockfile source string, or None
 #: when the registry is unknown.
@@ -85,11 +111,12 @@ class _Checker:
 
     def members(self) -> dict[str, LockedPackage]:
         entries: dict[str, LockedPackage] = {}
+        member_paths = {m.path for m in self.workspace.members}
         for manifest in (*self.workspace.members, *self.workspace.path_packages):
             if manifest.name is None:
                 continue
             entry = self.local_entry(manifest)
-            is_member = manifest in self.workspace.members
+            is_member = manifest.path in member_paths
             if entry is None:
                 what = "workspace member" if is_member else "local package"
                 self.add(
@@ -268,30 +295,17 @@ def check_workspace(
 # one off can drop some, without any requirement changing.
 
 
-@record
-class FeatureDep:
-    """What feature resolution needs of one dependency of a package."""
-
-    name: str  # name in TOML: what feature strings refer to
-    package: str
-    req: str | None
-    optional: bool
-    features: tuple[str, ...]
-    default_features: bool
-
-
-@record
-class FeatureSummary:
+class FeatureSummary(Record):
     """What feature resolution needs of one package: its feature map (explicit features plus
     the implicit one of each optional dependency) and dependencies (dev ones only for members).
     The map is compared, not hashed."""
 
     features: Mapping[str, tuple[str, ...]] = field(hash=False)
-    deps: tuple[FeatureDep, ...]
+    deps: tuple[FeatureDependency, ...]
 
 
 def _feature_map(
-    features: Mapping[str, Sequence[str]], deps: Sequence[FeatureDep]
+    features: Mapping[str, Sequence[str]], deps: Sequence[FeatureDependency]
 ) -> dict[str, tuple[str, ...]]:
     """Explicit features plus the implicit one of each optional dependency (unless ``dep:``)."""
     out = {name: tuple(values) for name, values in features.items()}
@@ -347,28 +361,20 @@ def _requirements(
 
 
 def _manifest_summary(manifest: Manifest, member: bool) -> FeatureSummary:
-    deps = tuple(
-        FeatureDep(
-            d.name_in_toml, d.package, d.requirement, d.optional, d.features, d.default_features
-        )
-        for d in manifest.dependencies
-        if member or d.kind != "dev"
-    )
+    deps = tuple([d for d in manifest.dependencies if member or d.kind != "dev"])
     return FeatureSummary(_feature_map(manifest.features, deps), deps)
 
 
 def entry_summary(entry: IndexEntry) -> FeatureSummary:
     """What :func:`check_features` needs of an index entry."""
-    deps = tuple(
-        FeatureDep(d.name, d.package_name, d.req, d.optional, d.features, d.default_features)
-        for d in entry.deps
-        if d.kind != "dev"
-    )
+    deps = tuple([d for d in entry.deps if d.kind != "dev"])
     return FeatureSummary(_feature_map(entry.features, deps), deps)
 
 
-def _targets(dep: FeatureDep, edges: Mapping[str, list[LockedPackage]]) -> list[LockedPackage]:
-    named = edges.get(dep.package, [])
+def _targets(
+    dep: FeatureDependency, edges: Mapping[str, list[LockedPackage]]
+) -> list[LockedPackage]:
+    named = edges.get(dep.package_name, [])
     if len(named) > 1:
         fitting = [p for p in named if _satisfies(dep.req, p.version)]
         named = fitting or named
@@ -494,14 +500,14 @@ def check_features(
         # a package is pushed again whenever its features grow: its last visit saw them all
         asked = final_asked[package.index]
         edges = edges_by_name(package)
-        enabled = {d.package for d in summary.deps if not d.optional or d.name in asked}
+        enabled = {d.package_name for d in summary.deps if not d.optional or d.name in asked}
         for dep in summary.deps:
             if dep.optional and dep.name in asked and not _targets(dep, edges):
                 found.append(
                     Mismatch(
                         "missing-dependency",
                         f"{package.name} {package.version} needs its optional dependency "
-                        f"{dep.package} {dep.req} (enabled by features), which {lock_name} "
+                        f"{dep.package_name} {dep.req} (enabled by features), which {lock_name} "
                         "does not list for it",
                         lock_name,
                         package.line,
@@ -509,8 +515,8 @@ def check_features(
                 )
         if package.index in partial:
             continue
-        optional_only = {d.package for d in summary.deps if d.optional} - {
-            d.package for d in summary.deps if not d.optional
+        optional_only = {d.package_name for d in summary.deps if d.optional} - {
+            d.package_name for d in summary.deps if not d.optional
         }
         for target in dependencies_of(package):
             if target.name in optional_only and target.name not in enabled:

@@ -1,42 +1,39 @@
-"""``@record``: the one way to declare a data class in ``registry``, ``cache`` and ``query``.
+"""`Record`: the one way to declare a data class in ``registry``, ``cache`` and ``query``.
 
 ::
 
-    @record                                   # frozen: assignment raises AttributeError
-    class Problem:
+    class Problem(Record):                    # frozen: assignment raises AttributeError
         code: str
         message: str
         severity: str = "error"
-        note: str = field(default="", compare=False)   # not compared, hashed or shown? see field
+        note: str = field(default="", compare=False)   # not compared (nor hashed)
 
-    @record(frozen=False)                     # mutable, unhashable
-    class Bag:
+    class Bag(Record, frozen=False):          # mutable, unhashable
         items: list[int] = field(default_factory=list)
 
-A record gets ``__slots__`` (one per field), an ``__init__`` taking the fields in declaration
-order, positionally or by name, ``__eq__`` (the exact same class only, else ``NotImplemented``),
-``__repr__``, ``__match_args__``, copy and pickle support, and, when frozen, ``__hash__``;
-a method the class body defines itself is kept, as with dataclasses.
+A record class gets ``__slots__`` (one per field), an ``__init__`` taking the fields in
+declaration order, positionally or by name, ``__eq__`` (the exact same class only, else
+``NotImplemented``), ``__repr__``, ``__match_args__``, copy and pickle support, and, when frozen,
+``__hash__``; a method the class body defines itself is kept, as with dataclasses.
 :func:`field` excludes a field from comparison, hashing or the repr, gives it a default factory,
-or keeps it out of ``__init__`` (``init=False``: set from its default at construction, then
-by the class's own code with ``object.__setattr__``, like a cache). A ``__post_init__`` method
-runs after the fields are set (to validate them, say). :func:`replace` copies a
-record with some fields changed. The type checker sees all of it through
-``typing.dataclass_transform``, so ``mypy`` checks every constructor call.
+or keeps it out of ``__init__`` (``init=False``: set from its default at construction, then by
+the class's own code with ``object.__setattr__``, like a cache). A ``__post_init__`` method runs
+after the fields are set (to validate them, say). :func:`replace` copies a record with some
+fields changed. The type checker sees all of it through ``typing.dataclass_transform`` (on the
+metaclass), so ``mypy`` checks every constructor call.
 
-Why not :mod:`dataclasses`: importing it costs ~15 ms here (it pulls in ``inspect``) and each
-class ~0.3 ms to build, on paths that take 25-60 ms in all (``docs/performance.md``). This
-builds a class in ~15 µs and compiles no code: ``__init__`` is one generic function per class
-whose common case (every field given positionally) is a loop over the slots' own setters.
+Why not :mod:`dataclasses`: importing it costs ~5-13 ms here (it pulls in ``inspect``) and each
+class ~0.3 ms to build, on paths that take 20-60 ms in all (docs/performance.md). Here the
+metaclass reads the class body's annotations and creates the class once, with its slots; the
+methods are shared by every record class (they read the class's few metadata attributes), so
+building a class costs little more than a plain class and no code is compiled.
 
-The class body is read from its namespace: fields are the annotated names (``ClassVar`` ones
-excepted), in order; a record's base may not itself be a record (no field inheritance).
+Fields are the annotated names of the class body (``ClassVar`` ones excepted), in order. A
+record class derives from `Record` directly; a subclass of a record class is a plain subclass
+(it inherits the fields and methods, adds no field).
 """
 
 from __future__ import annotations
-
-from itertools import pairwise
-from operator import attrgetter
 
 from query import TYPE_CHECKING
 
@@ -51,7 +48,7 @@ else:
         return lambda function: function
 
 
-__all__ = ["field", "record", "replace"]
+__all__ = ["Record", "field", "replace"]
 
 
 class _Missing:
@@ -62,10 +59,11 @@ class _Missing:
 
 
 MISSING = _Missing()  # "no default": a field is required
+_CLASS_VAR = ("ClassVar", "typing.ClassVar")  # annotations are strings (PEP 563)
 
 
 class Field:
-    """How one field behaves; made by :func:`field`, read by :func:`record`."""
+    """How one field behaves; made by :func:`field`, read when the class is built."""
 
     __slots__ = ("compare", "default", "default_factory", "hash", "init", "repr")
 
@@ -101,166 +99,206 @@ def field(
     return Field(default, default_factory, init, repr, compare, hash)
 
 
-def _values_key(names: tuple[str, ...]) -> Callable[[object], tuple[object, ...]]:
-    """The tuple of ``names``' values of a record, at C speed where there are several."""
-    if len(names) > 1:
-        getter: Callable[[object], tuple[object, ...]] = attrgetter(*names)
-        return getter
-    if names:
-        one = attrgetter(names[0])
-        return lambda item: (one(item),)
-    return lambda _item: ()
-
-
-def _is_class_var(annotation: object) -> bool:
-    text = annotation if isinstance(annotation, str) else getattr(annotation, "__name__", "")
-    return str(text).startswith(("ClassVar", "typing.ClassVar"))
-
-
 @dataclass_transform(frozen_default=True, field_specifiers=(field,))
-def record(cls: type[_T] | None = None, /, *, frozen: bool = True) -> Any:
-    """Make ``cls`` a record (see the module docstring); ``@record(frozen=False)`` for a
-    mutable one."""
+class RecordMeta(type):
+    """Builds record classes: see the module docstring. Each class keeps its metadata in a few
+    class attributes, read by the shared methods below::
 
-    def wrap(target: type[_T]) -> type[_T]:
-        return _build(target, frozen)
+        __record_fields__    every field, in order (init=False ones too)
+        __match_args__       the fields __init__ takes, in order
+        __record_defaults__  their defaults: MISSING (required), or a Field (a factory)
+        __record_tail__      the trailing defaults, when none is a factory (else None)
+        __record_later__     (setter, Field) of each init=False field
+        __record_compare__   the fields eq compares; __record_hash__ the ones hash reads
+        __record_repr__      the fields repr shows
+    """
 
-    return wrap if cls is None else wrap(cls)
+    def __new__(
+        mcs,
+        name: str,
+        bases: tuple[type, ...],
+        namespace: dict[str, Any],
+        frozen: bool = True,
+    ) -> RecordMeta:
+        if not bases or bases[0] is not Record or len(bases) != 1:
+            if any(isinstance(base, RecordMeta) and base is not Record for base in bases):
+                return super().__new__(mcs, name, bases, namespace)  # a plain subclass
+            if bases:
+                raise TypeError(f"{name}: a record class derives from Record alone")
+            return super().__new__(mcs, name, bases, namespace)  # Record itself
+        names: list[str] = []
+        defaults: list[object] = []
+        init: list[str] = []
+        later: list[tuple[str, Field]] = []
+        compare: list[str] = []
+        hashed: list[str] = []
+        shown: list[str] = []
+        for field_name, annotation in namespace.get("__annotations__", {}).items():
+            if isinstance(annotation, str) and annotation.startswith(_CLASS_VAR):
+                continue
+            value = namespace.pop(field_name, MISSING)
+            names.append(field_name)
+            if type(value) is Field:
+                spec: Field = value
+                if spec.repr:
+                    shown.append(field_name)
+                if spec.compare:
+                    compare.append(field_name)
+                if spec.hash:
+                    hashed.append(field_name)
+                if not spec.init:
+                    later.append((field_name, spec))
+                    continue
+                value = spec.default if spec.default_factory is None else spec
+            else:
+                shown.append(field_name)
+                compare.append(field_name)
+                hashed.append(field_name)
+            if value is MISSING and defaults and defaults[-1] is not MISSING:
+                raise TypeError(f"{name}: field {field_name!r} without a default follows a default")
+            init.append(field_name)
+            defaults.append(value)
+        namespace["__slots__"] = tuple(names)
+        namespace["__record_fields__"] = tuple(names)
+        namespace["__match_args__"] = tuple(init)
+        namespace["__record_defaults__"] = tuple(defaults)
+        # the defaults of the trailing optional fields, when none is a factory (a fresh value)
+        optional = [d for d in defaults if d is not MISSING]
+        tail = tuple(optional) if not any(type(d) is Field for d in optional) else None
+        namespace["__record_tail__"] = tail
+        namespace["__record_later__"] = tuple(later)
+        namespace["__record_compare__"] = tuple(compare)
+        namespace["__record_hash__"] = tuple(hashed)
+        namespace["__record_repr__"] = tuple(shown)
+        # __init__ is the one method made per class: a closure over the class's slot setters
+        # (known once the class exists) is what makes it as fast as a hand-written one
+        count = len(init)
+        least = count - len(tail) if tail is not None else count
+        setters: tuple[Callable[[object, object], None], ...] = ()
+        cls: Any = None
+
+        def __init__(self: object, *args: object, **kwargs: object) -> None:
+            if kwargs or len(args) != count:  # the common case: every field, positionally
+                if not kwargs and least <= len(args) < count:
+                    args += tail[len(args) - count :]  # type: ignore[index]
+                else:
+                    args = _bind(cls, args, kwargs)
+            for set_value, value in zip(setters, args):  # noqa: B905 - as many as setters
+                set_value(self, value)
+
+        def __init_and_finish__(self: object, *args: object, **kwargs: object) -> None:
+            __init__(self, *args, **kwargs)
+            _finish(self)
+
+        __init__.__qualname__ = f"{name}.__init__"
+        methods: dict[str, object] = {
+            "__eq__": _eq,
+            "__repr__": _repr,
+            "__getstate__": _getstate,
+            "__setstate__": _setstate,
+        }
+        late = later or "__post_init__" in namespace
+        methods["__init__"] = __init_and_finish__ if late else __init__
+        if frozen:
+            methods.update(__hash__=_hash, __setattr__=_refuse_assignment)
+            methods["__delattr__"] = _refuse_deletion
+        else:
+            methods["__hash__"] = None
+        for key, method in methods.items():
+            namespace.setdefault(key, method)  # a method the class body defines is kept
+        cls = super().__new__(mcs, name, bases, namespace)
+        slots = cls.__dict__
+        setters = tuple([slots[n].__set__ for n in init])
+        result: RecordMeta = cls
+        return result
 
 
-def _build(cls: type[_T], frozen: bool) -> type[_T]:
-    if any("__record_fields__" in vars(base) for base in cls.__mro__[1:]):
-        raise TypeError(f"{cls.__qualname__}: a record's base may not be a record")
-    own = cls.__dict__
-    names: list[str] = []
-    specs: list[Field] = []
-    for name, annotation in own.get("__annotations__", {}).items():
-        if _is_class_var(annotation):
-            continue
-        value = own.get(name, MISSING)
-        spec = value if isinstance(value, Field) else Field(value, None, True, True, True, None)
-        names.append(name)
-        specs.append(spec)
-    qualname = cls.__qualname__
-    post_init = own.get("__post_init__")
-    fields = tuple(names)
-    init = [i for i, spec in enumerate(specs) if spec.init]
-    init_names = tuple(names[i] for i in init)
-    later = [i for i, spec in enumerate(specs) if not spec.init]
-    required = {names[i] for i in init if _has_no_default(specs[i])}
-    for first, second in pairwise(init):
-        if _has_no_default(specs[second]) and not _has_no_default(specs[first]):
-            raise TypeError(f"{qualname}: non-default field {names[second]!r} follows a default")
-    count = len(init)
-    least = count - sum(1 for i in init if not _has_no_default(specs[i]))
-    # the defaults of the trailing optional fields, when none is a factory (a fresh value each)
-    optional = [specs[i] for i in init[least:]]
-    tail = (
-        tuple(s.default for s in optional)
-        if all(s.default_factory is None for s in optional)
-        else None
-    )
-    positions = {name: slot for slot, name in enumerate(init_names)}
-    compare = _values_key(tuple(n for n, s in zip(names, specs, strict=True) if s.compare))
-    hashed = _values_key(tuple(n for n, s in zip(names, specs, strict=True) if s.hash))
-    shown = tuple(n for n, s in zip(names, specs, strict=True) if s.repr)
-    # The slots' own setters (faster than setattr, and past a frozen record's __setattr__),
-    # known once the class exists: the methods below read them when called.
-    setters: tuple[Callable[[object, object], None], ...] = ()
-    init_setters: tuple[Callable[[object, object], None], ...] = ()
+class Record(metaclass=RecordMeta):
+    """The base of every record class (see the module docstring)."""
 
-    def __init__(self: object, *args: object, **kwargs: object) -> None:
-        if kwargs or len(args) != count:  # the common case: every field, positionally
-            args = _bind(args, kwargs)
-        for set_value, value in zip(init_setters, args):  # noqa: B905 - same length
-            set_value(self, value)
+    __slots__ = ()
 
-    def __init_and_finish__(self: object, *args: object, **kwargs: object) -> None:
-        __init__(self, *args, **kwargs)
-        for i in later:
-            setters[i](self, _default(specs[i]))
-        if post_init is not None:
-            post_init(self)
 
-    def _bind(args: tuple[object, ...], kwargs: dict[str, object]) -> tuple[object, ...]:
-        """The init fields' values, bound as Python binds arguments to parameters."""
-        given = len(args)
-        if not kwargs and tail is not None and least <= given < count:
-            return args + tail[given - least :]
-        if given > count:
+# -- the methods every record class shares -------------------------------------------------------
+
+
+def _finish(self: Any) -> None:
+    """Set the init=False fields from their defaults, then run ``__post_init__``."""
+    for name, spec in self.__record_later__:
+        object.__setattr__(self, name, _default(spec))
+    post_init = getattr(self, "__post_init__", None)
+    if post_init is not None:
+        post_init()
+
+
+def _bind(cls: Any, args: tuple[object, ...], kwargs: dict[str, object]) -> tuple[object, ...]:
+    """The __init__ fields' values, bound as Python binds arguments to parameters."""
+    names: tuple[str, ...] = cls.__match_args__
+    defaults: tuple[object, ...] = cls.__record_defaults__
+    count = len(names)
+    given = len(args)
+    if given > count:
+        raise TypeError(
+            f"{cls.__qualname__}() takes {count} positional arguments but {given} were given"
+        )
+    values = list(args) + [MISSING] * (count - given)
+    for key, value in kwargs.items():
+        try:
+            slot = names.index(key)
+        except ValueError:
             raise TypeError(
-                f"{qualname}() takes {count} positional arguments but {given} were given"
-            )
-        values: list[object] = [*args, *([MISSING] * (count - given))]
-        for key, value in kwargs.items():
-            slot = positions.get(key)
-            if slot is None:
-                raise TypeError(f"{qualname}() got an unexpected keyword argument {key!r}")
-            if slot < given:
-                raise TypeError(f"{qualname}() got multiple values for argument {key!r}")
-            values[slot] = value
-        absent = [n for n, v in zip(init_names, values, strict=True) if v is MISSING]
-        absent = [n for n in absent if n in required]
-        if absent:
-            raise TypeError(f"{qualname}() missing required arguments: {', '.join(absent)}")
-        return tuple(
-            _default(specs[i]) if value is MISSING else value
-            for i, value in zip(init, values, strict=True)
-        )
+                f"{cls.__qualname__}() got an unexpected keyword argument {key!r}"
+            ) from None
+        if slot < given:
+            raise TypeError(f"{cls.__qualname__}() got multiple values for argument {key!r}")
+        values[slot] = value
+    missing = []
+    for slot in range(given, count):
+        if values[slot] is MISSING:
+            default = defaults[slot]
+            if default is MISSING:
+                missing.append(names[slot])
+            else:
+                values[slot] = _default(default) if type(default) is Field else default
+    if missing:
+        raise TypeError(f"{cls.__qualname__}() missing required arguments: {', '.join(missing)}")
+    return tuple(values)
 
-    def __eq__(self: object, other: object) -> bool:
-        if other is self:
-            return True
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return compare(self) == compare(other)
 
-    def __hash__(self: object) -> int:
-        return hash(hashed(self))
+def _default(spec: Field) -> object:
+    return spec.default_factory() if spec.default_factory is not None else spec.default
 
-    def __repr__(self: object) -> str:
-        args = ", ".join([f"{name}={getattr(self, name)!r}" for name in shown])
-        return f"{self.__class__.__qualname__}({args})"
 
-    def __getstate__(self: object) -> tuple[object, ...]:
-        return tuple([getattr(self, name) for name in fields])
+def _key(self: Any, names: tuple[str, ...]) -> tuple[object, ...]:
+    return tuple([getattr(self, name) for name in names])
 
-    def __setstate__(self: object, state: tuple[object, ...]) -> None:
-        for set_value, value in zip(setters, state, strict=True):
-            set_value(self, value)
 
-    namespace = {k: v for k, v in own.items() if k not in fields}
-    namespace.pop("__dict__", None)
-    namespace.pop("__weakref__", None)
-    constructor = __init_and_finish__ if later or post_init is not None else __init__
-    constructor.__name__ = "__init__"
-    constructor.__qualname__ = f"{qualname}.__init__"
-    generated: dict[str, object] = {
-        "__init__": constructor,
-        "__eq__": __eq__,
-        "__repr__": __repr__,
-        "__getstate__": __getstate__,
-        "__setstate__": __setstate__,
-    }
-    if frozen:
-        generated.update(
-            __hash__=__hash__, __setattr__=_refuse_assignment, __delattr__=_refuse_deletion
-        )
-    else:
-        generated["__hash__"] = None
-    # like dataclasses: a method the class body defines itself is kept
-    namespace.update({k: v for k, v in generated.items() if k not in own})
-    namespace.update(
-        __slots__=fields,
-        __record_fields__=fields,
-        __qualname__=qualname,
-        __match_args__=init_names,
-    )
-    metaclass: Any = type(cls)
-    new: type[_T] = metaclass(cls.__name__, cls.__bases__, namespace)
-    setters = tuple(new.__dict__[name].__set__ for name in fields)
-    init_setters = tuple(setters[i] for i in init)
-    return new
+def _eq(self: Any, other: Any) -> Any:  # bool, or NotImplemented
+    if other is self:
+        return True
+    if other.__class__ is not self.__class__:
+        return NotImplemented
+    names = self.__record_compare__
+    equal: bool = _key(self, names) == _key(other, names)
+    return equal
+
+
+def _hash(self: Any) -> int:
+    return hash(_key(self, self.__record_hash__))
+
+
+def _repr(self: Any) -> str:
+    args = ", ".join([f"{name}={getattr(self, name)!r}" for name in self.__record_repr__])
+    return f"{self.__class__.__qualname__}({args})"
+
+
+def _getstate(self: Any) -> tuple[object, ...]:
+    return tuple([getattr(self, name) for name in self.__record_fields__])
+
+
+def _setstate(self: Any, state: tuple[object, ...]) -> None:
+    for name, value in zip(self.__record_fields__, state, strict=True):
+        object.__setattr__(self, name, value)  # past a frozen record's __setattr__
 
 
 def _refuse_assignment(self: object, name: str, value: object) -> NoReturn:
@@ -269,14 +307,6 @@ def _refuse_assignment(self: object, name: str, value: object) -> NoReturn:
 
 def _refuse_deletion(self: object, name: str) -> NoReturn:
     raise AttributeError(f"cannot delete field {name!r}")
-
-
-def _has_no_default(spec: Field) -> bool:
-    return spec.default is MISSING and spec.default_factory is None
-
-
-def _default(spec: Field) -> object:
-    return spec.default_factory() if spec.default_factory is not None else spec.default
 
 
 def replace(item: _T, /, **changes: object) -> _T:

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from query import TYPE_CHECKING
 from query.errors import ParseError
-from query.record import field, record
+from query.record import Record, field
 from query.version import (
     BUILD,
     MAJOR,
@@ -68,8 +68,7 @@ class RequirementError(ParseError):
         self.reason = reason
 
 
-@record
-class _Comparator:
+class _Comparator(Record):
     """One comparator; ``pre`` is "" when absent, ``pre_key`` its sort key (derived)."""
 
     op: str
@@ -288,8 +287,7 @@ def _less(c: _Comparator, major: int, minor: int, patch: int, pre: PreKey) -> bo
     return pre < c.pre_key
 
 
-@record
-class Requirement:
+class Requirement(Record):
     """A parsed cargo version requirement (immutable): its comparators, or ``any_`` for no
     requirement at all."""
 

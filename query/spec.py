@@ -23,7 +23,7 @@ import re
 
 from query.errors import ParseError
 from query.names import CrateNameError, validate_crate_name
-from query.record import record
+from query.record import Record
 from query.version import is_version
 
 __all__ = ["QuerySpec", "QuerySpecError", "parse_query_spec"]
@@ -39,8 +39,7 @@ class QuerySpecError(ParseError):
     """A query spec we cannot parse; the message repeats the input."""
 
 
-@record
-class QuerySpec:
+class QuerySpec(Record):
     """A parsed query: a crate name and at most one of ``exact`` / ``requirement``."""
 
     name: str

@@ -26,7 +26,7 @@ from query import TYPE_CHECKING
 from query.cargo_facts import CRATES_IO_GIT_URL, CRATES_IO_SOURCES, CRATES_IO_SPARSE
 from query.entry import INVALID, UNSUPPORTED, IndexDependency, IndexEntry
 from query.lockfile import LockedPackage, Lockfile
-from query.record import record
+from query.record import Record
 from query.verdict import ERROR, OK, PROBLEM, UNKNOWN, WARNING, PackageResult, Problem
 
 if TYPE_CHECKING:
@@ -42,20 +42,17 @@ if TYPE_CHECKING:
     _Memo: TypeAlias = dict[str, tuple[VersionParts | None, dict[str, tuple[Requirement, bool]]]]
 
 
-@record
-class MissingCrate:
+class MissingCrate(Record):
     """The index has no file for this crate."""
 
 
-@record
-class MissingVersion:
+class MissingVersion(Record):
     """The crate exists but not at this version; ``known`` lists some versions it has."""
 
     known: tuple[str, ...] = ()
 
 
-@record
-class Unknown:
+class Unknown(Record):
     """Could not check: ``reason`` says why, in one line."""
 
     reason: str

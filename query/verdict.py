@@ -9,7 +9,7 @@ Exit codes are the same for every output format::
 
 from __future__ import annotations
 
-from query.record import record
+from query.record import Record
 
 OK = "ok"
 PROBLEM = "problem"
@@ -18,16 +18,12 @@ UNKNOWN = "unknown"
 ERROR = "error"
 WARNING = "warning"
 
-#: What an unknown (a package that could not be checked) does to the exit code (--unknown),
-#: the default first.
-UNKNOWN_POLICIES = ("error", "warn", "ignore")
 
 __all__ = [
     "ERROR",
     "OK",
     "PROBLEM",
     "UNKNOWN",
-    "UNKNOWN_POLICIES",
     "Mismatch",
     "PackageResult",
     "Problem",
@@ -36,15 +32,13 @@ __all__ = [
 ]
 
 
-@record
-class Problem:
+class Problem(Record):
     code: str
     message: str
     severity: str = ERROR
 
 
-@record
-class PackageResult:
+class PackageResult(Record):
     """The verdict on one locked package."""
 
     source: str
@@ -59,8 +53,7 @@ class PackageResult:
         return tuple(p for p in self.problems if p.severity == ERROR)
 
 
-@record
-class Mismatch:
+class Mismatch(Record):
     """A workspace-level finding of ``check`` (not tied to one locked registry package).
 
     ``code``: ``unsatisfied-requirement``, ``missing-dependency``, ``stale-package``,
@@ -79,14 +72,13 @@ class Mismatch:
         return self.code == "unknown"
 
 
-@record
-class Verdict:
+class Verdict(Record):
     command: str
     lockfile: str
     packages: tuple[PackageResult, ...] = ()
     mismatches: tuple[Mismatch, ...] = ()
     skipped: int = 0
-    unknown_policy: str = UNKNOWN_POLICIES[0]
+    unknown_policy: str = ERROR  # registry.options.UNKNOWN_POLICIES: error, warn, ignore
     from_fingerprint: bool = False
 
     @property

@@ -31,7 +31,7 @@ import re
 
 from query import TYPE_CHECKING
 from query.errors import ParseError
-from query.record import record
+from query.record import Record
 
 if TYPE_CHECKING:
     from typing import TypeAlias
@@ -129,8 +129,7 @@ def _identifier(text: str, i: int, pos: str) -> tuple[str, int]:
         seg_start = end + 1
 
 
-@record
-class VersionParts:
+class VersionParts(Record):
     """A strictly parsed version's parts, with ``semver.Version``'s attribute names."""
 
     major: int

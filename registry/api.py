@@ -27,12 +27,11 @@ from cache.store import IndexStore
 from query import TYPE_CHECKING
 from query.cargo_facts import CRATES_IO_SPARSE
 from query.entry import EntryError, IndexEntry, entry_from_mapping
-from query.record import record
+from query.record import Record
 from registry.config.index_url import parse_index_url
 from registry.errors import CacheEntryError, NotFoundError, RegistryError
 from registry.index.loader import IndexLoader
 from registry.options import DEFAULT_TIMEOUT, default_cache_dir
-from registry.transport import open_transport
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -50,8 +49,7 @@ if TYPE_CHECKING:
 __all__ = ["FetchReport", "Registry", "VersionInfo"]
 
 
-@record
-class VersionInfo:
+class VersionInfo(Record):
     """One published version: its text as the index spells it, and whether it is yanked."""
 
     text: str
@@ -66,8 +64,7 @@ class VersionInfo:
         return parse_version(self.text)
 
 
-@record
-class FetchReport:
+class FetchReport(Record):
     """What :meth:`Registry.fetch` did: counts per outcome and the errors by crate name
     (hashing raises TypeError: ``errors`` is a dict)."""
 
@@ -113,6 +110,8 @@ class Registry:
         def connect() -> Transport:
             if transport is not None:
                 return transport
+            from registry.transport import open_transport
+
             return open_transport(timeout, httpx_client)
 
         self._loader = IndexLoader(

@@ -22,20 +22,22 @@ every path, including the warm ones.
 
 from __future__ import annotations
 
-import math
 import os
 import sys
 
 from query import TYPE_CHECKING
 from query.cargo_facts import LOCKFILE, MANIFEST
-from query.record import record
-from query.verdict import UNKNOWN_POLICIES
-from registry.render import FORMATS
+from query.record import Record
 
 if TYPE_CHECKING:
     from collections.abc import Callable
     from typing import Any
 
+#: The output formats of ``validate`` and ``check`` (--format), the default first.
+FORMATS = ("human", "json", "github", "sarif")
+#: What a package that could not be checked does to the exit code (--unknown), the default
+#: first: ``error`` (exit 3), ``warn`` (shown, exit 0), ``ignore``.
+UNKNOWN_POLICIES = ("error", "warn", "ignore")
 #: --timeout's default, in seconds: also the Python API's (`registry.api.Registry`).
 DEFAULT_TIMEOUT = 30.0
 #: The accepted --timeout range, in seconds.
@@ -75,7 +77,7 @@ def parse_timeout(text: str) -> float:
         value = float(text)
     except ValueError:
         raise ValueError(f"{text!r} is not a number of seconds") from None
-    if not math.isfinite(value) or not low <= value <= high:
+    if not low <= value <= high:  # NaN compares false, and the infinities are out of range
         raise ValueError(f"{text!r} is not a number of seconds from {low:g} to {high:g}")
     return value
 
@@ -99,8 +101,7 @@ def parse_token(text: str) -> str | None:
     return text or None
 
 
-@record
-class Option:
+class Option(Record):
     """One option: its spellings, the name its value is stored under, and how it is read."""
 
     flags: tuple[str, ...]
@@ -114,8 +115,7 @@ class Option:
     metavar: str = ""
 
 
-@record
-class Argument:
+class Argument(Record):
     """A positional argument; ``many`` takes every remaining one (a tuple)."""
 
     name: str
@@ -125,8 +125,7 @@ class Argument:
     parse: Callable[[str], object] | None = None
 
 
-@record
-class Command:
+class Command(Record):
     """A command (``query``) or a command of a group (``cache dir``: ``group="cache"``)."""
 
     name: str
@@ -299,8 +298,7 @@ COMMANDS = (
 GROUPS = {"cache": "Inspect or clean the cache."}
 
 
-@record
-class RunOptions:
+class RunOptions(Record):
     """The global options of one run. ``index_url`` and ``cache_dir`` are what was given (flag or
     environment), None when nothing was: the index is then crates.io's (or what cargo's source
     replacement names), the cache `default_cache_dir()`."""

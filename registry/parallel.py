@@ -35,12 +35,13 @@ import os
 import sys
 
 from query import TYPE_CHECKING
-from query.record import record
+from query.record import Record
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
     from typing import Any, TypeAlias, TypeVar
 
+    from query.entry import IndexDependency
     from query.nullbuild import FeatureSummary
     from query.verdict import PackageResult
 
@@ -80,8 +81,7 @@ def _os_threads() -> int:
         return 1
 
 
-@record
-class Codec:
+class Codec(Record):
     """How a result crosses the pipe: ``encode`` to marshal-able data, ``decode`` back."""
 
     encode: Callable[[Any], Any]
@@ -222,7 +222,7 @@ def _encode_judged(rows: list[Judged]) -> list[tuple[object, ...]]:
         plain_summary = None
         if summary is not None:
             deps = tuple(
-                (d.name, d.package, d.req, d.optional, d.features, d.default_features)
+                (d.name, d.package_name, d.req, d.optional, d.features, d.default_features)
                 for d in summary.deps
             )
             plain_summary = (dict(summary.features), deps)
@@ -231,7 +231,7 @@ def _encode_judged(rows: list[Judged]) -> list[tuple[object, ...]]:
 
 
 def _decode_judged(rows: list[tuple[Any, Any, Any]]) -> list[Judged]:
-    from query.nullbuild import FeatureDep, FeatureSummary
+    from query.nullbuild import FeatureSummary
     from query.verdict import PackageResult, Problem
 
     out: list[Judged] = []
@@ -245,9 +245,24 @@ def _decode_judged(rows: list[tuple[Any, Any, Any]]) -> list[Judged]:
         summary = None
         if plain_summary is not None:
             features, deps = plain_summary
-            summary = FeatureSummary(features, tuple(FeatureDep(*d) for d in deps))
+            summary = FeatureSummary(features, tuple(_dependency(*d) for d in deps))
         out.append((index, result, summary))
     return out
+
+
+def _dependency(
+    name: str,
+    package: str,
+    req: str,
+    optional: bool,
+    features: tuple[str, ...],
+    default_features: bool,
+) -> IndexDependency:
+    """What feature resolution reads of an index dependency, as one again."""
+    from query.entry import IndexDependency
+
+    renamed = package if package != name else None
+    return IndexDependency(name, req, features, optional, default_features, package=renamed)
 
 
 #: Judged locked packages (registry/commands/validate.py) across the pipe.

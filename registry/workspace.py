@@ -12,7 +12,7 @@ import re
 from cache.pathstr import is_dir, is_file, joined, spelled
 from query import TYPE_CHECKING
 from query.cargo_facts import CRATES_IO, CRATES_IO_LOCK_SOURCE
-from query.record import field, record
+from query.record import Record, field
 from query.verdict import Mismatch
 from registry.errors import InputError
 from registry.input_files import read_toml
@@ -26,8 +26,7 @@ if TYPE_CHECKING:
 _GLOB = re.compile(r"[*?\[]")
 
 
-@record(frozen=False)
-class CheckInputs:
+class CheckInputs(Record, frozen=False):
     """What the verdict depended on, for the fingerprint."""
 
     files: list[str] = field(default_factory=list)
@@ -119,8 +118,7 @@ def locate(mismatch: Mismatch, texts: dict[str, str]) -> Mismatch:
     return Mismatch(mismatch.code, mismatch.message, mismatch.file, line)
 
 
-@record
-class LoadedWorkspace:
+class LoadedWorkspace(Record):
     """A workspace read from disk: its root manifest's path and directory, the model, the text
     of each manifest (by its path relative to the root, for line numbers) and the inputs read."""
 

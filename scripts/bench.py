@@ -70,14 +70,15 @@ TARGET_FINGERPRINT = 0.5  # of registry's own full check
 TARGET_QUERY_SECONDS = 0.050  # absolute median
 
 KEEP_MARKER = "<!-- notes below this line are kept when bench.py rewrites the file -->"
+BASELINE_MARK = "[baseline]"
 
-# TransportOptions is a frozen record: copy its __init__ arguments (its _fields), h2c set.
+# TransportOptions is a frozen record: a copy with h2c set.
 H2_SHIM = (
     "import sys,registry.transport.base as b;"
+    "from query.record import replace;"
     "f=b.default_transport;"
     "T=b.TransportOptions;"
-    "c=lambda o:T(**dict({k:getattr(o,k) for k in T._fields},h2c_prior_knowledge=True));"
-    "b.default_transport=lambda o=None:f(c(o or T()));"
+    "b.default_transport=lambda o=None:f(replace(o or T(),h2c_prior_knowledge=True));"
     "from registry.__main__ import main;"
     "sys.exit(main(sys.argv[1:]))"
 )
@@ -124,7 +125,7 @@ def compile_packages(python: str) -> list[str]:
         "import importlib.util as u,os;"
         f"print('\\n'.join(os.path.dirname(u.find_spec(n).origin) for n in {PACKAGES!r}))"
     )
-    dirs = run([python, "-c", code]).stdout.split()
+    dirs = run([python, "-c", code], cwd=Path("/")).stdout.split()  # not this checkout's
     run([python, "-m", "compileall", "-q", *dirs])
     return dirs
 
@@ -330,6 +331,10 @@ class Context:
     project: str = ""
     stats: list[tuple[str, Stat]] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    # --baseline: another install's console script, timed next to ours in every registry command
+    baseline: str | None = None
+    baseline_python: str | None = None
+    baseline_dirs: list[str] = field(default_factory=list)
 
 
 def hyperfine(
@@ -341,6 +346,13 @@ def hyperfine(
     (hyperfine runs all of one command, then the next), so a change of background load biases
     neither side; each round has its own warmups. Statistics are over all rounds' times.
     """
+    if ctx.baseline is not None:
+        # the same registry command from the baseline install, in the same rounds
+        cmds = cmds + [
+            (f"{name} {BASELINE_MARK}", command.replace(ctx.registry, ctx.baseline, 1), prepare)
+            for name, command, prepare in cmds
+            if command.startswith(q(ctx.registry))
+        ]
     per_round = [ctx.runs // ctx.rounds + (i < ctx.runs % ctx.rounds) for i in range(ctx.rounds)]
     times: dict[str, list[float]] = {name: [] for name, _, _ in cmds}
     log(f"hyperfine {label}: " + ", ".join(n for n, _, _ in cmds))
@@ -359,6 +371,8 @@ def hyperfine(
             # Bytecode must be current for the whole round: the tree may be edited meanwhile,
             # and with PYTHONDONTWRITEBYTECODE=1 a stale .pyc is recompiled on every run.
             run([ctx.python, "-m", "compileall", "-q", *ctx.dirs])
+            if ctx.baseline_python is not None:
+                run([ctx.baseline_python, "-m", "compileall", "-q", *ctx.baseline_dirs])
             proc = subprocess.run(
                 argv,
                 env=env,
@@ -783,6 +797,25 @@ def render(
     out += [f"- {n}" for n in notes]
     if ctx.warnings:
         out += ["", "Warnings:", ""] + [f"- {w}" for w in ctx.warnings]
+    twins = {(p, st.name): st for p, st in ctx.stats}
+    pairs = [
+        (p, st, twins[(p, f"{st.name} {BASELINE_MARK}")])
+        for p, st in ctx.stats
+        if (p, f"{st.name} {BASELINE_MARK}") in twins
+    ]
+    if pairs:
+        out += [
+            "",
+            "## This code against the baseline install (--baseline), same runs",
+            "",
+            "| project | command | baseline median | this code median | ratio | ratio of mins |",
+            "|---|---|---|---|---|---|",
+        ]
+        for p, st, base in pairs:
+            out.append(
+                f"| {p} | `{st.name}` | {fmt_s(base.median)} | {fmt_s(st.median)} | "
+                f"{st.median / base.median:.3f}x | {st.low / base.low:.3f}x |"
+            )
     out += [
         "",
         "## Every command (hyperfine, seconds)",
@@ -822,6 +855,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--workdir", type=Path, default=DEFAULT_WORKDIR)
     ap.add_argument("--snapshot", type=Path, default=DEFAULT_SNAPSHOT)
     ap.add_argument("--fixtures", type=Path, default=DEFAULT_PROJECTS)
+    ap.add_argument(
+        "--baseline",
+        type=Path,
+        help="another virtualenv's python (an older install): its registry is timed next to "
+        "this one in every registry command, and a before/after table is added",
+    )
     args = ap.parse_args(argv)
 
     bindir = Path(sys.executable).parent
@@ -871,6 +910,16 @@ def main(argv: list[str] | None = None) -> int:
         env,
         dirs,
     )
+
+    if args.baseline is not None:
+        base_python = str(args.baseline)
+        base_registry = args.baseline.parent / "registry"
+        if not base_registry.exists():
+            ap.error(f"no registry console script next to {args.baseline}")
+        ctx.baseline = str(base_registry)
+        ctx.baseline_python = base_python
+        ctx.baseline_dirs = compile_packages(base_python)
+        log(f"baseline: {base_registry} ({', '.join(ctx.baseline_dirs)})")
 
     lock = open(workdir / ".bench.lock", "w")  # noqa: SIM115 - held until exit
     try:

@@ -492,9 +492,8 @@ def test_replay_function_directly(check: Runner) -> None:
 
 
 def record_options_index(check: Runner) -> str:
-    from registry.config.index_url import parse_index_url
-
-    return parse_index_url(check.index).url
+    """The --index-url the record's options hold: as given (commands/check.py)."""
+    return check.index
 
 
 def test_a_verdict_with_unknowns_is_never_replayed(

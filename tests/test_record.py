@@ -1,4 +1,4 @@
-"""query.record: ``@record``, the one way to declare a data class."""
+"""query.record: `Record`, the one way to declare a data class."""
 
 from __future__ import annotations
 
@@ -8,19 +8,17 @@ from collections.abc import Callable
 
 import pytest
 
-from query.record import field, record, replace
+from query.record import Record, field, replace
 
 
-@record
-class Point:
+class Point(Record):
     x: int
     y: int
     label: object = field(default="", hash=False)  # compared, not hashed
     cache: object = field(default=None, compare=False, repr=False)
 
 
-@record
-class OtherPoint:
+class OtherPoint(Record):
     """Same fields and values as Point: still never equal to one."""
 
     x: int
@@ -35,13 +33,11 @@ class SubPoint(Point):
     __slots__ = ()
 
 
-@record
-class Empty:
+class Empty(Record):
     pass
 
 
-@record(frozen=False)
-class Bag:
+class Bag(Record, frozen=False):
     items: list[int] = field(default_factory=list)
     size: int = 0
 
@@ -198,12 +194,20 @@ def test_constructor_binds_like_a_function() -> None:
             call()
 
 
-def test_a_record_base_is_refused() -> None:
-    with pytest.raises(TypeError, match="base may not be a record"):
+def test_a_subclass_of_a_record_adds_no_field() -> None:
+    class Sub(Point):
+        __slots__ = ()
+        extra: int = 0  # not a field: Point's fields and methods
 
-        @record
-        class Sub(Point):
-            extra: int = 0
+    assert Sub.__match_args__ == Point.__match_args__
+    assert Sub(1, 2).extra == 0
+    class Mixin:
+        __slots__ = ()
+
+    with pytest.raises(TypeError, match="derives from Record alone"):
+
+        class Both(Record, Mixin):
+            pass
 
 
 def test_replace_copies_with_changes() -> None:

@@ -16,12 +16,12 @@ from query.verdict import (
     OK,
     PROBLEM,
     UNKNOWN,
-    UNKNOWN_POLICIES,
     Mismatch,
     PackageResult,
     Problem,
     Verdict,
 )
+from registry.options import UNKNOWN_POLICIES
 from registry.render.verdict import (
     FORMATS,
     escape_data,

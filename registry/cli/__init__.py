@@ -22,7 +22,7 @@ import os
 import sys
 
 from query import TYPE_CHECKING
-from registry.errors import EXIT_UNAVAILABLE, RegistryError
+from query.errors import EXIT_UNAVAILABLE, RegistryError
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping, Sequence

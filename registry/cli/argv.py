@@ -16,8 +16,8 @@ message names the option or argument and ends with a pointer to the help.
 from __future__ import annotations
 
 from query import TYPE_CHECKING
-from query.record import field, record
-from registry.errors import UsageError
+from query.errors import UsageError
+from query.record import Record, field
 from registry.options import COMMANDS, COUNT, FLAG, GLOBAL_OPTIONS, GROUPS, RunOptions
 
 if TYPE_CHECKING:
@@ -29,8 +29,7 @@ if TYPE_CHECKING:
 HINT = " (see registry --help)"
 
 
-@record
-class Invocation:
+class Invocation(Record):
     """What a command line asks for: a command with its options and arguments, or help (for
     ``help`` = "" (the whole tool), a group or a command path), or the version."""
 

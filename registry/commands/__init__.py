@@ -18,7 +18,7 @@ its fingerprint answers) load nothing beyond what they use.
 from __future__ import annotations
 
 from query import TYPE_CHECKING
-from query.record import record
+from query.record import Record
 
 if TYPE_CHECKING:
     from query.verdict import Verdict
@@ -26,8 +26,7 @@ if TYPE_CHECKING:
     from registry.options import RunOptions
 
 
-@record
-class Outcome:
+class Outcome(Record):
     """What a command printed: ``stdout`` (text, or the raw bytes of index lines), ``stderr``
     (whole lines), and the exit code."""
 

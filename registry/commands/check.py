@@ -48,7 +48,7 @@ def run(
             unknown=unknown,
             deny_yanked=deny_yanked,
             offline=options.offline,
-            index_url=_explicit_index_url(options),
+            index_url=options.index_url,  # as given: the record's key, never parsed here
             quiet=options.quiet,
             color=use_color(fmt),
             token_given=options.token is not None,

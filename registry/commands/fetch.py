@@ -12,8 +12,8 @@ from __future__ import annotations
 import time
 
 from query import TYPE_CHECKING
+from query.errors import UsageError
 from registry.commands import Outcome, open_registry, report
-from registry.errors import UsageError
 
 if TYPE_CHECKING:
     from collections.abc import Callable

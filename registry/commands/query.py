@@ -74,9 +74,9 @@ def warm_exact(options: RunOptions, spec_text: str, as_json: bool) -> Outcome | 
 
     from cache.format import CacheFormatError, find_exact
     from query.cargo_facts import CRATES_IO_SPARSE
+    from query.errors import UsageError
     from query.names import index_path
     from registry.config.index_url import SPARSE, parse_index_url
-    from registry.errors import UsageError
 
     try:
         source = parse_index_url(options.index_url or CRATES_IO_SPARSE)

@@ -13,7 +13,7 @@ import os
 from query import TYPE_CHECKING
 from query.entry import IndexEntry
 from query.names import CrateNameError, index_path, validate_crate_name
-from query.record import field, record
+from query.record import Record, field
 from query.validate import MissingCrate, MissingVersion, Unknown, validate_lockfile
 from registry.commands import Outcome
 from registry.config.index_url import LOCAL, parse_index_url
@@ -34,8 +34,7 @@ if TYPE_CHECKING:
     from registry.parallel import Judged
 
 
-@record(frozen=False)
-class LockfileJudgement:
+class LockfileJudgement(Record, frozen=False):
     """Every locked registry package judged, and what the verdict depended on."""
 
     lockfile: StrPath

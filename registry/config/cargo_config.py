@@ -21,7 +21,7 @@ import os
 
 from cache.pathstr import is_file, joined, spelled
 from query import TYPE_CHECKING
-from query.record import field, record
+from query.record import Record, field
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Mapping
@@ -81,8 +81,7 @@ def table_of_tables(data: Mapping[str, Any], key: str) -> dict[str, dict[str, An
     return {k: v for k, v in value.items() if isinstance(v, dict)}
 
 
-@record
-class CargoConfig:
+class CargoConfig(Record):
     """The configuration files that apply to a directory, read, nearest first."""
 
     files: list[str]

@@ -16,8 +16,8 @@ from __future__ import annotations
 import os
 
 from query import TYPE_CHECKING
-from query.record import field, record
-from registry.errors import UsageError
+from query.errors import UsageError
+from query.record import Record, field
 
 if TYPE_CHECKING:
     from urllib.parse import SplitResult
@@ -30,8 +30,7 @@ LOCAL = "local"
 _LOCAL_REGISTRY_KIND = 4
 
 
-@record
-class IndexSource:
+class IndexSource(Record):
     """A resolved index location: ``url`` is its identity, ``base`` where files are read from."""
 
     kind: str

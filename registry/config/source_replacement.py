@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from query import TYPE_CHECKING
 from query.cargo_facts import CRATES_IO, CRATES_IO_GIT_URL, CRATES_IO_LOCK_SOURCE, CRATES_IO_SPARSE
-from query.record import field, record
+from query.record import Record, field
 from registry.config.cargo_config import CargoConfig
 
 if TYPE_CHECKING:
@@ -24,8 +24,7 @@ if TYPE_CHECKING:
     from cache.atomic import StrPath
 
 
-@record
-class Unresolved:
+class Unresolved(Record):
     reason: str
 
 
@@ -33,8 +32,7 @@ def _strip(url: str) -> str:
     return url.removeprefix("registry+")
 
 
-@record
-class SourceMap:
+class SourceMap(Record):
     """Cargo's ``[source]`` and ``[registries]`` tables, merged nearest-first, and the
     ``--index-url`` source URL when one was given (it replaces crates.io)."""
 
@@ -118,9 +116,9 @@ class SourceMap:
         --index-url one; a named registry's from cargo's places (registry/config/tokens.py)."""
         if explicit is not None and url == (self.index_url or CRATES_IO_SPARSE):
             return explicit
-        from registry.config.tokens import registry_token
-
         for name, table in self.registries.items():
             if table.get("index") == url:
+                from registry.config.tokens import registry_token
+
                 return registry_token(name, table)
         return None

@@ -25,7 +25,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 
 from query import TYPE_CHECKING
-from query.record import record
+from query.record import Record
 from registry.config.index_url import url_origin
 from registry.errors import (
     AuthError,
@@ -47,20 +47,17 @@ REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 BODY_EXCERPT = 200
 
 
-@record
-class CacheValid:
+class CacheValid(Record):
     max_age: int | None = None
 
 
-@record
-class Fetched:
+class Fetched(Record):
     body: bytes
     index_version: str
     max_age: int | None = None
 
 
-@record
-class NotFound:
+class NotFound(Record):
     status: int
 
 
@@ -145,8 +142,7 @@ def body_excerpt(body: bytes, secret: str | None = None) -> str:
     return text[:BODY_EXCERPT] + ("…" if len(text) > BODY_EXCERPT else "")
 
 
-@record(frozen=False)
-class _Pending:
+class _Pending(Record, frozen=False):
     key: str
     url: str
     conditional: tuple[tuple[str, str], ...]

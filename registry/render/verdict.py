@@ -25,9 +25,9 @@ from collections.abc import Callable, Iterator
 from types import MappingProxyType
 
 from query import TYPE_CHECKING
-from query.record import record
-from query.verdict import ERROR, UNKNOWN_POLICIES, Mismatch, PackageResult, Problem, Verdict
-from registry.render import FORMATS
+from query.record import Record
+from query.verdict import ERROR, Mismatch, PackageResult, Problem, Verdict
+from registry.options import FORMATS, UNKNOWN_POLICIES
 
 if TYPE_CHECKING:
     from typing import Any
@@ -86,8 +86,7 @@ _RESET = "\x1b[0m"
 _COLORS = MappingProxyType({"red": "\x1b[31m", "yellow": "\x1b[33m", "green": "\x1b[32m"})
 
 
-@record
-class Finding:
+class Finding(Record):
     """One reportable problem after the unknown policy: what every text format prints."""
 
     code: str

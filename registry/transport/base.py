@@ -22,7 +22,7 @@ from types import MappingProxyType
 # ``typing`` (~3 ms to import) only for the type checker: at run time `Transport` is a plain
 # class documenting the interface.
 from query import TYPE_CHECKING
-from query.record import record
+from query.record import Record
 from registry import USER_AGENT
 from registry.options import DEFAULT_TIMEOUT
 
@@ -44,16 +44,14 @@ RETRYABLE_KINDS: Final = frozenset(
 _MAX_MESSAGE_CHARS: Final = 200
 
 
-@record
-class HttpRequest:
+class HttpRequest(Record):
     """One GET request. Header names are sent exactly as given (cargo's are lowercase)."""
 
     url: str
     headers: tuple[tuple[str, str], ...] = ()
 
 
-@record
-class HttpResponse:
+class HttpResponse(Record):
     """A complete response of any status.
 
     `headers` holds the final response's header fields (no 1xx, no trailers of a proxy CONNECT):
@@ -68,8 +66,7 @@ class HttpResponse:
     http_version: str
 
 
-@record
-class TransportError:
+class TransportError(Record):
     """No complete response for `url`. `message` is one short line without header values."""
 
     url: str
@@ -99,8 +96,7 @@ class Transport(Protocol):
         ...
 
 
-@record
-class TransportOptions:
+class TransportOptions(Record):
     """Knobs shared by every transport.
 
     `read_timeout` works like cargo's `http.timeout` + `http.low-speed-limit`: a transfer is
