@@ -39,7 +39,7 @@ from query import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from collections.abc import Callable
-    from typing import Any, NoReturn, TypeVar, dataclass_transform
+    from typing import Any, ClassVar, NoReturn, TypeVar, dataclass_transform
 
     _T = TypeVar("_T")
 else:
@@ -99,19 +99,35 @@ def field(
     return Field(default, default_factory, init, repr, compare, hash)
 
 
+class _Layout:
+    """What the shared methods need to know of one record class (its ``__record__``)."""
+
+    __slots__ = ("compare", "defaults", "fields", "hashed", "later", "shown")
+
+    def __init__(
+        self,
+        fields: tuple[str, ...],
+        defaults: tuple[object, ...],
+        later: tuple[tuple[str, Field], ...],
+        compare: tuple[str, ...],
+        hashed: tuple[str, ...],
+        shown: tuple[str, ...],
+    ) -> None:
+        self.fields = fields  # every field, in order (init=False ones too)
+        self.defaults = defaults  # of the __init__ fields: MISSING, a value, or a Field (factory)
+        self.later = later  # (name, Field) of each init=False field
+        self.compare = compare  # the fields eq compares
+        self.hashed = hashed  # the fields hash reads
+        self.shown = shown  # the fields repr shows
+
+
 @dataclass_transform(frozen_default=True, field_specifiers=(field,))
 class RecordMeta(type):
-    """Builds record classes: see the module docstring. Each class keeps its metadata in a few
-    class attributes, read by the shared methods below::
-
-        __record_fields__    every field, in order (init=False ones too)
-        __match_args__       the fields __init__ takes, in order
-        __record_defaults__  their defaults: MISSING (required), or a Field (a factory)
-        __record_tail__      the trailing defaults, when none is a factory (else None)
-        __record_later__     (setter, Field) of each init=False field
-        __record_compare__   the fields eq compares; __record_hash__ the ones hash reads
-        __record_repr__      the fields repr shows
-    """
+    """Builds record classes (see the module docstring): reads the class body's annotations,
+    then creates the class once, with its ``__slots__``, ``__match_args__`` (the fields
+    ``__init__`` takes), ``__record__`` (a `_Layout`) and its ``__init__``. The other methods
+    are `Record`'s, shared by every record class; a mutable one (``frozen=False``) gets back
+    ``object``'s ``__setattr__`` and ``__delattr__``, and no ``__hash__``."""
 
     def __new__(
         mcs,
@@ -158,22 +174,22 @@ class RecordMeta(type):
                 raise TypeError(f"{name}: field {field_name!r} without a default follows a default")
             init.append(field_name)
             defaults.append(value)
-        namespace["__slots__"] = tuple(names)
-        namespace["__record_fields__"] = tuple(names)
+        fields = tuple(names)
+        namespace["__slots__"] = fields
         namespace["__match_args__"] = tuple(init)
-        namespace["__record_defaults__"] = tuple(defaults)
-        # the defaults of the trailing optional fields, when none is a factory (a fresh value)
-        optional = [d for d in defaults if d is not MISSING]
-        tail = tuple(optional) if not any(type(d) is Field for d in optional) else None
-        namespace["__record_tail__"] = tail
-        namespace["__record_later__"] = tuple(later)
-        namespace["__record_compare__"] = tuple(compare)
-        namespace["__record_hash__"] = tuple(hashed)
-        namespace["__record_repr__"] = tuple(shown)
+        namespace["__record__"] = _Layout(
+            fields, tuple(defaults), tuple(later), tuple(compare), tuple(hashed), tuple(shown)
+        )
+        if not frozen:
+            namespace.update(__hash__=None, __setattr__=_assign, __delattr__=_delete)
+
         # __init__ is the one method made per class: a closure over the class's slot setters
-        # (known once the class exists) is what makes it as fast as a hand-written one
+        # (known once the class exists) is what makes it nearly as fast as a hand-written one
         count = len(init)
-        least = count - len(tail) if tail is not None else count
+        optional = [d for d in defaults if d is not MISSING]
+        # the trailing defaults, for calls that leave them out, when none is a factory
+        tail = None if any(type(d) is Field for d in optional) else tuple(optional)
+        least = count - len(optional) if tail is not None else count
         setters: tuple[Callable[[object, object], None], ...] = ()
         cls: Any = None
 
@@ -191,21 +207,9 @@ class RecordMeta(type):
             _finish(self)
 
         __init__.__qualname__ = f"{name}.__init__"
-        methods: dict[str, object] = {
-            "__eq__": _eq,
-            "__repr__": _repr,
-            "__getstate__": _getstate,
-            "__setstate__": _setstate,
-        }
-        late = later or "__post_init__" in namespace
-        methods["__init__"] = __init_and_finish__ if late else __init__
-        if frozen:
-            methods.update(__hash__=_hash, __setattr__=_refuse_assignment)
-            methods["__delattr__"] = _refuse_deletion
-        else:
-            methods["__hash__"] = None
-        for key, method in methods.items():
-            namespace.setdefault(key, method)  # a method the class body defines is kept
+        if "__init__" not in namespace:
+            late = later or "__post_init__" in namespace
+            namespace["__init__"] = __init_and_finish__ if late else __init__
         cls = super().__new__(mcs, name, bases, namespace)
         slots = cls.__dict__
         setters = tuple([slots[n].__set__ for n in init])
@@ -214,17 +218,47 @@ class RecordMeta(type):
 
 
 class Record(metaclass=RecordMeta):
-    """The base of every record class (see the module docstring)."""
+    """The base of every record class (see the module docstring): the methods they share."""
 
     __slots__ = ()
+    __record__: ClassVar[_Layout]
+
+    def __eq__(self, other: object) -> bool:
+        if other is self:
+            return True
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        names = self.__record__.compare
+        return _key(self, names) == _key(other, names)
+
+    def __hash__(self) -> int:
+        return hash(_key(self, self.__record__.hashed))
+
+    def __repr__(self) -> str:
+        args = ", ".join([f"{name}={getattr(self, name)!r}" for name in self.__record__.shown])
+        return f"{self.__class__.__qualname__}({args})"
+
+    def __getstate__(self) -> tuple[object, ...]:
+        return _key(self, self.__record__.fields)
+
+    def __setstate__(self, state: tuple[object, ...]) -> None:
+        for name, value in zip(self.__record__.fields, state, strict=True):
+            object.__setattr__(self, name, value)  # past a frozen record's __setattr__
+
+    def __setattr__(self, name: str, value: object) -> NoReturn:
+        raise AttributeError(f"cannot assign to field {name!r}")
+
+    def __delattr__(self, name: str) -> NoReturn:
+        raise AttributeError(f"cannot delete field {name!r}")
 
 
-# -- the methods every record class shares -------------------------------------------------------
+_assign = object.__setattr__  # a mutable record's
+_delete = object.__delattr__
 
 
 def _finish(self: Any) -> None:
     """Set the init=False fields from their defaults, then run ``__post_init__``."""
-    for name, spec in self.__record_later__:
+    for name, spec in self.__record__.later:
         object.__setattr__(self, name, _default(spec))
     post_init = getattr(self, "__post_init__", None)
     if post_init is not None:
@@ -234,7 +268,7 @@ def _finish(self: Any) -> None:
 def _bind(cls: Any, args: tuple[object, ...], kwargs: dict[str, object]) -> tuple[object, ...]:
     """The __init__ fields' values, bound as Python binds arguments to parameters."""
     names: tuple[str, ...] = cls.__match_args__
-    defaults: tuple[object, ...] = cls.__record_defaults__
+    defaults: tuple[object, ...] = cls.__record__.defaults
     count = len(names)
     given = len(args)
     if given > count:
@@ -269,44 +303,8 @@ def _default(spec: Field) -> object:
     return spec.default_factory() if spec.default_factory is not None else spec.default
 
 
-def _key(self: Any, names: tuple[str, ...]) -> tuple[object, ...]:
+def _key(self: object, names: tuple[str, ...]) -> tuple[object, ...]:
     return tuple([getattr(self, name) for name in names])
-
-
-def _eq(self: Any, other: Any) -> Any:  # bool, or NotImplemented
-    if other is self:
-        return True
-    if other.__class__ is not self.__class__:
-        return NotImplemented
-    names = self.__record_compare__
-    equal: bool = _key(self, names) == _key(other, names)
-    return equal
-
-
-def _hash(self: Any) -> int:
-    return hash(_key(self, self.__record_hash__))
-
-
-def _repr(self: Any) -> str:
-    args = ", ".join([f"{name}={getattr(self, name)!r}" for name in self.__record_repr__])
-    return f"{self.__class__.__qualname__}({args})"
-
-
-def _getstate(self: Any) -> tuple[object, ...]:
-    return tuple([getattr(self, name) for name in self.__record_fields__])
-
-
-def _setstate(self: Any, state: tuple[object, ...]) -> None:
-    for name, value in zip(self.__record_fields__, state, strict=True):
-        object.__setattr__(self, name, value)  # past a frozen record's __setattr__
-
-
-def _refuse_assignment(self: object, name: str, value: object) -> NoReturn:
-    raise AttributeError(f"cannot assign to field {name!r}")
-
-
-def _refuse_deletion(self: object, name: str) -> NoReturn:
-    raise AttributeError(f"cannot delete field {name!r}")
 
 
 def replace(item: _T, /, **changes: object) -> _T:
