@@ -9,7 +9,7 @@ returns None and the general path decides, so it never accepts a text tomllib re
 Gain (docs/performance.md): nushell's lockfile is modelled in ~2.8 ms instead of ~6.5 ms, and
 ``tomllib`` (~5 ms to import) is not loaded on the warm ``check`` path. Pinned to the general
 path by tests/test_lockfile.py (the fast path agrees, on every fixture and on generated and
-mutated texts) and tests/test_locktext.py (the scanner reads what tomllib reads).
+mutated texts) and tests/test_lockfile_fast.py (the scanner reads what tomllib reads).
 
 Cargo writes lockfiles in a narrow, line-oriented subset of TOML::
 

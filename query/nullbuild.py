@@ -57,6 +57,7 @@ if TYPE_CHECKING:
         @property
         def default_features(self) -> bool: ...
 
+
 #: Maps a manifest's registry name (None = crates.io) to the lockfile source string, or None
 #: when the registry is unknown.
 RegistrySources = Callable[[str | None], str | None]

@@ -246,7 +246,7 @@ class Registry:
             if invalid is not None and allow_invalid:
                 return invalid
             if invalid is not None:
-                # Kept like cargo (registry/indexfile.py) though not valid UTF-8 JSON
+                # Kept like cargo (registry/index/index_file.py) though not valid UTF-8 JSON
                 # throughout: the version exists, but cargo cannot use it either.
                 raise CacheEntryError(
                     f"cache entry for {name} {version} is an invalid index line (not valid "

@@ -1,4 +1,4 @@
-"""registry/fingerprint.py: ``registry check`` answers an unchanged rerun from its stored record.
+"""cache/fingerprint.py: ``registry check`` answers an unchanged rerun from its stored record.
 
 A run of the full check is detected by counting calls to ``registry.commands.check.full_check`` (the
 only way to a verdict besides the record): a replay makes none. Runs go through

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from query import lockfile_fast as locktext
+from query import lockfile_fast
 
 PROJECTS = Path(__file__).parent / "fixtures" / "projects"
 LOCKFILES = sorted(PROJECTS.glob("*/Cargo.lock*"))
@@ -33,7 +33,7 @@ LOCKFILES = sorted(PROJECTS.glob("*/Cargo.lock*"))
     ],
 )
 def test_texts_outside_the_layout_defer_to_tomllib(text: str) -> None:
-    assert locktext.scan_cargo_layout(text) is None
+    assert lockfile_fast.scan_cargo_layout(text) is None
 
 
 _atom = st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789-_.+ ()/:", min_size=1, max_size=12)
@@ -79,7 +79,7 @@ def test_generated_lockfiles_match_tomllib(text: str) -> None:
 
 def _scanned_mapping(text: str) -> dict[str, object] | None:
     """What scan_cargo_layout read, as the mapping tomllib would return for it."""
-    scan = locktext.scan_cargo_layout(text)
+    scan = lockfile_fast.scan_cargo_layout(text)
     if scan is None:
         return None
     version, packages, entries = scan
@@ -160,7 +160,7 @@ P = '[[package]]\nname = "a"\nversion = "1.0.0"\n'
     ],
 )
 def test_scanned_layout_table(text: str, scanned: bool) -> None:
-    assert (locktext.scan_cargo_layout(text) is not None) == scanned
+    assert (lockfile_fast.scan_cargo_layout(text) is not None) == scanned
     _agrees_with_tomllib(text)
 
 

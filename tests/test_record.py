@@ -201,6 +201,7 @@ def test_a_subclass_of_a_record_adds_no_field() -> None:
 
     assert Sub.__match_args__ == Point.__match_args__
     assert Sub(1, 2).extra == 0
+
     class Mixin:
         __slots__ = ()
 

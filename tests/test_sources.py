@@ -1,4 +1,5 @@
-"""registry/sources.py: which cargo config files apply, as strings spelled like pathlib's."""
+"""registry/config/source_replacement.py: which cargo config files apply, as strings spelled
+like pathlib's."""
 
 from __future__ import annotations
 

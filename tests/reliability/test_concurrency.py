@@ -7,7 +7,7 @@
   clean sequential run produces (the index version comes from the server's ETag, stable).
 * Coalescing: concurrent requests for the same missing index file cost about one download,
   because the client takes the package-cache lock before fetching MISSING entries and re-reads
-  them once it holds it (registry/client.py, `_fetch_coalesced`).
+  them once it holds it (registry/index/loader.py, `_fetch_coalesced`).
 """
 
 from __future__ import annotations

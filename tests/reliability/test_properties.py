@@ -7,7 +7,7 @@ Already elsewhere (not repeated here):
 * requirement matching against an independent brute-force reference: tests/test_requirement.py
   (2000 examples);
 * generated lockfiles through tomllib in v1 and v3 text: tests/test_lockfile.py (150 examples);
-  the fast lockfile reader against tomllib: tests/test_locktext.py (1000 examples).
+  the fast lockfile reader against tomllib: tests/test_lockfile_fast.py (1000 examples).
 
 Added here:
 

@@ -1,6 +1,7 @@
 """Index lines cargo keeps although they are not valid UTF-8 JSON throughout (a stray byte in
-``cksum``, a lone surrogate escape, ``1e400``): the cache keeps them too (registry/indexfile.py,
-byte-identical to cargo: tests/test_cargo_compat.py), and every command handles them: the version
+``cksum``, a lone surrogate escape, ``1e400``): the cache keeps them too
+(registry/index/index_file.py, byte-identical to cargo: tests/test_cargo_compat.py), and every
+command handles them: the version
 exists but its entry is "invalid" (cargo's ``IndexSummary::Invalid``): queries skip it, an exact
 query of it is one error line (exit 3), never a traceback."""
 
