@@ -1,0 +1,135 @@
+"""registry and cargo against a real nginx (Debian's) serving a sparse index from disk.
+
+nginx answers as the CDNs in front of real registries do, not as our test server does: its own
+ETag format (weakened when it gzips), ``Last-Modified`` from the file, 304s for both kinds of
+conditional request, gzip on the fly, TLS with HTTP/2 by ALPN. Asserted here:
+
+* ``registry fetch --lockfile`` through nginx (HTTP/1.1, gzip) caches exactly the bytes cargo
+  caches through the same nginx (``cargo update --workspace --locked``, source replacement);
+* ``--refresh`` revalidates every index file with a conditional request that nginx answers 304
+  (its access log), and the cache files stay byte-identical;
+* over TLS + HTTP/2 with a certificate from a throwaway CA nobody trusts, the command fails with
+  one line naming the certificate problem (exit 3) and caches nothing.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.nginx import Nginx, world_readable
+from tests.reliability.cachecheck import HANG_LIMIT, RIPGREP, cache_files, registry_argv, run_one
+from tests.reliability.support import FIXTURE_INDEX, assert_one_error_line, run_cli
+from tests.reliability.test_cargo_interop import cargo_binary, cargo_env, copy_project
+from tests.tlsca import TlsFiles, make_ca
+
+LOCK = str(RIPGREP / "Cargo.lock")
+
+
+class Served:
+    def __init__(self, nginx: Nginx, tls: TlsFiles) -> None:
+        self.nginx = nginx
+        self.tls = tls
+        self.http = nginx.url(0)  # registry_argv adds the sparse+ prefix
+        self.https = f"sparse+{nginx.url(1, 'https')}"
+
+    def access_lines(self) -> list[str]:
+        return (self.nginx.prefix / "access.log").read_text().splitlines()
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    work = tmp_path_factory.mktemp("nginx")
+    root = work / "index"
+    shutil.copytree(FIXTURE_INDEX, root)
+    world_readable(root)
+    tls = make_ca(work / "tls")
+    with Nginx(work / "nginx", 2) as nginx:
+        http, https = nginx.ports
+        nginx.start(
+            f"""
+  gzip on;
+  gzip_types *;
+  gzip_min_length 0;
+  server {{ listen 127.0.0.1:{http}; root {root}; }}
+  server {{
+    listen 127.0.0.1:{https} ssl http2;
+    ssl_certificate {tls.cert};
+    ssl_certificate_key {tls.key};
+    root {root};
+  }}
+"""
+        )
+        yield Served(nginx, tls)
+
+
+def test_fetch_through_nginx_caches_what_cargo_caches(served: Served, tmp_path: Path) -> None:
+    ours = tmp_path / "ours"
+    result = run_one(registry_argv(served.http, ours, "fetch", "--lockfile", LOCK), tmp_path)
+    assert result.code == 0 and not result.stderr, result.describe()
+    mine = cache_files(ours)
+    assert len(mine) > 50
+
+    cargo = cargo_binary()
+    home = tmp_path / "cargo-home"
+    home.mkdir()
+    (home / "config.toml").write_text(
+        "[source.crates-io]\n"
+        'replace-with = "local-nginx"\n'
+        "[source.local-nginx]\n"
+        f'registry = "sparse+{served.http}"\n'
+    )
+    project = copy_project(tmp_path / "ripgrep")
+    done = subprocess.run(
+        [cargo, "update", "--workspace", "--locked"],
+        check=False,
+        cwd=project,
+        env=cargo_env(home),
+        capture_output=True,
+        text=True,
+        timeout=HANG_LIMIT,
+    )
+    assert done.returncode == 0, done.stderr
+    theirs = cache_files(home)
+    assert sorted(theirs) == sorted(mine)
+    different = [path for path in mine if mine[path] != theirs[path]]
+    assert different == []
+
+
+def test_refresh_revalidates_with_304s(served: Served, tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    first = run_one(registry_argv(served.http, cache, "fetch", "--lockfile", LOCK), tmp_path)
+    assert first.code == 0, first.describe()
+    before = cache_files(cache)
+    seen = len(served.access_lines())
+    again = run_one(
+        registry_argv(served.http, cache, "--refresh", "fetch", "--lockfile", LOCK), tmp_path
+    )
+    assert again.code == 0, again.describe()
+    statuses: dict[str, list[str]] = {}
+    for line in served.access_lines()[seen:]:
+        match = re.search(r'"GET (\S+) HTTP/[\d.]+" (\d{3})', line)
+        assert match, line
+        statuses.setdefault(match[2], []).append(match[1])
+    # config.json is read afresh (as cargo does); every index file is a 304.
+    assert sorted(statuses.pop("200", [])) == ["/config.json"]
+    assert set(statuses) == {"304"}, statuses
+    assert len(statuses["304"]) == len(before) == len(set(statuses["304"]))
+    assert cache_files(cache) == before
+
+
+def test_untrusted_certificate_is_one_line_and_caches_nothing(
+    served: Served, tmp_path: Path
+) -> None:
+    cache = tmp_path / "cache"
+    result = run_cli(
+        ["--index-url", served.https, "--cache-dir", str(cache), "query", "serde"],
+        home=tmp_path / "home",
+    )
+    assert_one_error_line(result, "certificate", code=3)
+    assert cache_files(cache) == {}
