@@ -21,10 +21,10 @@ leaves the registry's own scheme, host and port.
 
 from __future__ import annotations
 
+import random
 import time
 from collections.abc import Callable, Mapping, Sequence
 
-from query import TYPE_CHECKING
 from query.record import Record
 from registry.config.index_url import url_origin
 from registry.errors import (
@@ -35,9 +35,6 @@ from registry.errors import (
     RegistryError,
 )
 from registry.transport.base import HttpRequest, HttpResponse, Transport, TransportError
-
-if TYPE_CHECKING:
-    import random
 
 MAX_RETRIES = 3
 MAX_REDIRECTS = 5
@@ -176,16 +173,9 @@ class SparseClient:
         self._sleep = sleep
         self._fixed_sleep = fixed_sleep
         self._now = now
-        self._rng = rng  # made on the first retry: `random` costs ~1 ms to import
+        self._rng = rng or random.Random()
         self._origin = url_origin(base_url)
         self.requests_made = 0
-
-    def _random(self) -> random.Random:
-        if self._rng is None:
-            import random
-
-            self._rng = random.Random()
-        return self._rng
 
     # -- requests ---------------------------------------------------------------------------
 
@@ -232,7 +222,7 @@ class SparseClient:
                 if isinstance(outcome, TransportError):
                     if outcome.retryable and item.attempt < self._retries:
                         item.attempt += 1
-                        delay = max(delay, backoff(item.attempt, self._random()))
+                        delay = max(delay, backoff(item.attempt, self._rng))
                         again.append(item)
                     else:
                         done[item.key] = NetworkError(
@@ -258,7 +248,7 @@ class SparseClient:
                     continue
                 if (status == 429 or status >= 500) and item.attempt < self._retries:
                     item.attempt += 1
-                    wait = backoff(item.attempt, self._random())
+                    wait = backoff(item.attempt, self._rng)
                     if status in (429, 503):
                         hinted = retry_after(outcome.headers, self._now())
                         if hinted is not None:
