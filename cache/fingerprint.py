@@ -2,8 +2,8 @@
 
 A fingerprint record is stored per (workspace, options) under
 ``<cache-dir>/registry/fingerprints/<key>.fp``, written atomically: the bytes of `MAGIC`, then
-the record as a ``marshal`` dump (a builtin: ``json``'s ~2 ms import would be ~10% of a
-hit). It holds::
+the record as a ``marshal`` dump (a builtin: ``json``'s import would be a large share of a
+hit, docs/performance.md). It holds::
 
     inputs      BLAKE3 over the tool version, the options, and the bytes of every input file
                 (lockfile, manifests, cargo config files) plus the listing of every directory

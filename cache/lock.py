@@ -9,9 +9,9 @@ The lock is not reentrant: a nested acquisition in the same process waits like a
 holder would (and times out), so take it once around a batch of writes.
 
 On POSIX this calls ``fcntl.flock`` itself (exactly what ``filelock`` does there, polling a
-non-blocking attempt every 20 ms, without its ~18 ms import: logging, asyncio helpers,
-secrets); elsewhere it uses ``filelock``, imported only when a lock is taken. Read paths never
-lock. Paths are strings (no ``pathlib`` import on the start-up path).
+non-blocking attempt every 20 ms, without its import: logging, asyncio helpers, secrets;
+docs/performance.md); elsewhere it uses ``filelock``, imported only when a lock is taken. Read paths
+never lock. Paths are strings (no ``pathlib`` import on the start-up path).
 """
 
 from __future__ import annotations

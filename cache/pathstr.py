@@ -1,10 +1,10 @@
 """Path strings spelled and tested as ``pathlib`` does it, without importing ``pathlib``.
 
-``pathlib`` costs ~4 ms to import (``urllib.parse``, ``ipaddress``, ``fnmatch``, ``warnings``),
-and the cache and the cargo configuration lookup sit on the start-up path of every command.
-These functions give the strings ``str(pathlib.Path(...))`` gives (POSIX spelling) and the
-answers of its predicates, including which errors they swallow: ``Path.exists()`` is False for
-a missing path but raises for EACCES, unlike ``os.path.exists``.
+Importing ``pathlib`` (``urllib.parse``, ``ipaddress``, ``fnmatch``, ``warnings``) costs more than
+what it would do here (docs/performance.md), and the cache and the cargo configuration lookup sit on
+the start-up path of every command. These functions give the strings ``str(pathlib.Path(...))``
+gives (POSIX spelling) and the answers of its predicates, including which errors they swallow:
+``Path.exists()`` is False for a missing path but raises for EACCES, unlike ``os.path.exists``.
 """
 
 from __future__ import annotations

@@ -22,8 +22,9 @@ after the fields are set (to validate them, say). :func:`replace` copies a recor
 fields changed. The type checker sees all of it through ``typing.dataclass_transform`` (on the
 metaclass), so ``mypy`` checks every constructor call.
 
-Why not :mod:`dataclasses`: importing it costs ~5-13 ms here (it pulls in ``inspect``) and each
-class ~0.3 ms to build, on paths that take 20-60 ms in all (docs/performance.md). Here the
+Why not :mod:`dataclasses`: importing it (it pulls in ``inspect``) and building each class from
+generated source cost a large share of paths that take 20-60 ms in all (docs/performance.md:
+6-10 ms on the warm paths). Here the
 metaclass reads the class body's annotations and creates the class once, with its slots; the
 methods are shared by every record class (they read the class's few metadata attributes), so
 building a class costs little more than a plain class and no code is compiled.

@@ -1,11 +1,12 @@
 """A fast reader for hand-written Cargo.toml and .cargo/config.toml text, deferring to tomllib.
 
-:mod:`tomllib` costs ~5 ms to import (plus ``typing``, ``datetime`` and ``string``, ~6 ms more)
-and 0.1-1 ms per manifest. :func:`parse_subset` reads the part of TOML that hand-written cargo
+:mod:`tomllib` is costly to import (with ``typing``, ``datetime`` and ``string``) and slow per
+manifest. :func:`parse_subset` reads the part of TOML that hand-written cargo
 files use, several times faster and with nothing to import, and returns exactly the mapping
 ``tomllib.loads`` would, or None; the caller then runs tomllib on the whole text, which also
-reports any error precisely. Like :mod:`query.lockfile_fast` for Cargo.lock, it never accepts a text
-tomllib rejects.
+reports any error precisely. Like :mod:`query.lockfile_fast` for Cargo.lock, it never accepts a
+text tomllib rejects. Twin: ``tomllib.loads``; pinned to it by tests/test_tomlsubset.py. Gain,
+end to end: undoing it adds ~7-8 ms to a ``check`` of ripgrep or nushell (docs/performance.md).
 
 The subset:
 
@@ -34,8 +35,8 @@ from query import TYPE_CHECKING
 if TYPE_CHECKING:
     from typing import Any
 
-# No regular expressions: compiling the few this would need costs more (~3 ms) than parsing a
-# whole workspace's manifests. str methods do the scanning.
+# No regular expressions: compiling the few this would need costs more than parsing a whole
+# workspace's manifests. str methods do the scanning.
 _BARE = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-"
 _BARE_SET = frozenset(_BARE)
 _DIGITS = "0123456789_"

@@ -70,7 +70,7 @@ def _parse_toml(path: StrPath, text: str, subset: bool, kind: str = TOML) -> dic
 def read_toml(path: StrPath, *, kind: str = TOML) -> tuple[dict[str, Any], str]:
     """Parse a hand-written TOML file (Cargo.toml, cargo configuration); the mapping and its
     text, or one clear InputError. The accelerator :mod:`query.tomlsubset` reads the subset
-    such files use; ``tomllib`` (~5 ms to import) reads anything else and words the errors."""
+    such files use; ``tomllib`` reads anything else and words the errors."""
     text = _read_text(path, kind)
     return _parse_toml(path, text, True, kind), text
 

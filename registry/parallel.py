@@ -25,7 +25,9 @@ under the lock acquisition it shares): if this process is killed, the child fini
 half and exits, leaving every file old or new, never torn (tests/reliability/test_crash.py).
 
 Serial instead when: no ``os.fork`` (Windows), one usable CPU, fewer than ``min_items`` items,
-threads are running (forking a threaded process is unsafe), or ``REGISTRY_JOBS=1``.
+threads are running (forking a threaded process is unsafe), or ``REGISTRY_JOBS=1``. Used by
+``check``, ``validate`` and ``fetch``, where it measured a gain (docs/performance.md: running
+serially adds ~4 ms to nushell's check, ~5 ms to its validate, ~150 ms to its cold fetch).
 """
 
 from __future__ import annotations

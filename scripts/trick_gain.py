@@ -16,13 +16,15 @@ tests/fixtures/projects).
 Methods:
 
 * ``callgrind`` (default): instructions executed by the whole process tree
-  (``valgrind --tool=callgrind --trace-children=yes``; ``REGISTRY_JOBS=1``), the least of two
-  runs each. Repeatable to a fraction of a percent whatever else the machine does, which is why
-  it is the default: this machine is shared. To read it as time, ``--calibrate`` measures the
-  CPU time of importing a few modules against their instruction counts (the same interpreter,
-  the same machine) and prints instructions per millisecond.
+  (``valgrind --tool=callgrind --trace-children=yes``), the least of two runs each, with
+  ``REGISTRY_JOBS=1``: a forked child's count starts from its parent's, so summing the two
+  would count the work before the fork twice. Repeatable to a fraction of a percent whatever
+  else the machine does, which is why it is the default: this machine is shared. To read it as
+  time, ``--calibrate`` measures the CPU time of importing a few modules against their
+  instruction counts (the same interpreter, the same machine): instructions per millisecond.
 * ``wall``: hyperfine ``-N`` medians, base and variant alternating over 4 rounds (for tricks
-  whose gain is waiting, not computing: the forked helper process).
+  whose gain is waiting, not computing, like the forked helper process: ``fork`` is measured
+  this way whatever ``--method`` says).
 
 Needs valgrind and hyperfine (Debian packages), nginx, and the snapshot
 (``--snapshot``, default as in scripts/bench.py).
@@ -70,7 +72,7 @@ TRICKS: dict[str, tuple[str, str, str, str, str]] = {
         "one index line read by the stdlib json, not orjson",
         "check-nu",
         "registry/index/json_line.py",
-        '    if b"\\ud" in blob or b"\\uD" in blob:',
+        r'    if b"\\ud" in blob or b"\\uD" in blob:',
         "    if True:",
     ),
     "warm_exact": (
@@ -164,6 +166,41 @@ TRICKS: dict[str, tuple[str, str, str, str, str]] = {
         "            blob = find_exact(data, version, checked=True)",
         "            blob = find_exact(data, version, checked=False)",
     ),
+    "argv_without_click": (
+        "argv parsed by the options table, click imported only for help and completion",
+        "query,check-rg",
+        "registry/cli/argv.py",
+        "from query import TYPE_CHECKING\n",
+        "from query import TYPE_CHECKING\nimport click\n",
+    ),
+    "own_flock": (
+        "the package-cache lock taken with fcntl.flock, filelock not imported (POSIX)",
+        "reval-rg,cold-rg",
+        "cache/lock.py",
+        "import os\n",
+        "import os\nimport filelock\n",
+    ),
+    "email_utils_lazy": (
+        "email.utils imported only for an HTTP-date Retry-After",
+        "reval-rg",
+        "registry/index/sparse.py",
+        "import random\n",
+        "import random\nimport email.utils\n",
+    ),
+    "semver_lazy": (
+        "semver imported only by the Python API's version values",
+        "query,check-rg",
+        "query/version.py",
+        "import re\n",
+        "import re\nimport semver\n",
+    ),
+    "marshal_codec": (
+        "the forked helper's results cross the pipe by marshal, pickle not imported",
+        "check-nu",
+        "registry/parallel.py",
+        "import gc\n",
+        "import gc\nimport pickle\n",
+    ),
     "fork": (
         "per-package work split with one forked helper process",
         "check-nu,validate-nu,cold-nu",
@@ -172,6 +209,10 @@ TRICKS: dict[str, tuple[str, str, str, str, str]] = {
         "1",
     ),
 }
+
+
+#: Tricks that save waiting, not instructions: always timed.
+WALL_ONLY = frozenset({"fork"})
 
 
 class Stage:
@@ -326,6 +367,23 @@ def calibrate(python: str) -> float:
     return rate
 
 
+#: Modules kept off the warm paths (docs/performance.md, "Imports kept off the warm paths").
+AVOIDED_IMPORTS = (
+    "httpx", "filelock", "click", "pycurl", "semver", "orjson", "email.utils", "dataclasses",
+    "tomllib", "pathlib", "typing", "urllib.parse", "json",
+)  # fmt: skip
+
+
+def import_costs(python: str) -> None:
+    """Instructions to import each module into a bare interpreter, less ``pass``."""
+    env = dict(os.environ)
+    base = instructions([python, "-c", "pass"], env, None)
+    print(f"imports: python -c pass: {base / 1e6:.1f} M instructions")
+    for module in AVOIDED_IMPORTS:
+        extra = instructions([python, "-c", f"import {module}"], env, None) - base
+        print(f"imports: {module}: {extra / 1e6:.1f} M instructions")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("tricks", nargs="*", help="names from TRICKS (default: all)")
@@ -334,6 +392,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--snapshot", type=Path, default=DEFAULT_SNAPSHOT)
     parser.add_argument("--calibrate", action="store_true")
     parser.add_argument("--list", action="store_true")
+    parser.add_argument(
+        "--imports", action="store_true", help="instructions to import each avoided module"
+    )
     args = parser.parse_args(argv)
     if args.list:
         for name, (what, scenarios, *_rest) in TRICKS.items():
@@ -342,7 +403,9 @@ def main(argv: list[str] | None = None) -> int:
     python = sys.executable
     if args.calibrate:
         calibrate(python)
-    names = args.tricks or ([] if args.calibrate else list(TRICKS))
+    if args.imports:
+        import_costs(python)
+    names = args.tricks or ([] if args.calibrate or args.imports else list(TRICKS))
     unknown = [n for n in names if n not in TRICKS]
     if unknown:
         parser.error(f"unknown trick(s): {', '.join(unknown)} (see --list)")
@@ -361,7 +424,8 @@ def main(argv: list[str] | None = None) -> int:
         nginx.start(f"server {{ listen 127.0.0.1:{nginx.ports[0]}; root {stage.index}; }}")
         url = "sparse+" + nginx.url(0)
         scenarios = stage.scenarios(url)
-        env = {**os.environ, "PYTHONPATH": str(base), "REGISTRY_JOBS": "1"}
+        env = {**os.environ, "PYTHONPATH": str(base)}
+        env.pop("REGISTRY_JOBS", None)  # timed runs: the user's default (a forked helper)
         for project in ("ripgrep", "nushell"):  # the warm caches
             subprocess.run(
                 command(
@@ -387,7 +451,6 @@ def main(argv: list[str] | None = None) -> int:
             base_env = dict(env)
             variant_env = {**env, "PYTHONPATH": str(variant)}
             if file == "ENV":
-                base_env.pop("REGISTRY_JOBS")  # the trick's own default
                 variant_env = {**env, "PYTHONPATH": str(base), text: replacement}
             else:
                 path = variant / file
@@ -399,9 +462,10 @@ def main(argv: list[str] | None = None) -> int:
             for scenario in wanted.split(","):
                 argv_, empty = scenarios[scenario]
                 cmd = command(python, argv_)
-                if args.method == "callgrind":
-                    b = min(instructions(cmd, base_env, empty) for _ in range(2))
-                    v = min(instructions(cmd, variant_env, empty) for _ in range(2))
+                if args.method == "callgrind" and name not in WALL_ONLY:
+                    one = {"REGISTRY_JOBS": "1"}
+                    b = min(instructions(cmd, {**base_env, **one}, empty) for _ in range(2))
+                    v = min(instructions(cmd, {**variant_env, **one}, empty) for _ in range(2))
                     print(
                         f"{name} {scenario}: {b / 1e6:.1f} M instructions; without the trick "
                         f"{v / 1e6:.1f} M ({(v - b) / 1e6:+.1f} M, {100 * (v - b) / b:+.1f}%)",

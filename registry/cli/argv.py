@@ -1,7 +1,7 @@
 """The command line's one parser: argv and the environment in, an `Invocation` out.
 
-Driven by the table in :mod:`registry.options`; standard library only (click costs ~25 ms to
-import, as much as a warm query takes in all). What it accepts::
+Driven by the table in :mod:`registry.options`; standard library only (importing click would
+cost as much as a warm query takes in all: docs/performance.md). What it accepts::
 
     registry [GLOBAL OPTIONS] COMMAND [ARGUMENTS and OPTIONS, global ones too]
     registry cache dir|stats|clean [...]

@@ -54,9 +54,10 @@ def answer(options: RunOptions, spec: str, as_json: bool, all_versions: bool) ->
 # (registry/index/json_line.py). It answers only when `answer` could not answer otherwise: an
 # exact query of a sparse index, no -v, and either --offline or a cache entry still fresh by
 # the server's max-age; anything else (a miss, a corrupt or foreign entry, a line only orjson
-# may judge) returns None and `answer` runs. Measured by scripts/bench.py ("exact query"):
-# see docs/performance.md. Pinned to `answer` by tests/test_cli.py
-# (test_fast_path_and_full_cli_print_the_same_bytes and the tests after it).
+# may judge) returns None and `answer` runs. Gain, end to end: undoing it adds ~11 ms to a
+# ~20 ms exact query (docs/performance.md; scripts/bench.py's "exact query" row times it).
+# Pinned to `answer` by tests/test_cli.py (test_fast_path_and_full_cli_print_the_same_bytes
+# and the tests after it).
 
 
 def warm_exact(options: RunOptions, spec_text: str, as_json: bool) -> Outcome | None:

@@ -12,7 +12,8 @@ requests to crates.io instead of the mirror. The candidates that did not exist a
 creating one later changes the answer (the null-build fingerprint watches them).
 
 Paths are strings spelled as ``str(pathlib.Path(...))`` would spell them (`cache.pathstr`): this
-runs at the start of ``check``, where ``pathlib`` would cost ~4 ms to import.
+runs at the start of ``check``, where importing ``pathlib`` costs more than the lookup
+(docs/performance.md).
 """
 
 from __future__ import annotations

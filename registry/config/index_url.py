@@ -62,8 +62,9 @@ _UNUSUAL = frozenset("@[]%?#\\ \t\r\n")
 
 def _is_plain_http_url(url: str) -> bool:
     """Whether ``url`` is ``http(s)://host[:port]/...`` with nothing `urlsplit` would treat
-    specially. ``urllib.parse`` (with ``ipaddress``) costs ~3 ms to import, and nearly every
-    index URL is of this plain form; anything else takes the full `urlsplit` checks."""
+    specially: nearly every index URL is of this plain form, and ``urllib.parse`` (with
+    ``ipaddress``) stays unimported (docs/performance.md); anything else takes the full
+    `urlsplit` checks. Pinned to `urlsplit` by tests/test_source.py."""
     scheme, sep, rest = url.partition("://")
     if scheme not in ("http", "https") or not sep or not url.isascii():
         return False

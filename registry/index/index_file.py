@@ -20,8 +20,9 @@ tests/test_cargo_compat.py; generated files in tests/reliability/test_properties
 A fast reader reads every ordinary line; the few it rejects, or that could hide a duplicate key,
 go to the stdlib ``json`` module with the rules above (``serde_minimal``). The fast reader is
 orjson for large downloads, and the stdlib decoder below `STDLIB_JSON_BELOW` bytes: orjson reads
-~2.5 times faster but costs ~13 ms to import (it loads dataclasses, uuid, platform...), more than
-the stdlib takes for ~2 MB of lines. Both reject what serde_json rejects or hand it on (NaN
+~2.5 times faster, but its import (it loads dataclasses, uuid, platform...) costs more than the
+stdlib takes for that many bytes of lines, in each process of a forked run
+(docs/performance.md). Both reject what serde_json rejects or hand it on (NaN
 and infinities refused, invalid UTF-8 refused, ``\\u`` escapes sent to ``serde_minimal``), so
 the lines kept are the same (tests/reliability/test_properties.py runs both). Known gap: a
 line nested deeper than Python's recursion limit (~1000 levels) is dropped, where cargo keeps
@@ -39,7 +40,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
 #: Below this many bytes of index files to read, the stdlib decoder is the faster reader
-#: overall (measured on crates.io files: stdlib ~13 ms/MB; orjson ~5 ms/MB + ~13 ms import).
+#: overall (docs/performance.md).
 STDLIB_JSON_BELOW = 2 << 20
 
 

@@ -15,7 +15,8 @@ already) parses the few lines a query or a null-build check needs at ~3 µs each
 
 So a line gets the value orjson would give, or orjson's own error (a ``ValueError``). Twin:
 ``orjson.loads``; pinned to it by tests/test_json_line.py (edge cases, every bundled index line,
-generated documents and bytes). Gain: docs/performance.md.
+generated documents and bytes). Gain, end to end: undoing it adds ~6 ms to nushell's ``check``
+(docs/performance.md).
 """
 
 from __future__ import annotations

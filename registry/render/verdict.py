@@ -20,6 +20,7 @@ ignore it.
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Callable, Iterator
 from types import MappingProxyType
@@ -282,8 +283,6 @@ def report_object(verdict: Verdict, *, tool_version: str) -> dict[str, Any]:
 
 def render_json(verdict: Verdict, *, tool_version: str) -> str:
     """The ``registry-report`` object as indented JSON (key order as documented)."""
-    import json  # JSON and SARIF only: the human format needs no json.encoder
-
     report = report_object(verdict, tool_version=tool_version)
     return json.dumps(report, indent=2, ensure_ascii=False)
 
@@ -317,15 +316,13 @@ def render_github(verdict: Verdict, *, color: bool = False, quiet: bool = False)
 
 def _artifact_uri(path: str) -> str:
     """A relative (or absolute-path) URI reference for ``path`` as given, ``/``-separated."""
-    from urllib.parse import quote  # SARIF only: ~3 ms to import
+    from urllib.parse import quote  # SARIF only (docs/performance.md: import costs)
 
     return quote(path.replace(os.sep, "/"), safe="/!$&'()*+,;=@")
 
 
 def render_sarif(verdict: Verdict, *, tool_version: str) -> str:
     """SARIF 2.1.0: one run, a rule per code used, a result per finding (same locations)."""
-    import json
-
     found = findings(verdict)
     rule_ids: list[str] = []
     for item in found:

@@ -19,8 +19,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from types import MappingProxyType
 
-# ``typing`` (~3 ms to import) only for the type checker: at run time `Transport` is a plain
-# class documenting the interface.
+# ``typing`` only for the type checker (docs/performance.md): at run time `Transport` is a
+# plain class documenting the interface.
 from query import TYPE_CHECKING
 from query.record import Record
 from registry import USER_AGENT

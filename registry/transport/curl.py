@@ -51,13 +51,13 @@ if TYPE_CHECKING:
 def _load_pycurl() -> ModuleType:
     """pycurl's C extension, without running the package's ``__init__`` when possible.
 
-    pycurl >= 7.46 ships as a package whose ``__init__`` imports an asyncio helper that pulls
-    in ``dataclasses`` and ``inspect``: ~9 ms of the ~15 ms its import costs here, for nothing
-    we use. Everything we use is in ``pycurl._pycurl``, so that extension is loaded directly
-    (and registered under its name, so a later ``import pycurl`` reuses it). An older
-    single-module pycurl, an import already done or blocked (``sys.modules["pycurl"]`` set),
-    or anything unexpected takes the normal ``import pycurl``: ImportError still means "no
-    pycurl" (the httpx fallback).
+    pycurl >= 7.46 ships as a package whose ``__init__`` imports an asyncio helper that pulls in
+    ``dataclasses`` and ``inspect``: most of what its import costs, for nothing we use
+    (docs/performance.md). Everything we use is in ``pycurl._pycurl``, so that extension is loaded
+    directly (and registered under its name, so a later ``import pycurl`` reuses it). An older
+    single-module pycurl, an import already done or blocked (``sys.modules["pycurl"]`` set), or
+    anything unexpected takes the normal ``import pycurl``: ImportError still means "no pycurl" (the
+    httpx fallback).
     """
     import os
     import sys

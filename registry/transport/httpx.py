@@ -11,7 +11,8 @@ from the environment (`trust_env`), `connect_timeout`, and `read_timeout` as htt
 client, its timeouts, limits, proxies and TLS settings apply, and closing the transport leaves
 the client open.
 
-httpx is imported by this module only (it costs ~120 ms): import it lazily.
+httpx is imported by this module only, lazily (its import is the heaviest of all:
+docs/performance.md).
 """
 
 from __future__ import annotations
