@@ -76,6 +76,7 @@ def run(
             dirs=inputs.dirs,
             absent=inputs.absent,
             cache_files=inputs.cache_files,
+            seeded_files=inputs.seeded_files,
             fresh_until=inputs.fresh_until,
             output=text.removesuffix("\n"),
             exit_code=verdict.exit_code,
@@ -142,6 +143,7 @@ def full_check(
             for m in mismatches
         ]
     inputs.cache_files.extend(judgement.files_consulted)
+    inputs.seeded_files.extend(judgement.seeded_files)
     inputs.fresh_until = judgement.fresh_until
     verdict = Verdict(
         "check",
