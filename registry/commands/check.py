@@ -60,6 +60,7 @@ def run(
             )
             if hit is not None:
                 text, code = hit
+                options.info(f"answered from the null-build fingerprint in {cache_root}")
                 return Outcome(code, text + "\n" if text else "")
 
     from registry.commands import verdict_text
