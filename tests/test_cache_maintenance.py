@@ -12,19 +12,23 @@ import os
 import subprocess
 import sys
 import time
+import types
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 import cache.maintenance
+import cache.store
 from cache import fingerprint, lastuse
 from cache.atomic import temp_name_for
 from cache.integrity import VERIFIED, check
 from cache.lock import LOCK_FILE_NAME, package_cache_lock
 from cache.maintenance import CARGO_OWNED, STALE_TEMP_AGE, clean, prune, stats
 from cache.store import CACHEDIR_TAG, IndexStore
+from query.record import replace
 from registry.cli import run
+from registry.options import RunOptions
 from tests.reliability.support import REPO
 
 DIR = "index.crates.io-1949cf8c6b5b557f"
@@ -84,13 +88,38 @@ def test_touch_sets_the_access_time_and_keeps_the_modification_time(tmp_path: Pa
     lastuse.touch(str(tmp_path / "missing"), before)  # ignored
 
 
-def test_reading_an_entry_refreshes_a_stale_access_time(store: IndexStore) -> None:
+Touched = list[tuple[object, int]]
+
+
+@pytest.fixture
+def touched(monkeypatch: pytest.MonkeyPatch) -> Touched:
+    """Every `cache.lastuse.touch` call, (target, mtime_ns): the kernel also refreshes access
+    times on reads (relatime), so the effect alone would not show that registry did it."""
+    calls: Touched = []
+    real = lastuse.touch
+
+    def recording(target: object, st: os.stat_result) -> None:
+        calls.append((target, st.st_mtime_ns))
+        real(target, st)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(lastuse, "touch", recording)
+    monkeypatch.setattr(cache.store, "touch", recording)
+    return calls
+
+
+def test_reading_an_entry_refreshes_a_stale_access_time(
+    store: IndexStore, touched: Touched
+) -> None:
     assert store.write_many({"se/rd/serde": entry("serde")}, record_sums=True) == []
     path = store.cache_path("se/rd/serde")
+    reader = IndexStore(store.root_path, DIR)
+    assert reader.read_with_record("se/rd/serde") is not None
+    assert touched == []  # used today already
     age(path, 30)
     mtime = os.stat(path).st_mtime_ns
     reader = IndexStore(store.root_path, DIR)
     assert reader.read_with_record("se/rd/serde") is not None
+    assert len(touched) == 1 and touched[0][1] == mtime
     assert os.stat(path).st_atime > NOW - 60
     assert os.stat(path).st_mtime_ns == mtime  # fingerprints compare it: never changed
 
@@ -123,8 +152,42 @@ def test_fingerprint_replay_refreshes_stale_access_times(tmp_path: Path) -> None
     assert cache_file.stat().st_mtime_ns == mtime
 
 
-def test_fingerprint_keeps_its_own_copy_of_the_resolution() -> None:
+def test_the_fast_paths_keep_their_own_copies_of_the_resolution() -> None:
+    from registry.commands import query
+
     assert fingerprint._ATIME_RESOLUTION == lastuse.RESOLUTION
+    assert query._ATIME_RESOLUTION == lastuse.RESOLUTION
+
+
+def test_the_warm_exact_query_is_a_use(
+    store: IndexStore, touched: Touched, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The accelerator of an exact query reads the file itself: it refreshes the access time
+    as the store does. (It looks after reading, so where the kernel refreshed it on the read,
+    as relatime does, there is nothing left to do: a noatime mount is simulated.)"""
+    real_fstat = os.fstat
+
+    def noatime_fstat(fd: int) -> object:
+        st = real_fstat(fd)
+        return types.SimpleNamespace(st_atime=NOW - 30 * DAY, st_mtime_ns=st.st_mtime_ns)
+
+    from cache.format import serialize
+
+    data = serialize('etag: "1"', [("1.0.0", b'{"name":"serde","vers":"1.0.0"}')])
+    assert store.write_many({"se/rd/serde": data}, record_sums=True) == []
+    path = store.cache_path("se/rd/serde")
+    age(path, 30)
+    mtime = os.stat(path).st_mtime_ns
+    options = replace(RunOptions.defaults(), cache_dir=store.root_path, offline=True)
+    from registry.commands.query import warm_exact
+
+    monkeypatch.setattr(os, "fstat", noatime_fstat)
+    outcome = warm_exact(options, "serde==1.0.0", as_json=True)
+    monkeypatch.undo()
+    assert outcome is not None and outcome.stdout == b'{"name":"serde","vers":"1.0.0"}\n'
+    assert len(touched) == 1
+    assert os.stat(path).st_atime > NOW - 60
+    assert os.stat(path).st_mtime_ns == mtime
 
 
 # --- prune ---------------------------------------------------------------------------------------
