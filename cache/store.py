@@ -249,10 +249,13 @@ class IndexStore:
         except ValueError:
             return None
         seed = joined(self.root_path, "registry", "index", legacy)
-        if seed == self.dir_path or not is_dir(f"{seed}/.cache"):
+        try:
+            if seed == self.dir_path or not is_dir(f"{seed}/.cache"):
+                return None
+            if not exists(self._marker_path) and _holds_a_file(f"{self.dir_path}/.cache"):
+                return None  # cargo >= 1.85 (or we, before the seed appeared) filled this one
+        except OSError:  # unreadable: no seed (the entry is then a plain miss)
             return None
-        if not exists(self._marker_path) and _holds_a_file(f"{self.dir_path}/.cache"):
-            return None  # cargo >= 1.85 (or we, before the seed appeared) filled this directory
         self._seed = seed
         return seed
 
@@ -272,9 +275,12 @@ class IndexStore:
         if seed is None:
             return path
         seeded = f"{seed}/.cache/{rel}"
-        if rel in self._seeded or (not exists(path) and exists(seeded)):
+        if rel in self._seeded:
             return seeded
-        return path
+        try:
+            return seeded if not exists(path) and exists(seeded) else path
+        except OSError:
+            return path
 
     def is_seed_path(self, path: str) -> bool:
         """Whether ``path`` (from `entry_path`) lies in the seed directory."""
