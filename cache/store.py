@@ -242,13 +242,23 @@ class IndexStore:
         self._seed_known = True
         if self.source_url is None:
             return None
+        index = joined(self.root_path, "registry", "index")
+        host = os.path.basename(self.dir_path).rpartition("-")[0]
+        try:  # one listing: the old name's hash is computed only when a sibling could be it
+            if not any(
+                name.startswith(f"{host}-") and f"{index}/{name}" != self.dir_path
+                for name in os.listdir(index)
+            ):
+                return None
+        except OSError:
+            return None
         from cache.dirhash import legacy_source_dir_name
 
         try:
             legacy = legacy_source_dir_name(self.source_url)
         except ValueError:
             return None
-        seed = joined(self.root_path, "registry", "index", legacy)
+        seed = joined(index, legacy)
         try:
             if seed == self.dir_path or not is_dir(f"{seed}/.cache"):
                 return None
