@@ -14,7 +14,17 @@ forms cargo accepts for registries:
 The hash (>= 1.85) is ``rustc_stable_hash::StableSipHasher128`` (SipHash-1-3, 128-bit output
 mode, keys 0) over ``write_isize(kind)`` (one byte) + canonical URL + ``0xff``, reduced by
 ``finish() = (lo * 3 + hi) mod 2**64``. The short hash is that u64's 8 little-endian bytes in
-hex. Cargo <= 1.84 used SipHash-2-4-64 over an 8-byte kind and the *non-canonical* URL.
+hex. Cargo <= 1.84 used SipHash-2-4-64 over an 8-byte kind and the *non-canonical* URL; in
+cargo's source at tag 0.85.0 (= cargo 1.84, the last with the old hash):
+src/cargo/util/hasher.rs:13 (``StableHasher(SipHasher::new())``: std's SipHash-2-4, keys 0),
+src/cargo/util/hex.rs:29 (``short_hash``: ``to_hex(hash_u64(..))``, little-endian hex),
+src/cargo/core/source_id.rs:671 (``impl Hash for SourceId``: the kind, then the canonical URL
+for git and ``url.as_str()`` otherwise), crates/cargo-util-schemas/src/core/source_kind.rs:4
+(``#[derive(Hash)]``: the discriminant through ``write_isize``, 8 bytes) and
+src/cargo/sources/registry/mod.rs:455 (``short_name``: ``<host>-<short hash>``). Its own tests
+pin the values tests/test_dirhash.py checks: source_id.rs:793 (``1ecc6299db9ec823``, crates.io
+over git), source_id.rs:814-848, tests/testsuite/global_cache_tracker.rs:240
+(``index.crates.io-6f17d22bba15001f``). No cargo <= 1.84 is installed here to ask directly.
 
 Everything here is pure Python without third-party or heavy stdlib imports: it runs at the
 start of every command.

@@ -9,6 +9,7 @@ hit, docs/performance.md). It holds::
                 (lockfile, manifests, cargo config files) plus the listing of every directory
                 a members glob was expanded in, and which candidate config files were absent
     cache       (path, mtime_ns, size) of every cache file the check consulted
+    seeded      those of them read from cargo <= 1.84's directory (cache/store.py, "Seeding")
     fresh_until the earliest time a consulted cache file is due for revalidation (online only)
     output      the exact text printed, and the exit code
 
@@ -16,6 +17,10 @@ A rerun rebuilds the input digest (reads the same files, lists the same director
 cache files, and replays the output when all agree. It is never used with ``--refresh``, online
 once a revalidation is due, or with ``--no-fingerprint``. A corrupt, foreign or unreadable
 record is ignored. Records hold no token: options are hashed after the token is removed.
+
+A replay is a use of the cache files it stats: their access times are brought up to date
+(cache/lastuse.py, at most once a day each; never a seed's), so ``cache prune --older-than``
+keeps what fingerprint hits depend on.
 
 Stdlib + blake3 only: this runs on the fast path.
 
@@ -39,6 +44,8 @@ FORMAT_VERSION = 2
 MAGIC = b"registry-fingerprint\x00\x02\n"
 # marshal's own format version: 4 is read by every Python 3.4+
 _MARSHAL_VERSION = 4
+# cache.lastuse.RESOLUTION, without importing it on the fast path (test_lastuse pins the two)
+_ATIME_RESOLUTION = 86400.0
 
 
 def check_options(
@@ -200,6 +207,8 @@ def replay(
     )
     if digest is None or digest != record["inputs"]:
         return None
+    stale_before = (now or time.time()) - _ATIME_RESOLUTION
+    stale: list[tuple[str, os.stat_result]] = []
     for row in cache:
         if not isinstance(row, list) or len(row) != 3:
             return None
@@ -210,10 +219,24 @@ def replay(
             return None
         if st.st_mtime_ns != mtime_ns or st.st_size != size:
             return None
+        if st.st_atime < stale_before:
+            stale.append((str(path), st))
     output = record["output"]
     code = record["exit_code"]
     assert isinstance(output, str) and isinstance(code, int)
+    if stale:
+        _touch(stale, record.get("seeded"))
     return output, code
+
+
+def _touch(stale: list[tuple[str, os.stat_result]], seeded: object) -> None:
+    """A replay used these files: bring their access times up to date (not a seed's)."""
+    from cache.lastuse import touch
+
+    skip = set(seeded) if isinstance(seeded, list) else set()
+    for path, st in stale:
+        if path not in skip:
+            touch(path, st)
 
 
 def try_replay(
@@ -239,6 +262,7 @@ def store(
     fresh_until: float | None,
     output: str,
     exit_code: int,
+    seeded_files: Sequence[str] = (),
 ) -> str | None:
     """Write the record atomically; a warning string when it could not be written."""
     from cache.atomic import write_atomic
@@ -255,6 +279,7 @@ def store(
         "dirs": list(dirs),
         "absent": list(absent),
         "cache": rows,
+        "seeded": list(seeded_files),
         "fresh_until": fresh_until,
         "output": output,
         "exit_code": exit_code,

@@ -7,13 +7,26 @@ Layout, under the cache root (``CARGO_HOME`` or our own cache dir)::
     <cache_root>/registry/index/<dir>/config.json    raw bytes of the registry's config.json
     <cache_root>/registry/index/<dir>/.cache/<rel>   cargo's summaries files (cache/format.py)
     <cache_root>/registry/index/<dir>/.registry/fresh/<rel>   our max-age sidecars
+    <cache_root>/registry/index/<dir>/.registry/seeded-from   see "Seeding" below
 
 ``<dir>`` is ``cache.dirhash.source_dir_name(url)``; ``<rel>`` is the index path of a crate
 (``se/rd/serde``). Reads take no lock: every write is an atomic replace. All writes happen under
 one acquisition of the package-cache lock and never raise for I/O trouble (read-only or full
 disk): they return warnings, since a cache that cannot be written must not stop an answer.
 `IndexStore.holding_lock` keeps the lock across a read-check-fetch-write sequence (the client's
-coalescing of missing entries); writes inside it do not take the lock again.
+coalescing of missing entries); writes inside it do not take the lock again. Reading an entry
+brings its access time up to date once a day (cache/lastuse.py: what ``cache prune`` reads).
+
+Seeding from cargo <= 1.84. Cargo 1.85 changed the directory hash (cache/dirhash.py), so a
+``CARGO_HOME`` filled by an older cargo has ``registry/index/<host>-<old hash>/.cache`` and no
+(or an empty) directory of the new name. A store given its ``source_url`` then reads an entry
+missing from its own directory from the old one's ``.cache``: read-only (nothing there is ever
+written, renamed or touched), and checked like any other entry by its reader (header,
+integrity record, structure: registry/index/loader.py). Every write still goes to the new
+directory; an entry read from the seed is copied there when the server confirms it (a 304).
+Seeding applies while the new directory's ``.cache`` holds no file, and afterwards while the
+marker ``.registry/seeded-from`` (written with the first entry stored while seeding) says this
+directory started from the old one: a directory cargo >= 1.85 filled itself is never seeded.
 
 Paths are strings spelled as ``str(pathlib.Path(...))`` would spell them (`cache.pathstr`):
 this is on the start-up path, where ``pathlib`` stays unimported (docs/performance.md).
@@ -24,10 +37,11 @@ from __future__ import annotations
 import contextlib
 import os
 
-from cache.atomic import remove_stale_temps, write_atomic
+from cache.atomic import is_temp_name, write_atomic
 from cache.freshness import write_max_age
 from cache.integrity import read_record, set_record
 from cache.integrity import record as integrity_record
+from cache.lastuse import stale_before, touch
 from cache.lock import LOCK_TIMEOUT, CacheLockTimeout, package_cache_lock
 from cache.pathstr import exists, is_dir, is_symlink, joined, spelled
 from query import TYPE_CHECKING
@@ -37,7 +51,7 @@ if TYPE_CHECKING:
 
     from cache.atomic import StrPath
 
-__all__ = ["CACHEDIR_TAG", "CacheReadError", "IndexStore"]
+__all__ = ["CACHEDIR_TAG", "SEED_MARKER", "CacheReadError", "IndexStore"]
 
 #: cargo's ``registry/CACHEDIR.TAG``, byte for byte (§5.1; https://bford.info/cachedir/).
 CACHEDIR_TAG = (
@@ -46,8 +60,10 @@ CACHEDIR_TAG = (
     b"# For information about cache directory tags see https://bford.info/cachedir/\n"
 )
 
-#: Temp files younger than this may belong to a live writer; `clean` leaves them alone.
-_STALE_TEMP_AGE = 3600.0
+#: ``.registry/<this>`` in a directory seeded from cargo <= 1.84's: the old directory's name.
+SEED_MARKER = "seeded-from"
+
+_READ_FLAGS = os.O_RDONLY | os.O_CLOEXEC
 
 
 class CacheReadError(OSError):
@@ -74,16 +90,32 @@ class IndexStore:
     """The cache directory of one registry: ``<cache_root>/registry/index/<dir_name>``."""
 
     def __init__(
-        self, cache_root: StrPath, dir_name: str, *, lock_timeout: float = LOCK_TIMEOUT
+        self,
+        cache_root: StrPath,
+        dir_name: str,
+        *,
+        lock_timeout: float = LOCK_TIMEOUT,
+        source_url: str | None = None,
     ) -> None:
+        """``source_url`` (a registry's source URL, as cache/dirhash.py takes it) lets the store
+        read entries from the directory cargo <= 1.84 kept for that registry (the module
+        docstring's "Seeding")."""
         if not dir_name or dir_name in (".", "..") or "/" in dir_name or "\0" in dir_name:
             raise ValueError(f"invalid index directory name: {dir_name!r}")
         #: The cache root and this registry's directory, spelled as ``str(pathlib.Path(...))``.
         self.root_path = spelled(cache_root)
         self.dir_path = joined(self.root_path, "registry", "index", dir_name)
         self.lock_timeout = lock_timeout
+        self.source_url = source_url
         # Inside `holding_lock`: [] when the lock is held, [warning] when it could not be taken.
         self._held: list[str] | None = None
+        # Access times before this are brought up to date when an entry is read.
+        self._stale_before = stale_before()
+        # The seed directory (cargo <= 1.84's), once looked for: None when there is none.
+        self._seed: str | None = None
+        self._seed_known = False
+        # Entries last read from the seed and not yet stored here.
+        self._seeded: set[str] = set()
 
     def __repr__(self) -> str:
         return f"IndexStore({self.dir_path!r})"
@@ -127,40 +159,71 @@ class IndexStore:
 
     # -- reads (no lock) -------------------------------------------------------------------
 
-    def _read(self, path: str, record_of: str | None = None) -> tuple[bytes, bytes | None]:
+    def _read(
+        self, path: str, record_of: str | None = None, seed: str | None = None
+    ) -> tuple[bytes, bytes | None]:
         """(bytes, integrity record of ``.cache/<record_of>`` or None); FileNotFoundError if
-        the file is absent, CacheReadError (naming the path) if it cannot be read."""
+        the file is absent, CacheReadError (naming the path) if it cannot be read.
+
+        An entry of our own directory (``record_of`` given, ``seed`` None) whose access time is
+        stale gets it brought up to date (cache/lastuse.py); a seed's never does."""
         try:
-            with open(path, "rb", buffering=0) as f:  # one fstat-sized read, no buffer copy
-                data = f.readall()
-                if record_of is None:
-                    return data, None
-                return data, read_record(f.fileno(), self.dir_path, record_of)
+            fd = os.open(path, _READ_FLAGS)
         except FileNotFoundError:
             raise
         except OSError as exc:
             raise CacheReadError(
                 exc.errno, f"cannot read cache file {path}: {exc.strerror or exc}"
             ) from exc
+        try:
+            # one fstat-sized read (a short one only at the end of the file), no buffer copy
+            st = os.fstat(fd)
+            data = os.read(fd, st.st_size + 1)
+            if len(data) != st.st_size:  # changed size since the fstat: read to the end
+                data = _read_rest(fd, data)
+            if record_of is None:
+                return data, None
+            record = read_record(fd, seed or self.dir_path, record_of)
+            if seed is None and st.st_atime < self._stale_before:
+                touch(fd, st)
+            return data, record
+        except OSError as exc:
+            raise CacheReadError(
+                exc.errno, f"cannot read cache file {path}: {exc.strerror or exc}"
+            ) from exc
+        finally:
+            os.close(fd)
 
     def read(self, rel: str) -> bytes | None:
-        """The bytes of ``.cache/<rel>``, or None if there is no such file.
+        """The bytes of ``.cache/<rel>`` (or of the seed's, see `read_with_record`), or None if
+        there is no such file.
 
         Raises CacheReadError (naming the path) if it exists but cannot be read.
         """
-        try:
-            return self._read(self.cache_path(rel))[0]
-        except FileNotFoundError:
-            return None
+        found = self.read_with_record(rel)
+        return None if found is None else found[0]
 
     def read_with_record(self, rel: str) -> tuple[bytes, bytes | None] | None:
         """The bytes of ``.cache/<rel>`` and its integrity record (cache/integrity.py: xattr or
         sidecar, None when it has none), or None if there is no such file; CacheReadError
-        (naming the path) if it exists but cannot be read."""
+        (naming the path) if it exists but cannot be read.
+
+        An entry missing here is read from the seed directory when there is one (the module
+        docstring's "Seeding"; `is_seeded` then tells)."""
         try:
             return self._read(self.cache_path(rel), rel)
         except FileNotFoundError:
+            pass
+        self._seeded.discard(rel)
+        seed = self.seed_dir()
+        if seed is None:
             return None
+        try:
+            found = self._read(f"{seed}/.cache/{rel}", rel, seed)
+        except FileNotFoundError:
+            return None
+        self._seeded.add(rel)
+        return found
 
     def read_config(self) -> bytes | None:
         """The stored ``config.json`` bytes, or None; CacheReadError if unreadable."""
@@ -168,6 +231,70 @@ class IndexStore:
             return self._read(self.config_path)[0]
         except FileNotFoundError:
             return None
+
+    # -- seeding from cargo <= 1.84's directory ----------------------------------------------
+
+    def seed_dir(self) -> str | None:
+        """The directory cargo <= 1.84 kept for this registry, when entries missing here are
+        read from it (the module docstring's "Seeding"); looked for once per store."""
+        if self._seed_known:
+            return self._seed
+        self._seed_known = True
+        if self.source_url is None:
+            return None
+        index = joined(self.root_path, "registry", "index")
+        host = os.path.basename(self.dir_path).rpartition("-")[0]
+        try:  # one listing: the old name's hash is computed only when a sibling could be it
+            if not any(
+                name.startswith(f"{host}-") and f"{index}/{name}" != self.dir_path
+                for name in os.listdir(index)
+            ):
+                return None
+        except OSError:
+            return None
+        from cache.dirhash import legacy_source_dir_name
+
+        try:
+            legacy = legacy_source_dir_name(self.source_url)
+        except ValueError:
+            return None
+        seed = joined(index, legacy)
+        try:
+            if seed == self.dir_path or not is_dir(f"{seed}/.cache"):
+                return None
+            if not exists(self._marker_path) and _holds_a_file(f"{self.dir_path}/.cache"):
+                return None  # cargo >= 1.85 (or we, before the seed appeared) filled this one
+        except OSError:  # unreadable: no seed (the entry is then a plain miss)
+            return None
+        self._seed = seed
+        return seed
+
+    @property
+    def _marker_path(self) -> str:
+        return f"{self.dir_path}/.registry/{SEED_MARKER}"
+
+    def is_seeded(self, rel: str) -> bool:
+        """Whether ``.cache/<rel>`` was last read from the seed (and is not stored here yet)."""
+        return rel in self._seeded
+
+    def entry_path(self, rel: str) -> str:
+        """Where ``.cache/<rel>`` is read from: this directory's file, or the seed's when only
+        the seed has it (for null-build fingerprints and messages)."""
+        path = self.cache_path(rel)
+        seed = self.seed_dir()
+        if seed is None:
+            return path
+        seeded = f"{seed}/.cache/{rel}"
+        if rel in self._seeded:
+            return seeded
+        try:
+            return seeded if not exists(path) and exists(seeded) else path
+        except OSError:
+            return path
+
+    def is_seed_path(self, path: str) -> bool:
+        """Whether ``path`` (from `entry_path`) lies in the seed directory."""
+        return self._seed is not None and path.startswith(self._seed + "/")
 
     # -- writes (one lock acquisition each, failures become warnings) ------------------------
 
@@ -201,6 +328,8 @@ class IndexStore:
 
         def apply() -> None:
             self._write_cachedir_tag(warnings)
+            if self._seed is not None:
+                self._write_seed_marker(warnings)
             for rel, path, sidecar, data in plan:
                 recorded = False
                 try:
@@ -215,6 +344,7 @@ class IndexStore:
                 except OSError as exc:
                     warnings.append(_write_failure(path, exc))
                     continue
+                self._seeded.discard(rel)
                 if record_sums and (data is None or not recorded):
                     self._set_sum(rel, data, warnings)  # no xattrs here: the sidecar file
                 self._set_sidecar(sidecar, None if data is None else max_ages.get(rel), warnings)
@@ -328,6 +458,18 @@ class IndexStore:
         except OSError as exc:  # CacheLockTimeout included
             warnings.append(self._lock_failure(exc))
 
+    def _write_seed_marker(self, warnings: list[str]) -> None:
+        """Record that this directory started from the seed (so it keeps being read once this
+        directory holds files), before the first entry is stored while seeding."""
+        marker = self._marker_path
+        if exists(marker):
+            return
+        assert self._seed is not None
+        try:
+            write_atomic(marker, os.path.basename(self._seed).encode() + b"\n")
+        except OSError as exc:
+            warnings.append(_write_failure(marker, exc))
+
     def _write_cachedir_tag(self, warnings: list[str]) -> None:
         tag = joined(self.root_path, "registry", "CACHEDIR.TAG")
         if exists(tag):
@@ -347,81 +489,18 @@ class IndexStore:
         except OSError as exc:
             warnings.append(_write_failure(sidecar, exc))
 
-    # -- maintenance -----------------------------------------------------------------------
 
-    def stats(self) -> dict[str, dict[str, int]]:
-        """Per directory under ``registry/index``: ``{"dirs": n, "files": n, "bytes": n}``."""
-        index = joined(self.root_path, "registry", "index")
-        result: dict[str, dict[str, int]] = {}
-        try:
-            entries = sorted(os.scandir(index), key=lambda e: e.name)
-        except OSError:
-            return result
-        for entry in entries:
-            if entry.is_dir(follow_symlinks=False):
-                result[entry.name] = _tree_stats(entry.path)
-        return result
-
-    def clean(self) -> int:
-        """Delete every registry directory under ``registry/index`` and stale temp files.
-
-        Takes the package-cache lock (CacheLockTimeout if it cannot). Returns the bytes freed;
-        raises OSError if something could not be removed (after removing what it could).
-        """
-        index = joined(self.root_path, "registry", "index")
-        freed = 0
-        with package_cache_lock(self.root_path, self.lock_timeout):
-            remove_stale_temps(joined(self.root_path, "registry"), older_than=_STALE_TEMP_AGE)
-            try:
-                entries = list(os.scandir(index))
-            except FileNotFoundError:
-                return 0
-            for entry in entries:
-                if entry.is_dir(follow_symlinks=False):
-                    freed += _remove_tree(entry.path)
-        return freed
+def _read_rest(fd: int, head: bytes) -> bytes:
+    """``head`` and everything after it up to the end of the file."""
+    chunks = [head]
+    while chunk := os.read(fd, 1 << 16):
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
-def _tree_stats(root: str) -> dict[str, int]:
-    dirs = files = size = 0
-    for dirpath, dirnames, filenames in os.walk(root):
-        dirs += len(dirnames)
-        for name in filenames:
-            try:
-                size += os.lstat(os.path.join(dirpath, name)).st_size
-            except OSError:
-                continue
-            files += 1
-    return {"dirs": dirs, "files": files, "bytes": size}
-
-
-def _remove_tree(root: str) -> int:
-    """Remove ``root`` bottom-up without following symlinks; return bytes of files removed."""
-    freed = 0
-    first_error: OSError | None = None
-    for dirpath, dirnames, filenames in os.walk(root, topdown=False):
-        for name in filenames:
-            path = os.path.join(dirpath, name)
-            try:
-                size = os.lstat(path).st_size
-                os.unlink(path)
-            except OSError as exc:
-                first_error = first_error or exc
-                continue
-            freed += size
-        for name in dirnames:
-            path = os.path.join(dirpath, name)
-            try:
-                if os.path.islink(path):
-                    os.unlink(path)
-                else:
-                    os.rmdir(path)
-            except OSError as exc:
-                first_error = first_error or exc
-    try:
-        os.rmdir(root)
-    except OSError as exc:
-        first_error = first_error or exc
-    if first_error is not None:
-        raise first_error
-    return freed
+def _holds_a_file(root: str) -> bool:
+    """Whether the tree ``root`` holds a file (a leftover temp file does not count)."""
+    for _dirpath, _dirnames, filenames in os.walk(root):
+        if any(not is_temp_name(name) for name in filenames):
+            return True
+    return False

@@ -28,7 +28,7 @@ from query import TYPE_CHECKING
 from query.cargo_facts import CRATES_IO_SPARSE
 from query.entry import EntryError, IndexEntry, entry_from_mapping
 from query.record import Record
-from registry.config.index_url import parse_index_url
+from registry.config.index_url import SPARSE, parse_index_url
 from registry.errors import CacheEntryError, NotFoundError, RegistryError
 from registry.index.loader import IndexLoader
 from registry.options import DEFAULT_TIMEOUT, default_cache_dir
@@ -105,6 +105,8 @@ class Registry:
         store = IndexStore(
             os.path.expanduser(cache_dir) if cache_dir is not None else default_cache_dir(),
             source.dir_name,
+            # a sparse index may find entries in the directory cargo <= 1.84 kept for it
+            source_url=source.url if source.kind == SPARSE else None,
         )
 
         def connect() -> Transport:

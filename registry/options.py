@@ -47,6 +47,7 @@ TIMEOUT_RANGE = (0.1, 3600.0)
 FLAG = "flag"  # --offline: on when given
 COUNT = "count"  # -v: how many times given
 VALUE = "value"  # --format FORMAT or --format=FORMAT
+MANY = "many"  # --keep A B, --keep A --keep B: every value, in order (a tuple)
 
 
 def default_cache_dir() -> str:
@@ -95,6 +96,14 @@ def parse_file(text: str) -> str:
     if os.path.isdir(text):
         raise ValueError(f"{text!r} is a directory, not a file")
     return text
+
+
+def parse_days(text: str) -> int:
+    """A whole number of days, 0 or more."""
+    value = text.strip()
+    if not value.isascii() or not value.isdigit() or len(value) > 6:
+        raise ValueError(f"{text!r} is not a whole number of days (0 to 999999)")
+    return int(value)
 
 
 def parse_token(text: str) -> str | None:
@@ -292,10 +301,43 @@ COMMANDS = (
     ),
     Command("dir", "Print the cache directory of the selected index.", group="cache"),
     Command("stats", "Files and bytes per registry in the cache.", group="cache"),
-    Command("clean", "Remove every cached index (cargo's lock is respected).", group="cache"),
+    Command(
+        "clean",
+        "Remove every index cache (cargo's lock is respected). In a CARGO_HOME, cargo's git "
+        "index clones, downloaded crates and sources are kept.",
+        group="cache",
+    ),
+    Command(
+        "prune",
+        "Remove index entries not used for DAYS days and/or not needed by the given "
+        "lockfiles.\n\nWith both options, an entry goes when it is old and no lockfile needs "
+        "it. An entry's last use is the later of its access and modification times (registry "
+        "refreshes the access time once a day when it uses an entry). Safe while other "
+        "processes, cargo included, use the cache.",
+        (),
+        (
+            Option(
+                ("--older-than",),
+                "older_than",
+                "Remove entries not used for this many days.",
+                parse=parse_days,
+                metavar="DAYS",
+            ),
+            Option(
+                ("--keep",),
+                "keep",
+                "Keep the entries these Cargo.lock files need (one or more; repeatable).",
+                kind=MANY,
+                default=(),
+                parse=parse_file,
+                metavar="LOCKFILE",
+            ),
+        ),
+        group="cache",
+    ),
 )
 
-GROUPS = {"cache": "Inspect or clean the cache."}
+GROUPS = {"cache": "Inspect, clean or prune the cache."}
 
 
 class RunOptions(Record):

@@ -33,6 +33,7 @@ class CheckInputs(Record, frozen=False):
     dirs: list[str] = field(default_factory=list)
     absent: list[str] = field(default_factory=list)
     cache_files: list[str] = field(default_factory=list)
+    seeded_files: list[str] = field(default_factory=list)
     fresh_until: float | None = None
 
 

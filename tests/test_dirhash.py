@@ -133,6 +133,9 @@ def test_legacy_siphash24_vectors(stream: bytes, value: int | None, short: str) 
 # --- §6.4 directory-name table --------------------------------------------------------------
 
 
+# The crates.io rows' legacy names are the ones cargo 1.84's tests pin:
+# src/cargo/core/source_id.rs:793 ("1ecc6299db9ec823") and
+# tests/testsuite/global_cache_tracker.rs:240 ("index.crates.io-6f17d22bba15001f"), tag 0.85.0.
 @pytest.mark.parametrize(
     ("source", "new", "legacy"),
     [
@@ -176,6 +179,8 @@ def test_dir_names(source: str, new: str, legacy: str | None) -> None:
 
 
 # --- §6.4 source_id.rs unit-test table (short_hash, >=1.85 and <=1.84) ------------------------
+# The legacy column is cargo 1.84's own test (src/cargo/core/source_id.rs:814-848 at tag 0.85.0),
+# the new one cargo 1.85's (the same test at tag 0.86.0).
 
 
 @pytest.mark.parametrize(

@@ -120,5 +120,7 @@ def _dispatch(path: str, options: RunOptions, arguments: Mapping[str, object]) -
         return cache.directory(options)
     if path == "cache stats":
         return cache.stats(options)
+    if path == "cache prune":
+        return cache.prune(options, **args)
     assert path == "cache clean", path
     return cache.clean(options)

@@ -17,7 +17,7 @@ import sys
 import click
 
 from query import TYPE_CHECKING
-from registry.options import COMMANDS, COUNT, FLAG, GLOBAL_OPTIONS, GROUPS
+from registry.options import COMMANDS, COUNT, FLAG, GLOBAL_OPTIONS, GROUPS, MANY
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -47,9 +47,11 @@ def _option(option: Option) -> click.Option:
         kwargs["metavar"] = option.metavar or None
         if option.choices:
             kwargs["type"] = click.Choice(option.choices)
-        elif option.metavar in ("PATH", "DIR"):
+        elif option.metavar in ("PATH", "DIR", "LOCKFILE"):
             kwargs["type"] = click.Path(dir_okay=option.metavar == "DIR")
-        if option.default is not None:
+        if option.kind == MANY:
+            kwargs["multiple"] = True
+        elif option.default is not None:
             kwargs.update(default=option.default, show_default=True)
     return click.Option([*option.flags, option.name], **kwargs)  # type: ignore[arg-type]
 

@@ -6,6 +6,7 @@ cost as much as a warm query takes in all: docs/performance.md). What it accepts
     registry [GLOBAL OPTIONS] COMMAND [ARGUMENTS and OPTIONS, global ones too]
     registry cache dir|stats|clean [...]
     --opt VALUE, --opt=VALUE, -qv (short flags together), -vv (counted), -- (only arguments after)
+    --keep A B (an option taking many values takes the words up to the next option)
     -h/--help anywhere: that command's help;  --version;  no command: the help (exit 2)
 
 A value given on the command line wins over the option's environment variable, which wins over
@@ -18,7 +19,7 @@ from __future__ import annotations
 from query import TYPE_CHECKING
 from query.errors import UsageError
 from query.record import Record, field
-from registry.options import COMMANDS, COUNT, FLAG, GLOBAL_OPTIONS, GROUPS, RunOptions
+from registry.options import COMMANDS, COUNT, FLAG, GLOBAL_OPTIONS, GROUPS, MANY, RunOptions
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping, Sequence
@@ -108,6 +109,9 @@ def parse(argv: Sequence[str], environ: Mapping[str, str]) -> Invocation:
             else:
                 raise _usage(f"option {spelling} requires an argument")
             _remember(given, option, spelling, value)
+            while option.kind == MANY and i < len(argv) and not argv[i].startswith("-"):
+                _remember(given, option, spelling, argv[i])
+                i += 1
             continue
         for letter in arg[1:]:  # -qv: short flags together
             spelling = "-" + letter
@@ -157,6 +161,8 @@ def _value(
             return len(values)
         if option.kind == FLAG:
             return True
+        if option.kind == MANY:
+            return tuple(_converted(option, value, spelling) for value in values)
         return _converted(option, values[-1], spelling)
     raw = environ.get(option.env) if option.env else None
     if raw:

@@ -60,6 +60,7 @@ def run(
             )
             if hit is not None:
                 text, code = hit
+                options.info(f"answered from the null-build fingerprint in {cache_root}")
                 return Outcome(code, text + "\n" if text else "")
 
     from registry.commands import verdict_text
@@ -76,6 +77,7 @@ def run(
             dirs=inputs.dirs,
             absent=inputs.absent,
             cache_files=inputs.cache_files,
+            seeded_files=inputs.seeded_files,
             fresh_until=inputs.fresh_until,
             output=text.removesuffix("\n"),
             exit_code=verdict.exit_code,
@@ -142,6 +144,7 @@ def full_check(
             for m in mismatches
         ]
     inputs.cache_files.extend(judgement.files_consulted)
+    inputs.seeded_files.extend(judgement.seeded_files)
     inputs.fresh_until = judgement.fresh_until
     verdict = Verdict(
         "check",

@@ -60,6 +60,21 @@ def answer(options: RunOptions, spec: str, as_json: bool, all_versions: bool) ->
 # and the tests after it).
 
 
+#: cache.lastuse.RESOLUTION, without importing it on the fast path (tests/test_cache_maintenance.py
+#: pins the two).
+_ATIME_RESOLUTION = 86400.0
+
+
+def _used(fd: int) -> None:
+    """A use of the open cache entry: its access time brought up to date once a day, as
+    `cache.store.IndexStore` does when it reads one (cache/lastuse.py)."""
+    st = os.fstat(fd)
+    if st.st_atime < time.time() - _ATIME_RESOLUTION:
+        from cache.lastuse import touch
+
+        touch(fd, st)
+
+
 def warm_exact(options: RunOptions, spec_text: str, as_json: bool) -> Outcome | None:
     """The outcome of an exact query answered from a warm cache entry, or None to defer."""
     if options.refresh or options.verbose:
@@ -101,6 +116,7 @@ def warm_exact(options: RunOptions, spec_text: str, as_json: bool) -> Outcome | 
             # Bytes we wrote that changed since are never trusted (the general path refetches
             # or says so); a file cargo rewrote is used offline, as the general path does.
             state = check_file(data, handle.fileno(), index_dir, rel)
+            _used(handle.fileno())
         blob = find_exact(data, spec.exact)
     except (OSError, CacheFormatError):
         return None

@@ -41,6 +41,8 @@ class LockfileJudgement(Record, frozen=False):
     results: list[PackageResult]
     skipped: int
     files_consulted: list[str] = field(default_factory=list)
+    # those of files_consulted read from cargo <= 1.84's directory (cache/store.py, "Seeding")
+    seeded_files: list[str] = field(default_factory=list)
     revalidated: bool = False
     fresh_until: float | None = None
     # by LockedPackage.index, when asked for: what check_features needs of each index entry
@@ -194,6 +196,7 @@ def judge_lockfile(
         else:
             groups.setdefault(target, []).append(package)
     consulted: list[str] = []
+    seeded: list[str] = []
     fresh: list[float | None] = []
     registries: list[Registry] = []
     deferred: dict[Registry, set[str]] = {}  # offline registries: cache paths to read
@@ -232,9 +235,12 @@ def judge_lockfile(
         _revalidate_missing(judge, registry_packages, judged)
         for reg in registries:
             if reg in deferred:  # read here or in the child: every file looked for
-                consulted.extend(reg.store.cache_path(rel) for rel in sorted(deferred[reg]))
+                paths = [reg.store.entry_path(rel) for rel in sorted(deferred[reg])]
             else:
-                consulted.extend(reg.files_consulted())
+                paths = reg.files_consulted()
+            consulted.extend(paths)
+            if reg.store.seed_dir() is not None:
+                seeded.extend(p for p in paths if reg.store.is_seed_path(p))
             fresh.append(reg.fresh_until())
         revalidated = any(reg.requests_made > 0 for reg in registries)
     finally:
@@ -251,7 +257,7 @@ def judge_lockfile(
     known = [f for f in fresh if f is not None]
     until = min(known) if known and len(known) == len(fresh) else None
     return LockfileJudgement(
-        path, results, skipped, consulted, revalidated, until, summaries_by_index
+        path, results, skipped, consulted, seeded, revalidated, until, summaries_by_index
     )
 
 

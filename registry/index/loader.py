@@ -246,7 +246,12 @@ class IndexLoader:
                 if rel in self._revalidated and not force:
                     out[rel] = self._data.setdefault(rel, data)
                     continue
-                if not self.refresh and not force and rel not in self._foreign:
+                if (
+                    not self.refresh
+                    and not force
+                    and rel not in self._foreign
+                    and not self.store.is_seeded(rel)  # a seed is never fresh by our sidecar
+                ):
                     fresh = read_max_age(self.store.sidecar_path(rel))
                     if fresh is not None and is_fresh(fresh[0], fresh[1], now):
                         out[rel] = self._data.setdefault(rel, data)
@@ -265,7 +270,7 @@ class IndexLoader:
         name = rel.rsplit("/", 1)[-1]
         if unreadable:
             return CacheEntryError(
-                f"cache entry for {name} is unreadable ({self.store.cache_path(rel)}); "
+                f"cache entry for {name} is unreadable ({self.store.entry_path(rel)}); "
                 "run without --offline to refetch"
             )
         return OfflineError(
@@ -345,6 +350,8 @@ class IndexLoader:
         writes: dict[str, bytes | None] = {}
         max_ages: dict[str, int] = {}
         fresh: list[str] = []
+        # read from cargo <= 1.84's directory (cache/store.py, "Seeding"), now confirmed
+        adopted: dict[str, bytes | None] = {}
         built = self._build_and_write(
             [(rel, result) for rel, result in results.items() if isinstance(result, Fetched)]
         )
@@ -360,11 +367,15 @@ class IndexLoader:
             elif isinstance(result, CacheValid):
                 data = cached[rel]
                 self.unchanged += 1
-                if rel in self._foreign:  # another writer's entry, confirmed current: adopt it
-                    self._foreign.discard(rel)
-                    self._write_problems(self.store.write_sums({rel: data}))
                 if result.max_age:
                     max_ages[rel] = result.max_age
+                if self.store.is_seeded(rel):  # stored in our directory from now on
+                    adopted[rel] = data
+                    self._foreign.discard(rel)
+                elif rel in self._foreign:  # another writer's entry, confirmed current: adopt it
+                    self._foreign.discard(rel)
+                    self._write_problems(self.store.write_sums({rel: data}))
+                if result.max_age and rel not in adopted:
                     fresh.append(rel)
                 out[rel] = data
             elif isinstance(result, NotFound):
@@ -379,6 +390,8 @@ class IndexLoader:
             self._data[rel] = data
         if writes:
             self._write(writes, max_ages)
+        if adopted:
+            self._write(adopted, max_ages)
         if fresh:
             self._write_problems(self.store.touch_fresh(fresh, max_ages))
         return out
@@ -440,7 +453,7 @@ class IndexLoader:
 
     def files_consulted(self) -> list[str]:
         """The cache files this instance read or wrote (for null-build fingerprints)."""
-        return [self.store.cache_path(rel) for rel in sorted(self._data)]
+        return [self.store.entry_path(rel) for rel in sorted(self._data)]
 
     def fresh_until(self) -> float | None:
         """When the first consulted entry is due for revalidation (None: already, or never
