@@ -34,7 +34,6 @@ so :meth:`Lockfile.resolve_dependency` and :meth:`Lockfile.dependencies_of` are 
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator, Mapping
 from types import MappingProxyType
 
@@ -60,8 +59,6 @@ _SOURCE_KINDS = ("registry", "sparse", "git", "path")
 _CHECKSUM_PREFIX = "checksum "
 _NO_CHECKSUM = "<none>"
 
-# Compiled on first use by re's own cache: only line numbers for a tomllib-read lockfile need it.
-_PACKAGE_HEADER = r"""\[\[[ \t]*(?:package|"package"|'package')[ \t]*\]\]"""
 _EMPTY: Mapping[str, str] = MappingProxyType({})
 _PATCH_KEYS = ("name", "version", "source")
 
@@ -281,26 +278,13 @@ class Lockfile(Record):
 
 
 def package_lines(text: str) -> list[int]:
-    """1-based line numbers of the ``[[package]]`` headers of ``text``, in order.
+    """1-based line numbers of the ``[[package]]`` tables of ``text`` (a document ``tomllib``
+    accepted), in order, read from its structure (:mod:`query.toml_lines`): a
+    ``[[package]]`` inside a string or a comment is not a table, ``[[ "package" ]]`` is, and
+    ``package = [{...}, ...]`` gives the line of each inline table."""
+    from query.toml_lines import array_table_lines
 
-    A header may have blanks around it and a trailing comment; it must be alone on its line.
-    """
-    lines: list[int] = []
-    line = 1
-    pos = 0
-    for match in re.finditer(_PACKAGE_HEADER, text):
-        start, end = match.span()
-        line_start = text.rfind("\n", 0, start) + 1
-        if text[line_start:start].strip(" \t"):
-            continue
-        line_end = text.find("\n", end)
-        rest = text[end : len(text) if line_end < 0 else line_end].strip(" \t\r")
-        if rest and not rest.startswith("#"):
-            continue
-        line += text.count("\n", pos, start)
-        pos = start
-        lines.append(line)
-    return lines
+    return array_table_lines(text, "package")
 
 
 def parse_dependency(text: str) -> LockDependency:

@@ -8,8 +8,11 @@ so a private crate is never judged by crates.io's entry.
 Checks, in order, each with its problem code (the JSON output's ``code``)::
 
     missing-crate       the index has no file for the crate
-    missing-version     the crate has no such version (build metadata included)
-    invalid-entry       the index line does not parse as cargo would accept it
+    missing-version     the crate has no such version (build metadata included; a line of
+                        another name, e.g. another case, is another package's)
+    invalid-entry       cargo 1.95 refuses the version's index line ("index entry is invalid",
+                        query/index_line.py), or crashes on a line of the crate's index file
+                        (a dependency with an empty name: no version of it is usable)
     unsupported-entry   the line's schema "v" is newer than this tool (and cargo 1.95) reads
     missing-checksum    a v2+ lockfile entry without a checksum
     checksum-mismatch   the lock's checksum is not the index cksum
@@ -47,9 +50,18 @@ class MissingCrate(Record):
 
 
 class MissingVersion(Record):
-    """The crate exists but not at this version; ``known`` lists some versions it has."""
+    """The crate exists but not at this version; ``known`` lists some versions it has,
+    ``note`` says more when the index has a line of that version for another name."""
 
     known: tuple[str, ...] = ()
+    note: str = ""
+
+
+class Unusable(Record):
+    """cargo cannot use any version of the crate from its index file (it crashes reading it);
+    ``reason`` says why, in one line."""
+
+    reason: str
 
 
 class Unknown(Record):
@@ -58,7 +70,7 @@ class Unknown(Record):
     reason: str
 
 
-Lookup = IndexEntry | MissingCrate | MissingVersion | Unknown
+Lookup = IndexEntry | MissingCrate | MissingVersion | Unusable | Unknown
 
 
 def same_registry(dep: IndexDependency, package_source: str, dep_source: str | None) -> bool:
@@ -203,6 +215,8 @@ def _judge(
     source = package.source or ""
     if isinstance(lookup, Unknown):
         return _result(package, UNKNOWN, Problem("unknown", lookup.reason))
+    if isinstance(lookup, Unusable):
+        return _result(package, PROBLEM, Problem("invalid-entry", lookup.reason))
     if isinstance(lookup, MissingCrate):
         return _result(
             package,
@@ -211,6 +225,8 @@ def _judge(
         )
     if isinstance(lookup, MissingVersion):
         known = f" (newest known: {', '.join(lookup.known)})" if lookup.known else ""
+        if lookup.note:
+            known += f"; {lookup.note}"
         return _result(
             package,
             PROBLEM,
@@ -231,14 +247,18 @@ def _judge(
             ),
         )
     if entry.status == INVALID:
-        return _result(
-            package,
-            PROBLEM,
-            Problem(
-                "invalid-entry",
-                f"{package.name} {package.version}: the index entry is invalid ({entry.problem})",
-            ),
-        )
+        if entry.panics:
+            message = (
+                f"{package.name} {package.version}: cargo 1.95 crashes (panics) reading this "
+                f"index line ({entry.problem}); it cannot use {package.name} at all from an "
+                "index file holding it"
+            )
+        else:
+            message = (
+                f"{package.name} {package.version}: the index entry is invalid, cargo refuses "
+                f"it ({entry.problem})"
+            )
+        return _result(package, PROBLEM, Problem("invalid-entry", message))
     problems: list[Problem] = []
     if package.checksum is None:
         if lock.version >= 2 and not lock.checksums_discarded:

@@ -26,10 +26,16 @@ from cache.format import CacheFormatError, find_exact, iter_keys
 from cache.store import IndexStore
 from query import TYPE_CHECKING
 from query.cargo_facts import CRATES_IO_SPARSE
-from query.entry import EntryError, IndexEntry, entry_from_mapping
+from query.entry import EntryError, EntryMemo, IndexEntry, entry_from_line
 from query.record import Record
 from registry.config.index_url import SPARSE, parse_index_url
-from registry.errors import CacheEntryError, NotFoundError, RegistryError
+from registry.errors import (
+    CacheEntryError,
+    NotFoundError,
+    OtherPackageError,
+    RegistryError,
+    UnusableCrateError,
+)
 from registry.index.loader import IndexLoader
 from registry.options import DEFAULT_TIMEOUT, default_cache_dir
 
@@ -50,10 +56,13 @@ __all__ = ["FetchReport", "Registry", "VersionInfo"]
 
 
 class VersionInfo(Record):
-    """One published version: its text as the index spells it, and whether it is yanked."""
+    """One published version: its text as the index spells it, whether it is yanked, and its
+    status as cargo classifies its index line (``candidate``, ``yanked``, ``invalid``,
+    ``unsupported``: see :mod:`query.entry`)."""
 
     text: str
     yanked: bool
+    status: str = "candidate"
 
     @property
     def version(self) -> semver.Version:
@@ -73,15 +82,6 @@ class FetchReport(Record):
     cached: int
     not_found: tuple[str, ...]
     errors: dict[str, RegistryError]
-
-
-def _yanked_hint(blob: bytes) -> bool:
-    """Cheap yanked test on a raw line: a JSON key cannot hide its quotes, so no match = no."""
-    at = blob.find(b'"yanked"')
-    if at < 0:
-        return False
-    rest = blob[at + 8 :].lstrip(b" \t\r\n")
-    return rest.startswith(b":") and rest[1:].lstrip(b" \t\r\n").startswith(b"true")
 
 
 class Registry:
@@ -126,8 +126,8 @@ class Registry:
             warn=warn,
             progress=progress,
         )
-        # parsed dependency requirements, shared by every entry this registry builds
-        self._requirements: dict[str, Requirement] = {}
+        # what classifying lines shares (parsed requirements, target verdicts...)
+        self._memo = EntryMemo()
 
     def __repr__(self) -> str:
         return f"Registry({self.source.url!r}, cache_dir={str(self.cache_root)!r})"
@@ -205,7 +205,9 @@ class Registry:
     # -- reading cache bytes ------------------------------------------------------------------
 
     def entry_in(self, data: bytes, name: str, version: str) -> IndexEntry | None:
-        """The entry for ``version`` in cache bytes from `load`, parsing that line only."""
+        """The entry for ``version`` in cache bytes from `load`, parsing that line only; None
+        when there is no such version. :class:`OtherPackageError` when the line of that
+        version names another package."""
         try:  # `_find`, inline: this runs once per locked package
             blob = find_exact(data, version, checked=True)
         except CacheFormatError:
@@ -233,38 +235,20 @@ class Registry:
 
     # -- queries ----------------------------------------------------------------------------
 
-    def _entry(
-        self, name: str, version: str, blob: bytes, *, allow_invalid: bool = False
-    ) -> IndexEntry:
-        """The entry of one cached line. A line cargo keeps though it is not valid UTF-8 JSON
-        becomes an "invalid" entry with ``allow_invalid`` (queries skip it), else an error."""
-        import registry.index.json_line  # not ``from``: see query.entry._dependencies
+    def _entry(self, name: str, version: str, blob: bytes) -> IndexEntry:
+        """The entry of one cached line, classified as cargo does (:mod:`query.entry`).
 
-        entry: IndexEntry | None
+        Names are compared exactly, as cargo does (``matches_id``): a line of another name
+        (``Probe`` in the file of ``probe``, or another crate's line) is another package's:
+        OtherPackageError (not found), as cargo says "no matching package". A line whose
+        version is not its cache key, or that cargo would not keep, means a damaged or foreign
+        cache entry: CacheEntryError, which `_repairing` answers with one refetch.
+        """
         try:
-            data = registry.index.json_line.loads(blob)
-        except ValueError:
-            invalid = _invalid_entry(blob, name, version)
-            if invalid is not None and allow_invalid:
-                return invalid
-            if invalid is not None:
-                # Kept like cargo (registry/index/index_file.py) though not valid UTF-8 JSON
-                # throughout: the version exists, but cargo cannot use it either.
-                raise CacheEntryError(
-                    f"cache entry for {name} {version} is an invalid index line (not valid "
-                    f"UTF-8 JSON) in {self.source.base}; cargo cannot use this version either"
-                ) from None
+            entry = entry_from_line(blob, memo=self._memo)
+        except EntryError:
             entry = None
-        else:
-            try:
-                entry = entry_from_mapping(data, blob, requirements=self._requirements)
-            except EntryError:
-                entry = None
-        if (
-            entry is None
-            or (entry.name != name and entry.name.lower() != name.lower())
-            or entry.vers != version
-        ):
+        if entry is None or entry.vers != version:
             hint = (
                 "run without --offline to refetch it"
                 if self.offline
@@ -272,6 +256,12 @@ class Registry:
             )
             raise CacheEntryError(
                 f"cache entry for {name} holds a line that is not {name} {version}; {hint}"
+            )
+        if entry.name != name:
+            raise OtherPackageError(
+                f"{name} has no version {version} in {self.source.base}: the index line of "
+                f"{version} is for a package named {entry.name!r} (names match exactly)",
+                entry.name,
             )
         return entry
 
@@ -355,10 +345,10 @@ class Registry:
             blob = self._find(data, key, name)
             if blob is None:
                 continue
-            if _yanked_hint(blob):
-                skipped.append(f"{key} (yanked)")
-                continue
-            entry = self._entry(name, key, blob, allow_invalid=True)
+            try:
+                entry = self._entry(name, key, blob)
+            except OtherPackageError:
+                continue  # another package's line
             if entry.selectable:
                 return entry
             skipped.append(f"{key} ({entry.status})")
@@ -378,14 +368,21 @@ class Registry:
         for key in reversed(keys):
             blob = self._find(data, key, name)
             if blob is not None:
-                entries.append(self._entry(name, key, blob, allow_invalid=True))
+                try:
+                    entries.append(self._entry(name, key, blob))
+                except OtherPackageError:
+                    continue
         if not entries:
             wanted = f" matching {requirement}" if requirement is not None else ""
             raise NotFoundError(f"{name} has no version{wanted}")
         return entries
 
     def versions(self, name: str) -> list[VersionInfo]:
-        """Every version in cargo's order, yanked ones marked; no JSON is parsed."""
+        """Every version of ``name`` in cargo's order, each line classified as cargo does
+        (yanked ones marked); lines of another name (another case) are left out."""
+        return self._repairing(name, lambda: self._versions(name))
+
+    def _versions(self, name: str) -> list[VersionInfo]:
         from cache.format import parse
         from query.version import VersionError, parse_parts, version_key
 
@@ -400,7 +397,11 @@ class Registry:
                 parsed = parse_parts(key)
             except VersionError:
                 continue
-            rows.append((version_key(parsed), VersionInfo(key, _yanked_hint(blob))))
+            try:
+                entry = self._entry(name, key, blob)
+            except OtherPackageError:
+                continue
+            rows.append((version_key(parsed), VersionInfo(key, entry.yanked, entry.status)))
         rows.sort(key=lambda row: row[0])
         return [info for _, info in rows]
 
@@ -412,7 +413,7 @@ class Registry:
         errors: dict[str, RegistryError] = {}
         not_found: list[str] = []
         for name, value in results.items():
-            if isinstance(value, NotFoundError):
+            if isinstance(value, NotFoundError) and not isinstance(value, UnusableCrateError):
                 not_found.append(name)
             elif isinstance(value, RegistryError):
                 errors[name] = value
@@ -430,25 +431,4 @@ class Registry:
 def _unreadable(name: str) -> CacheEntryError:
     return CacheEntryError(
         f"cache entry for {name} is unreadable; run without --offline to refetch"
-    )
-
-
-def _invalid_entry(blob: bytes, name: str, version: str) -> IndexEntry | None:
-    """A cached line that is not valid UTF-8 JSON (a stray byte, a lone surrogate escape, 1e400:
-    cargo keeps such lines) but names exactly this crate and version: cargo's "invalid" index
-    summary. None if it does not."""
-    from query.entry import INVALID
-    from registry.index.index_file import serde_minimal
-
-    found = serde_minimal(blob)
-    if found is None or not isinstance(found[0], str) or found[0].lower() != name.lower():
-        return None
-    if found[1] != version:
-        return None
-    return IndexEntry(
-        name=found[0],
-        vers=version,
-        status=INVALID,
-        problem="the index line is not valid UTF-8 JSON",
-        raw=blob,
     )

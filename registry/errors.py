@@ -9,13 +9,16 @@
     │   │     LockfileError, ManifestError, EntryError (an index line: caught where read)
     │   └── InputError                         an input file that cannot be read or parsed
     ├── NotFoundError                  exit 1  no such crate / no matching version
+    │   ├── OtherPackageError                  the version's index line names another package
+    │   └── UnusableCrateError                 cargo 1.95 crashes reading the crate's index file
     └── UnavailableError               exit 3  could not answer
         ├── OfflineError                       not cached and --offline was given
         ├── CacheEntryError                    a cache entry is unreadable and may not be refetched
         ├── NetworkError                       transport failure after retries (URL named)
         ├── HttpStatusError                    unexpected HTTP status (URL, status, body excerpt)
         ├── AuthError                          401/403 with or without a token
-        └── RegistryConfigError                config.json missing or malformed
+        ├── RegistryConfigError                config.json missing or malformed
+        └── NotAnIndexFileError                a crate's file holds no index line at all
 
 Every message is one line, names the input (crate, URL or file), says what to do, and never
 contains a token. Foreign exceptions are mapped into this tree at three edges, and nowhere else:
@@ -54,8 +57,11 @@ __all__ = [
     "HttpStatusError",
     "InputError",
     "NetworkError",
+    "NotAnIndexFileError",
     "NotFoundError",
     "OfflineError",
+    "OtherPackageError",
+    "UnusableCrateError",
     "ParseError",
     "RegistryConfigError",
     "RegistryError",
@@ -70,6 +76,21 @@ class InputError(UsageError):
 
 class NotFoundError(RegistryError):
     exit_code = EXIT_NOT_FOUND
+
+
+class OtherPackageError(NotFoundError):
+    """The index line of the version asked for names another package: cargo matches names
+    exactly, so a line ``Probe`` in the file of ``probe`` is not a version of ``probe``."""
+
+    def __init__(self, message: str, line_name: str = "") -> None:
+        super().__init__(message)
+        self.line_name = line_name
+
+
+class UnusableCrateError(NotFoundError):
+    """cargo 1.95 cannot use any version of the crate: its index file holds a line on which
+    cargo panics (a dependency with an empty name; query/index_line.py). Such a file is not
+    cached, as cargo never caches it."""
 
 
 class UnavailableError(RegistryError):
@@ -101,3 +122,8 @@ class AuthError(UnavailableError):
 
 class RegistryConfigError(UnavailableError):
     pass
+
+
+class NotAnIndexFileError(UnavailableError):
+    """A crate's file, as served, holds no line cargo could read as an index entry (an HTML page
+    from a captive portal, binary junk): it is not cached, and the crate cannot be checked."""

@@ -68,12 +68,12 @@ TRICKS: dict[str, tuple[str, str, str, str, str]] = {
         "    if subset:",
         "    if False:",
     ),
-    "json_line": (
-        "one index line read by the stdlib json, not orjson",
-        "check-nu",
-        "registry/index/json_line.py",
-        r'    if b"\\ud" in blob or b"\\uD" in blob:',
-        "    if True:",
+    "entry_plain": (
+        "ordinary index lines classified in one pass over the stdlib json's reading",
+        "check-nu,query",
+        "query/entry.py",
+        "    if quotes is not None:\n        try:",
+        "    if False:\n        try:",
     ),
     "warm_exact": (
         "an exact query answered from one cache line without the Registry",

@@ -30,6 +30,7 @@ from registry.errors import (
     CacheEntryError,
     NotFoundError,
     OfflineError,
+    OtherPackageError,
     RegistryConfigError,
     RegistryError,
 )
@@ -130,20 +131,17 @@ class Counter:
 
 @pytest.fixture
 def count_entries(monkeypatch: pytest.MonkeyPatch) -> Counter:
-    counter = Counter(client_module.entry_from_mapping)
-    monkeypatch.setattr(client_module, "entry_from_mapping", counter)
+    """Counts index lines classified by the registry (query.entry.entry_from_line)."""
+    counter = Counter(client_module.entry_from_line)
+    monkeypatch.setattr(client_module, "entry_from_line", counter)
     return counter
 
 
 @pytest.fixture
 def count_loads(monkeypatch: pytest.MonkeyPatch) -> Counter:
-    """Counts index lines parsed: by the JSON reader of queries (registry.index.json_line) or by
-    orjson directly (the cache builder)."""
-    import registry.index.json_line
-
-    counter = Counter(registry.index.json_line.loads)
-    monkeypatch.setattr(registry.index.json_line, "loads", counter)
-    monkeypatch.setattr(orjson, "loads", Counter(orjson.loads, counter))
+    """Counts index lines parsed by orjson (the cache builder of large downloads)."""
+    counter = Counter(orjson.loads)
+    monkeypatch.setattr(orjson, "loads", counter)
     return counter
 
 
@@ -236,8 +234,11 @@ def test_one_request_per_file_per_instance(
 def test_lowercased_path(
     index: Path, index_server: IndexServer, open_registry: Callable[..., Registry]
 ) -> None:
-    entry = open_registry(index_server.url).get("FOO", "1.2.0")
-    assert entry.name == "foo"
+    # The file is found by the lowercased name, but its lines are `foo`'s: cargo matches names
+    # exactly, so `FOO` has no version there.
+    with pytest.raises(OtherPackageError, match="named 'foo'") as caught:
+        open_registry(index_server.url).get("FOO", "1.2.0")
+    assert caught.value.exit_code == 1
     assert [r.path for r in index_server.requests_for("3/f/foo")] == ["/3/f/foo"]
 
 
@@ -368,11 +369,11 @@ def test_exact_get_parses_only_that_line(
     assert entry.vers == "1.1.0"
     assert entry.features == {"std": (), "default": ("std",)}
     assert count_entries.calls == 1
-    assert count_loads.calls == 1
-    assert orjson.loads(count_loads.args[0])["vers"] == "1.1.0"
+    assert count_loads.calls == 0
+    assert orjson.loads(count_entries.args[0])["vers"] == "1.1.0"
 
 
-def test_versions_parses_no_json(
+def test_versions_classifies_each_version_once(
     index: Path,
     index_server: IndexServer,
     open_registry: Callable[..., Registry],
@@ -393,7 +394,9 @@ def test_versions_parses_no_json(
         ("1.4.0", False),
         ("2.0.0-alpha.1", False),
     ]
-    assert count_entries.calls == 0
+    assert [r.status for r in rows][-3:] == ["yanked", "unsupported", "candidate"]
+    # yanked is decided from each parsed line (cargo's IndexSummary::parse), not from its text
+    assert count_entries.calls == len(rows)
     assert count_loads.calls == 0
 
 
@@ -635,7 +638,6 @@ SIDECARS = pytest.mark.parametrize("keep_sidecars", [True, False], ids=["ours", 
 
 
 FOREIGN = {
-    "other-crate": orjson.dumps(line("bar", "1.0.0")),
     "other-version": orjson.dumps(line("foo", "1.1.0")),
     "not-json": b"{not json",
     "not-an-object": b"[1,2]",
@@ -700,6 +702,30 @@ def test_mismatched_blob_offline_is_cache_entry_error(
             reg.get("foo", "0.9.0")
     else:  # a cargo-written file: the intact line still answers
         assert reg.get("foo", "0.9.0").vers == "0.9.0"
+
+
+@pytest.mark.parametrize("offline", [False, True], ids=["online", "offline"])
+def test_another_crates_line_is_another_package(
+    index: Path,
+    index_server: IndexServer,
+    cache: Path,
+    open_registry: Callable[..., Registry],
+    offline: bool,
+) -> None:
+    """A cargo-written cache file whose 1.0.0 line names `bar`: cargo matches names exactly, so
+    foo has no version 1.0.0 there (not found, exit 1), online or offline; no refetch (online,
+    only the usual conditional revalidation)."""
+    open_registry(index_server.url).fetch(["foo"])
+    data = _foreign_cache(index_server, "1.0.0", orjson.dumps(line("bar", "1.0.0")))
+    _plant(cache, index_server, data, keep_sidecars=False)
+    index_server.clear_requests()
+    reg = open_registry(index_server.url, offline=offline)
+    with pytest.raises(OtherPackageError, match="named 'bar'"):
+        reg.get("foo", "1.0.0")
+    assert reg.get("foo", "0.9.0").vers == "0.9.0"
+    requests = index_server.requests_for("3/f/foo")
+    assert all(r.header("If-None-Match") for r in requests)
+    assert len(requests) == (0 if offline else 1)
 
 
 # --- authentication ------------------------------------------------------------------------------

@@ -40,24 +40,24 @@ def answer(options: RunOptions, spec: str, as_json: bool, all_versions: bool) ->
     if as_json:
         return Outcome(0, b"".join(entry.raw.rstrip(b"\r") + b"\n" for entry in entries))
     if all_versions:
-        return Outcome(0, render_versions((e.vers, e.yanked) for e in entries) + "\n")
-    import orjson
-
-    return Outcome(0, render_entry(orjson.loads(entries[0].raw)) + "\n")
+        rows = ((e.vers, e.yanked, e.status) for e in entries)
+        return Outcome(0, render_versions(rows) + "\n")
+    return Outcome(0, render_entry(entries[0]) + "\n")
 
 
 # -- accelerator: the warm exact query ------------------------------------------------------------
 #
 # Twin: `answer` above. A null build asks exact questions of a warm cache, and `answer` costs
-# the Registry's imports (orjson alone ~11 ms, the loader, the transport's module): this finds
-# ``\0<version>\0`` in one cache file and parses that single line with the stdlib ``json``
-# (registry/index/json_line.py). It answers only when `answer` could not answer otherwise: an
-# exact query of a sparse index, no -v, and either --offline or a cache entry still fresh by
-# the server's max-age; anything else (a miss, a corrupt or foreign entry, a line only orjson
-# may judge) returns None and `answer` runs. Gain, end to end: undoing it adds ~11 ms to a
-# ~20 ms exact query (docs/performance.md; scripts/bench.py's "exact query" row times it).
-# Pinned to `answer` by tests/test_cli.py (test_fast_path_and_full_cli_print_the_same_bytes
-# and the tests after it).
+# the Registry's imports (the loader, the transport's module): this finds ``\0<version>\0`` in
+# one cache file and classifies that single line with the same function as the general path
+# (query.entry.entry_from_line, which reads it with the stdlib ``json`` when it can), so what
+# is printed, ``yanked`` included, comes from parsed fields. It answers only when `answer`
+# could not answer otherwise: an exact query of a sparse index, no -v, and either --offline or
+# a cache entry still fresh by the server's max-age; anything else (a miss, a corrupt or
+# foreign entry, a line that is not exactly NAME VERSION) returns None and `answer` runs.
+# Gain, end to end: undoing it adds ~11 ms to a ~20 ms exact query (docs/performance.md;
+# scripts/bench.py's "exact query" row times it). Pinned to `answer` by tests/test_cli.py
+# (test_fast_path_and_full_cli_print_the_same_bytes and the tests after it).
 
 
 #: cache.lastuse.RESOLUTION, without importing it on the fast path (tests/test_cache_maintenance.py
@@ -125,18 +125,13 @@ def warm_exact(options: RunOptions, spec_text: str, as_json: bool) -> Outcome | 
     if state not in (VERIFIED, INTACT) and not (options.offline and state == FOREIGN):
         return None
 
-    from registry.index.json_line import UNDECIDED, loads_plain
+    from query.entry import EntryError, entry_from_line
 
-    # Parsed as the general path does, or deferred to it when only orjson may judge the line.
-    entry = loads_plain(blob)
-    if entry is UNDECIDED:
-        return None
-    if (
-        not isinstance(entry, dict)
-        or not isinstance(entry.get("name"), str)
-        or entry["name"].lower() != spec.name.lower()
-        or entry.get("vers") != spec.exact
-    ):
+    try:
+        entry = entry_from_line(blob)
+    except EntryError:
+        return None  # not a line cargo keeps: a foreign cache, the general path says so
+    if entry.name != spec.name or entry.vers != spec.exact:
         return None
     if as_json:
         return Outcome(0, blob.rstrip(b"\r") + b"\n")

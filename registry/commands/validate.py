@@ -14,11 +14,17 @@ from query import TYPE_CHECKING
 from query.entry import IndexEntry
 from query.names import CrateNameError, index_path, validate_crate_name
 from query.record import Record, field
-from query.validate import MissingCrate, MissingVersion, Unknown, validate_lockfile
+from query.validate import MissingCrate, MissingVersion, Unknown, Unusable, validate_lockfile
 from registry.commands import Outcome
 from registry.config.index_url import LOCAL, parse_index_url
 from registry.config.source_replacement import SourceMap, Unresolved
-from registry.errors import InputError, NotFoundError, RegistryError
+from registry.errors import (
+    InputError,
+    NotFoundError,
+    OtherPackageError,
+    RegistryError,
+    UnusableCrateError,
+)
 from registry.parallel import JUDGED, split_map
 
 if TYPE_CHECKING:
@@ -67,12 +73,17 @@ def run(options: RunOptions, lockfile: str, fmt: str, unknown: str, deny_yanked:
 
 
 def _lookup(reg: Registry, package: LockedPackage, value: bytes | RegistryError) -> Lookup:
+    if isinstance(value, UnusableCrateError):
+        return Unusable(str(value))
     if isinstance(value, NotFoundError):
         return MissingCrate()
     if isinstance(value, RegistryError):
         return Unknown(str(value))
     try:
         entry = reg.entry_in(value, package.name, package.version)
+    except OtherPackageError as exc:  # cargo matches names exactly: not this package's version
+        note = f"the index line of {package.version} is for {exc.line_name!r}"
+        return MissingVersion(tuple(reg.newest_keys(value, 3)), note)
     except RegistryError as exc:
         return Unknown(str(exc))
     if entry is None:
@@ -222,9 +233,9 @@ def judge_lockfile(
             for package in packages:
                 judge.plan[package.index] = (reg, loaded[package.name])
         # What judging imports lazily: once here, not in each process after the fork.
+        import query.cfg
         import query.requirement
         import query.version  # noqa: F401
-        import registry.index.json_line  # noqa: F401
 
         # Forking after a request could copy a transport's threads: serial then.
         quiet = all(reg.requests_made == 0 for reg in registries)

@@ -1,4 +1,5 @@
-"""``registry versions NAME``: every published version, yanked ones marked."""
+"""``registry versions NAME``: every published version, yanked ones (and the ones cargo cannot
+use) marked."""
 
 from __future__ import annotations
 
@@ -17,4 +18,4 @@ def run(options: RunOptions, name: str) -> Outcome:
     with open_registry(options) as reg:
         rows = reg.versions(name)
         report(options, reg)
-    return Outcome(0, render_versions((r.text, r.yanked) for r in rows) + "\n")
+    return Outcome(0, render_versions((r.text, r.yanked, r.status) for r in rows) + "\n")

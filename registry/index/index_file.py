@@ -1,32 +1,32 @@
 """From a raw index file to the ``(version, raw line)`` pairs that go into the ``.cache`` file.
 
-The retention rule is cargo's (spec §3.5, §5.2): a line is kept, verbatim (a trailing ``\\r``
-included), when its ``name`` and ``vers`` parse, whatever else is wrong with it; its cache key is
-the version rendered from the parsed value, build metadata included.
+The retention rule is cargo's (``Summaries::parse``, ``src/cargo/sources/registry/index/mod.rs
+:525-553`` at cargo 0.96.0): a line is kept, verbatim (a trailing ``\\r`` included), when
+``IndexSummary::parse`` returns anything at all -- that is, when its ``name`` and ``vers`` parse
+(``IndexPackageMinimum``), whatever else is wrong with it (invalid and unsupported lines are
+cached too); its cache key is the version rendered from the parsed value, build metadata
+included. Checked against cargo 1.95's own `.cache` files in tests/test_cargo_compat.py and
+against cargo's verdict on hundreds of odd lines in tests/test_index_lines.py.
 
-"Parse" means exactly what cargo's fallback does, ``serde_json::from_slice::<IndexPackageMinimal
-{name, vers}>(line)`` (checked against cargo 1.95's own `.cache` files in
-tests/test_cargo_compat.py; generated files in tests/reliability/test_properties.py):
+"Parse" means what serde_json does with the line (:mod:`query.index_json`):
 
-* the line is one JSON value (JSON whitespace around it), an object, or an array of exactly
-  ``[name, vers]``; ``name`` and ``vers`` are strings, valid UTF-8 without lone surrogates, and
-  ``vers`` is a strict semver version;
+* the line is one JSON value (JSON whitespace around it), an object, or an array (serde's
+  other form of a struct) of exactly ``[name, vers]``; ``name`` and ``vers`` are strings, valid
+  UTF-8 without lone surrogates, and ``vers`` is a strict semver version;
 * a duplicate top-level ``name`` or ``vers`` key (also spelled with ``\\u`` escapes) drops the
   line, and so does a top-level key that is not valid UTF-8 or holds a lone surrogate escape;
 * everything else is skipped unvalidated beyond JSON syntax: invalid UTF-8 or lone surrogate
   escapes inside other strings (or nested keys), numbers out of any float range (``1e400``),
-  duplicate other keys, wrong types. Such lines are kept.
+  duplicate other keys, wrong types, any depth of nesting. Such lines are kept.
 
 A fast reader reads every ordinary line; the few it rejects, or that could hide a duplicate key,
-go to the stdlib ``json`` module with the rules above (``serde_minimal``). The fast reader is
-orjson for large downloads, and the stdlib decoder below `STDLIB_JSON_BELOW` bytes: orjson reads
-~2.5 times faster, but its import (it loads dataclasses, uuid, platform...) costs more than the
-stdlib takes for that many bytes of lines, in each process of a forked run
-(docs/performance.md). Both reject what serde_json rejects or hand it on (NaN
-and infinities refused, invalid UTF-8 refused, ``\\u`` escapes sent to ``serde_minimal``), so
-the lines kept are the same (tests/reliability/test_properties.py runs both). Known gap: a
-line nested deeper than Python's recursion limit (~1000 levels) is dropped, where cargo keeps
-it.
+go to the general reader, :func:`query.index_json.read_json` (`serde_minimal`). The fast reader
+is orjson for large downloads, and the stdlib decoder below `STDLIB_JSON_BELOW` bytes: orjson
+reads ~2.5 times faster, but its import (it loads dataclasses, uuid, platform...) costs more
+than the stdlib takes for that many bytes of lines, in each process of a forked run
+(docs/performance.md). Both reject what serde_json rejects or hand it on (NaN and infinities
+refused, invalid UTF-8 refused, ``\\u`` escapes sent to ``serde_minimal``), so the lines kept
+are the same (tests/reliability/test_properties.py runs both).
 
 This is the one place that parses every line of an index file, once per download.
 """
@@ -44,55 +44,21 @@ if TYPE_CHECKING:
 STDLIB_JSON_BELOW = 2 << 20
 
 
-class _Pairs(list[tuple[str, object]]):
-    """A JSON object as its (key, value) pairs in order, duplicates kept."""
-
-
 def _reject_constant(name: str) -> object:
     raise ValueError(f"{name} is not JSON")  # NaN, Infinity, -Infinity: serde_json rejects them
 
 
-def _valid_text(text: str) -> bool:
-    """No lone surrogate: neither an escape like \\ud800 nor an invalid UTF-8 byte."""
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
-
-
-def serde_minimal(line: bytes) -> tuple[object, object] | None:
-    """(name, vers) as serde_json reads cargo's ``IndexPackageMinimal``, or None if it fails."""
-    import json
+def serde_minimal(line: bytes) -> tuple[str, str] | None:
+    """(name, vers) as cargo keeps the line (``IndexPackageMinimum``, or the whole
+    ``IndexPackage`` in serde's array form), or None when cargo drops it."""
+    from query.index_json import JsonSyntaxError, read_json
+    from query.index_line import kept_name_version
 
     try:
-        # Invalid UTF-8 becomes lone surrogates, which JSON strings accept (serde_json skips
-        # strings it does not keep without validating them) and `_valid_text` catches.
-        value = json.loads(
-            line.decode("utf-8", "surrogateescape"),
-            object_pairs_hook=_Pairs,
-            parse_constant=_reject_constant,
-            parse_int=lambda _text: 0,  # any size (no int-digits limit), never used
-            parse_float=lambda _text: 0.0,  # any range: 1e400 is valid JSON syntax
-        )
-    except (ValueError, RecursionError):
+        value = read_json(line)
+    except JsonSyntaxError:
         return None
-    if isinstance(value, _Pairs):
-        found: dict[str, object] = {}
-        for key, item in value:
-            if not _valid_text(key) or (key in ("name", "vers") and key in found):
-                return None
-            found.setdefault(key, item)
-        name, vers = found.get("name"), found.get("vers")
-    elif type(value) is list and len(value) == 2:  # a struct also deserializes from a sequence
-        name, vers = value
-    else:
-        return None
-    if not isinstance(name, str) or not isinstance(vers, str):
-        return None
-    if not _valid_text(name) or not _valid_text(vers):
-        return None
-    return name, vers
+    return kept_name_version(value)
 
 
 def _may_hide_duplicate(line: bytes) -> bool:
@@ -145,20 +111,43 @@ def summaries_from_index(
 ) -> list[tuple[str, bytes]]:
     """Split an index file on ``\\n`` and keep each line whose name and version parse;
     ``read`` is a `line_reader` (by default the one for ``len(raw)`` bytes)."""
+    return read_index_file(raw, read)[0]
+
+
+def read_index_file(
+    raw: bytes, read: Callable[[bytes], object] | None = None
+) -> tuple[list[tuple[str, bytes]], tuple[str, str] | None]:
+    """`summaries_from_index`, and ``(version, why)`` of a line on which cargo 1.95 panics (a
+    dependency whose package name is empty: query/index_line.py), or None.
+
+    cargo parses every line of a file it downloads before it writes its ``.cache``, so one such
+    line anywhere makes it crash for any use of the crate, and it never caches the file. Only a
+    line holding an empty string ``""`` can be one; of those (empty features are common), only
+    one with an empty string where a dependency's name or package goes is classified.
+    """
     pairs: list[tuple[str, bytes]] = []
+    crash: tuple[str, str] | None = None
     loads = line_reader(len(raw)) if read is None else read
+    # the lines holding an empty string, by their offset (one scan in C; most files have none)
+    suspects = _lines_with_empty_strings(raw)
+    at = 0
     for line in raw.split(b"\n"):
+        start, at = at, at + len(line) + 1
         if not line.strip():
             continue
         data = loads(line)
         if type(data) is dict and not _may_hide_duplicate(line):
             name = data.get("name")
             vers = data.get("vers")
+            if suspects and start in suspects and crash is None and _may_crash(data.get("deps")):
+                crash = _crash(line)
         elif data is None or type(data) is dict or type(data) is list:
             name_vers = serde_minimal(line)
             if name_vers is None:
                 continue
             name, vers = name_vers
+            if suspects and start in suspects and crash is None:
+                crash = _crash(line)
         else:
             continue
         if not isinstance(name, str) or not isinstance(vers, str):
@@ -166,4 +155,35 @@ def summaries_from_index(
         if not is_version(vers):
             continue
         pairs.append((vers, line))  # a valid version renders exactly as written
-    return pairs
+    return pairs, crash
+
+
+def _lines_with_empty_strings(raw: bytes) -> set[int]:
+    """The offsets of the lines of ``raw`` holding ``""``."""
+    import re
+
+    return {raw.rfind(b"\n", 0, m.start()) + 1 for m in re.finditer(b'""', raw)}
+
+
+def _may_crash(deps: object) -> bool:
+    """Could one of ``deps`` (as a plain JSON reader read them) have an empty package name?"""
+    if type(deps) is not list:
+        return False
+    for dep in deps:
+        if type(dep) is dict:
+            package = dep.get("package")
+            if (dep.get("name") if package is None else package) == "":
+                return True
+        elif type(dep) is list and "" in dep:  # serde's array form of a dependency
+            return True
+    return False
+
+
+def _crash(line: bytes) -> tuple[str, str] | None:
+    from query.entry import EntryError, entry_from_line
+
+    try:
+        entry = entry_from_line(line)
+    except EntryError:
+        return None
+    return (entry.vers, str(entry.problem)) if entry.panics else None

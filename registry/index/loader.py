@@ -11,6 +11,15 @@ How a crate's cache entry is made current (:meth:`IndexLoader.load`), once per i
                                      missing or unreadable), 200 rewrites the entry,
                                      404/410/451 deletes it
 
+A file (downloaded, or read from a local index) in which not one line is an index entry cargo
+could read (an HTML page from a captive portal, binary junk, an empty body) is not an index
+file: nothing is cached or overwritten, and the crate's answer is `NotAnIndexFileError`
+("could not check", exit 3). A file with at least one such line is cached as cargo would;
+unless one of its lines makes cargo 1.95 panic (registry/index/index_file.py
+`read_index_file`):
+cargo can then use no version of the crate and caches nothing, and neither do we
+(`UnusableCrateError`).
+
 All requests of one :meth:`load` call go out as one concurrent batch (two when it both
 revalidates cached entries and fetches missing ones).
 
@@ -41,10 +50,12 @@ from registry import USER_AGENT
 from registry.config.index_url import LOCAL, IndexSource
 from registry.errors import (
     CacheEntryError,
+    NotAnIndexFileError,
     NotFoundError,
     OfflineError,
     RegistryConfigError,
     RegistryError,
+    UnusableCrateError,
     UsageError,
 )
 
@@ -295,17 +306,41 @@ class IndexLoader:
             return NotFoundError(f"no crate named {name} in {self.source.base}")
         except OSError as exc:
             return CacheEntryError(f"cannot read {path}: {exc.strerror}")
-        new = self._build(body, current)
+        new, crash = self._build(body, current)
+        if new is None:
+            return self._not_an_index_file(path, body)
+        if crash is not None:
+            return self._unusable(name, path, crash)
         self._write({rel: new}, {})
         self._data[rel] = new
         return new
 
     def _build(
         self, body: bytes, version: str, read: Callable[[bytes], object] | None = None
-    ) -> bytes:
-        from registry.index.index_file import summaries_from_index
+    ) -> tuple[bytes | None, tuple[str, str] | None]:
+        """The ``.cache`` bytes of an index file (None when no line of it is an index entry),
+        and the line cargo would crash on (`read_index_file`), if any."""
+        from registry.index.index_file import read_index_file
 
-        return serialize(version, summaries_from_index(body, read))
+        pairs, crash = read_index_file(body, read)
+        return (serialize(version, pairs) if pairs else None), crash
+
+    def _not_an_index_file(self, where: str, body: bytes) -> NotAnIndexFileError:
+        start = body[:48].decode("utf-8", "replace")
+        shown = "".join(c if c.isprintable() else "?" for c in start)
+        what = f"it starts with {shown!r}" if body.strip() else "it is empty"
+        return NotAnIndexFileError(
+            f"{where} is not an index file (no line of it is an index entry; {what}); nothing "
+            "was cached: is the index URL right, or is a proxy or captive portal answering?"
+        )
+
+    def _unusable(self, name: str, where: str, crash: tuple[str, str]) -> UnusableCrateError:
+        version, why = crash
+        return UnusableCrateError(
+            f"cargo 1.95 crashes reading the index file of {name} ({where}): its line of "
+            f"{version} has {why.split(' (')[0]}; no version of {name} is usable from it, and "
+            "nothing was cached"
+        )
 
     def _write(self, items: dict[str, bytes | None], max_ages: dict[str, int]) -> None:
         self._write_problems(self.store.write_many(items, max_ages, record_sums=True))
@@ -352,13 +387,20 @@ class IndexLoader:
         fresh: list[str] = []
         # read from cargo <= 1.84's directory (cache/store.py, "Seeding"), now confirmed
         adopted: dict[str, bytes | None] = {}
-        built = self._build_and_write(
+        built, crashes = self._build_and_write(
             [(rel, result) for rel, result in results.items() if isinstance(result, Fetched)]
         )
         for rel, result in results.items():
             name = rel.rsplit("/", 1)[-1]
             if isinstance(result, Fetched):
-                data = built[rel]
+                found = built.get(rel)
+                if rel in crashes:
+                    out[rel] = self._unusable(name, self.source.base + rel, crashes[rel])
+                    continue
+                if found is None:
+                    out[rel] = self._not_an_index_file(self.source.base + rel, result.body)
+                    continue
+                data = found
                 self._foreign.discard(rel)
                 if result.max_age:
                     max_ages[rel] = result.max_age
@@ -396,22 +438,36 @@ class IndexLoader:
             self._write_problems(self.store.touch_fresh(fresh, max_ages))
         return out
 
-    def _build_and_write(self, fetched: list[tuple[str, Fetched]]) -> dict[str, bytes]:
+    def _build_and_write(
+        self, fetched: list[tuple[str, Fetched]]
+    ) -> tuple[dict[str, bytes], dict[str, tuple[str, str]]]:
         """Build the ``.cache`` bytes of downloaded files and write them (with their max-age
         sidecars), half of them in a forked child when there are many (registry/parallel.py):
-        parsing every line of a file and creating it are the bulk of a cold fetch."""
+        parsing every line of a file and creating it are the bulk of a cold fetch. Also gives,
+        by path, the files cargo would crash on (`read_index_file`; not written)."""
         if not fetched:
-            return {}
+            return {}, {}
         from registry.index.index_file import line_reader
         from registry.parallel import split_map
 
         # one JSON reader for the whole download, its import done once, before the fork
         read = line_reader(sum(len(f.body) for _, f in fetched))
 
-        def work(part: Sequence[tuple[str, Fetched]]) -> tuple[dict[str, bytes], list[str]]:
-            built = {rel: self._build(f.body, f.index_version, read) for rel, f in part}
-            ages = {rel: f.max_age for rel, f in part if f.max_age}
-            return built, self.store.write_many(built, ages, record_sums=True)
+        def work(
+            part: Sequence[tuple[str, Fetched]],
+        ) -> tuple[dict[str, bytes], list[str], dict[str, tuple[str, str]]]:
+            built: dict[str, bytes] = {}
+            crashes: dict[str, tuple[str, str]] = {}
+            for rel, f in part:
+                data, crash = self._build(f.body, f.index_version, read)
+                if data is None:
+                    continue  # not an index file: nothing written
+                if crash is not None:
+                    crashes[rel] = crash  # cargo never caches such a file: neither do we
+                    continue
+                built[rel] = data
+            ages = {rel: f.max_age for rel, f in part if f.max_age and rel in built}
+            return built, self.store.write_many(built, ages, record_sums=True), crashes
 
         if self.store.lock_held:  # a child shares this process's acquisition
             halves = split_map(work, fetched, min_items=_PARALLEL_WRITES, weight=_body_size)
@@ -419,10 +475,12 @@ class IndexLoader:
             with self.store.holding_lock():  # one acquisition for both halves
                 halves = split_map(work, fetched, min_items=_PARALLEL_WRITES, weight=_body_size)
         out: dict[str, bytes] = {}
-        for built, problems in halves:
+        crashes: dict[str, tuple[str, str]] = {}
+        for built, problems, crashed in halves:
             out.update(built)
+            crashes.update(crashed)
             self._write_problems(problems)
-        return out
+        return out, crashes
 
     def refetch(self, name: str) -> bool:
         """Rebuild a crate's cache entry from the source, unconditionally, once per instance

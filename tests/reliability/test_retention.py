@@ -1,9 +1,10 @@
 """Index lines cargo keeps although they are not valid UTF-8 JSON throughout (a stray byte in
 ``cksum``, a lone surrogate escape, ``1e400``): the cache keeps them too
 (registry/index/index_file.py, byte-identical to cargo: tests/test_cargo_compat.py), and every
-command handles them: the version
-exists but its entry is "invalid" (cargo's ``IndexSummary::Invalid``): queries skip it, an exact
-query of it is one error line (exit 3), never a traceback."""
+command classifies them as cargo does (query/entry.py): a stray byte or a lone surrogate in
+``cksum`` makes the entry "invalid" (cargo's ``IndexSummary::Invalid``: queries skip it, an exact
+query shows its status, validate reports ``invalid-entry``), while ``1e400`` in a field cargo
+does not know is skipped: that version is usable. Never a traceback."""
 
 from __future__ import annotations
 
@@ -16,7 +17,6 @@ import pytest
 from cache.format import iter_keys
 from query.entry import CANDIDATE, INVALID
 from registry.api import Registry
-from registry.errors import CacheEntryError
 from tests.httpserver import IndexServer
 from tests.reliability.cachecheck import registry_argv, run_one
 
@@ -39,25 +39,28 @@ def server(tmp_path: Path) -> Iterator[IndexServer]:
         yield srv
 
 
-def test_api_keeps_them_as_invalid_versions(server: IndexServer, tmp_path: Path) -> None:
+#: cargo's status of each odd line (tests/fixtures/cargo_index_lines.json has these cases).
+STATUS = {"1.0.1": INVALID, "1.0.2": INVALID, "1.0.3": CANDIDATE}
+
+
+def test_api_keeps_and_classifies_them(server: IndexServer, tmp_path: Path) -> None:
     with Registry("sparse+" + server.url, tmp_path / "cache") as reg:
-        assert [str(v.version) for v in reg.versions("odd")] == ["1.0.0", *ODD]
+        rows = reg.versions("odd")
+        assert [(r.text, r.status) for r in rows] == [("1.0.0", CANDIDATE), *STATUS.items()]
         data = reg.load(["odd"])["odd"]
         assert isinstance(data, bytes)
         assert iter_keys(data) == ["1.0.0", *ODD]
-        # queries skip them like any version that is not a candidate ...
-        assert reg.query("odd").vers == "1.0.0"
+        # queries skip the invalid ones like any version that is not a candidate ...
+        assert reg.query("odd").vers == "1.0.3"
+        assert reg.query("odd", "<1.0.3").vers == "1.0.0"
         entries = reg.query_all("odd")
-        assert [(e.vers, e.status) for e in entries] == [
-            ("1.0.0", CANDIDATE),
-            *((version, INVALID) for version in ODD),
-        ]
+        assert [(e.vers, e.status) for e in entries] == [("1.0.0", CANDIDATE), *STATUS.items()]
         assert [e.raw for e in entries[1:]] == list(ODD.values())
-        # ... and asking for one exactly is an error naming it (exit 3), as for cargo.
-        for version in ODD:
-            with pytest.raises(CacheEntryError, match=f"odd {version} is an invalid index line"):
-                reg.get("odd", version)
-        assert reg.get("odd", "1.0.0").status == CANDIDATE
+        # ... and asking for one exactly gives its entry and status
+        for version, status in STATUS.items():
+            entry = reg.get("odd", version)
+            assert entry.status == status
+            assert (entry.problem is None) == (status == CANDIDATE)
 
 
 @pytest.mark.parametrize(
@@ -82,7 +85,7 @@ def test_cli_answers_despite_them(
 
 @pytest.mark.parametrize("offline", [False, True], ids=["online", "offline"])
 @pytest.mark.parametrize("version", list(ODD))
-def test_cli_exact_query_of_one_is_one_error(
+def test_cli_exact_query_shows_the_status(
     server: IndexServer, tmp_path: Path, version: str, offline: bool
 ) -> None:
     cache, home = tmp_path / "cache", tmp_path / "home"
@@ -92,10 +95,29 @@ def test_cli_exact_query_of_one_is_one_error(
     if offline:
         argv.insert(3, "--offline")
     result = run_one(argv, home)
-    assert result.code == 3, result.describe()
-    lines = result.stderr.splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: cache entry for odd"), result.stderr
-    assert "invalid index line" in lines[0] or offline, lines[0]
+    assert result.code == 0, result.describe()
+    lines = result.stdout.splitlines()
+    assert lines[0] == f"odd {version}"
+    assert (lines[1].startswith("status: invalid")) == (STATUS[version] == INVALID), lines
+
+
+@pytest.mark.parametrize("version", list(ODD))
+def test_validate_reports_the_invalid_ones(
+    server: IndexServer, tmp_path: Path, version: str
+) -> None:
+    lock = lockfile(tmp_path, version)
+    argv = registry_argv(server.url, tmp_path / "cache", "validate", str(lock))
+    result = run_one(argv, tmp_path / "home")
+    if STATUS[version] == INVALID:
+        assert result.code == 1, result.describe()
+        assert "index entry is invalid" in result.stdout
+        # the annotation points at the package's [[package]] line (line 3 of the lockfile)
+        github = run_one([*argv, "--format", "github"], tmp_path / "home")
+        assert github.code == 1
+        assert "::error file=" in github.stdout and ",line=3" in github.stdout, github.stdout
+    else:  # usable, but the lock's checksum is not the index's "00"
+        assert result.code == 1, result.describe()
+        assert "checksum" in result.stdout
 
 
 def lockfile(tmp_path: Path, version: str) -> Path:

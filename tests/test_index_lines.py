@@ -1,0 +1,290 @@
+"""Index lines are classified exactly as cargo 1.95 classifies them (issue 12).
+
+The table is ``tests/fixtures/cargo_index_lines.json``: 426 lines, each with the verdict the real
+cargo 1.95 gave (``scripts/cargo_index_lines.py`` through ``tests/cargo_probe.py``; re-probed in
+CI by tests/test_cargo_probe.py). For every row:
+
+* the line's own verdict (usable, yanked, invalid, unsupported, dropped, cargo's panic) is what
+  :func:`query.entry.entry_from_line` says, and the summaries cache keeps exactly the lines
+  cargo keeps (registry/index/index_file.py);
+* a lockfile pinning the version (the row's dependency name and version, its whole index file)
+  is refused by ``validate`` exactly when cargo refuses it (``cargo update --locked``), with the
+  problem code of cargo's reason.
+
+The accelerators (query/entry.py's one-pass reading of ordinary lines, query/index_line.py's
+``read_plain``) are pinned to the general path (:func:`query.index_line.classify` over
+:func:`query.index_json.read_json`) on every table line, every line of the fixture index and on
+generated lines.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from query.entry import (
+    CANDIDATE,
+    INVALID,
+    YANKED,
+    EntryError,
+    EntryMemo,
+    IndexEntry,
+    _Defer,
+    entry_from_line,
+)
+from query.index_json import JsonSyntaxError, read_json
+from query.index_line import classify, read_plain
+from query.lockfile import LockedPackage, Lockfile
+from query.names import index_path
+from query.validate import MissingCrate, MissingVersion, Unknown, validate_lockfile
+from registry.api import Registry
+from registry.commands.validate import _lookup
+from registry.index.index_file import summaries_from_index
+
+FIXTURES = Path(__file__).parent / "fixtures"
+TABLE: list[dict[str, Any]] = json.loads((FIXTURES / "cargo_index_lines.json").read_text())
+CRATES_IO = "registry+https://github.com/rust-lang/crates.io-index"
+HELPER_LINE = (
+    '{"name":"helper","vers":"1.0.0","deps":[],"cksum":"' + "1" * 64 + '",'
+    '"features":{"hf":[]},"yanked":false}'
+)
+
+
+def raw(row: dict[str, Any]) -> bytes:
+    return base64.b64decode(row["line_b64"]) if "line_b64" in row else row["line"].encode()
+
+
+def line_rows() -> list[dict[str, Any]]:
+    """Rows about the line itself (not about finding it by name, or several lines)."""
+    return [
+        row
+        for row in TABLE
+        if row["cargo"] != "name-mismatch" and not row.get("extra_lines") and not row.get("dep")
+    ]
+
+
+def ours(line: bytes) -> str:
+    """This checkout's verdict on one line, in the fixture's words."""
+    try:
+        entry = entry_from_line(line)
+    except EntryError:
+        return "dropped"
+    if entry.panics:
+        return "panic"
+    return "usable" if entry.status == CANDIDATE else entry.status
+
+
+def test_the_table_covers_every_verdict() -> None:
+    assert len(TABLE) == 426
+    assert {row["cargo"] for row in TABLE} == {
+        "usable",
+        "yanked",
+        "invalid",
+        "unsupported",
+        "dropped",
+        "name-mismatch",
+        "panic",
+    }
+
+
+@pytest.mark.parametrize("row", line_rows(), ids=lambda row: row["why"][:70])
+def test_line_verdict_is_cargos(row: dict[str, Any]) -> None:
+    line = raw(row)
+    assert ours(line) == row["cargo"], row["reason"]
+    # the cache keeps what cargo keeps (every line but the dropped ones), under its version
+    kept = summaries_from_index(line)
+    assert bool(kept) == (row["cargo"] != "dropped")
+    if kept:
+        assert kept == [(entry_from_line(line).vers, line)]
+
+
+# --- the lockfile view: validate refuses what `cargo update --locked` refuses --------------------
+
+#: Problem codes that mean "cargo cannot use this locked version" (query/validate.py); a file
+#: whose every line cargo drops is not an index file at all: "unknown" (could not check, exit 3,
+#: never "sound"), where cargo says "no matching package".
+REFUSING = {"missing-crate", "missing-version", "invalid-entry", "unsupported-entry", "unknown"}
+
+
+def judge_locked(tmp_path: Path, row: dict[str, Any]) -> set[str]:
+    """The problem codes validate gives a lock pinning the row's dependency at its version,
+    its index file being the row's line(s), next to `helper 1.0.0`."""
+    crate = row.get("crate", "probe")
+    name = row.get("dep") or crate
+    version = row.get("version", "1.0.0")
+    if row["locked"] == "accepted" and not row.get("extra_lines"):
+        version = entry_from_line(raw(row)).vers  # cargo's own lock: build metadata and all
+    root = tmp_path / "index"
+    (root / index_path(crate)).parent.mkdir(parents=True, exist_ok=True)
+    extra = b"".join(x.encode() + b"\n" for x in row.get("extra_lines", []))
+    (root / index_path(crate)).write_bytes(raw(row) + b"\n" + extra)
+    (root / index_path("helper")).parent.mkdir(parents=True, exist_ok=True)
+    (root / index_path("helper")).write_text(HELPER_LINE + "\n")
+    package = LockedPackage(name, version, CRATES_IO, None, (), 5, 0)
+    lock = Lockfile(3, (package,))
+    with Registry(str(root), tmp_path / "cache") as reg:
+        value = reg.load([name])[name]
+        lookup = _lookup(reg, package, value)
+    if isinstance(lookup, Unknown):
+        assert "is not an index file" in lookup.reason
+        assert row["cargo"] == "dropped" and not row.get("extra_lines")
+    (result,) = validate_lockfile(lock, {0: lookup})
+    codes = {p.code for p in result.problems}
+    if isinstance(lookup, MissingCrate | MissingVersion):
+        assert codes & REFUSING
+    return codes
+
+
+def locked_rows() -> list[dict[str, Any]]:
+    # cargo's own lockfile pinned the build-metadata version for the "+a/+b" row: a lock of
+    # 1.0.0 is another question (test_locked_version_matches_build_metadata_exactly)
+    return [row for row in TABLE if not row["why"].startswith("1.0.0+a and 1.0.0+b")]
+
+
+@pytest.mark.parametrize("row", locked_rows(), ids=lambda row: row["why"][:70])
+def test_locked_verdict_is_cargos(tmp_path: Path, row: dict[str, Any]) -> None:
+    codes = judge_locked(tmp_path, row)
+    refused = bool(codes & REFUSING)
+    assert refused == (row["locked"] == "refused"), (codes, row["error"])
+    if row["cargo"] in ("invalid", "panic") and not row.get("extra_lines"):
+        assert "invalid-entry" in codes
+    if row["cargo"] == "unsupported":
+        assert "unsupported-entry" in codes
+    if row["cargo"] == "name-mismatch" or (row["cargo"] == "dropped" and row.get("extra_lines")):
+        assert codes & {"missing-crate", "missing-version"}
+    elif row["cargo"] == "dropped":  # the file's only line: not an index file
+        assert codes == {"unknown"}
+
+
+def test_locked_version_matches_build_metadata_exactly(tmp_path: Path) -> None:
+    """A lock of 1.0.0 does not match an index line 1.0.0+build.5 (probed with cargo 1.95:
+    "candidate versions found which didn't match: 1.0.0+build.5")."""
+    line = TABLE[0]["line"].replace('"1.0.0"', '"1.0.0+build.5"')
+    row = {"line": line, "cargo": "usable", "locked": "refused", "why": "build metadata"}
+    assert "missing-version" in judge_locked(tmp_path, row)
+
+
+def test_panic_line_is_reported_as_cargo_crashing(tmp_path: Path) -> None:
+    (row,) = [r for r in TABLE if r["why"].startswith("dep name empty: Dependency")]
+    entry = entry_from_line(raw(row))
+    assert (entry.status, entry.panics) == (INVALID, True)
+    assert "invalid-entry" in judge_locked(tmp_path, row)
+
+
+# --- the accelerator and the general reader agree ------------------------------------------------
+
+
+def _classified(line: bytes, value: object, plain: bool) -> IndexEntry | str:
+    try:
+        return classify(value, line, memo=EntryMemo(), plain=plain)
+    except EntryError as exc:
+        return f"dropped: {exc}"
+
+
+def assert_readers_agree(line: bytes) -> None:
+    """Each accelerator either defers or gives what the general path gives."""
+    try:
+        general = read_json(line)
+    except JsonSyntaxError:
+        general = None
+    try:
+        plain = read_plain(line)
+    except _Defer:
+        pass
+    else:
+        assert plain == general
+        assert _classified(line, plain, True) == _classified(line, general, False)
+    # the whole chain (three readers) against the general path alone
+    try:
+        fast: IndexEntry | str = entry_from_line(line)
+    except EntryError:
+        fast = "dropped"
+    slow = "dropped" if general is None else _classified(line, general, False)
+    if isinstance(slow, str):
+        slow = "dropped"
+    assert fast == slow
+
+
+@pytest.mark.parametrize("row", TABLE, ids=lambda row: row["why"][:70])
+def test_accelerator_agrees_on_the_table(row: dict[str, Any]) -> None:
+    assert_readers_agree(raw(row))
+
+
+def test_accelerator_agrees_on_the_fixture_index() -> None:
+    lines = [
+        line
+        for path in sorted((FIXTURES / "index").glob("*/**/*"))
+        if path.is_file()
+        for line in path.read_bytes().split(b"\n")
+        if line
+    ]
+    assert len(lines) > 10_000
+    for line in lines:
+        assert_readers_agree(line)
+
+
+_KEYS = "name vers deps cksum features features2 yanked v links rust_version pubtime req optional"
+_keys = st.sampled_from([*_KEYS.split(), "target", "kind", "package", "x", "n\\u0061me"])
+_scalars = st.one_of(
+    st.sampled_from(
+        ['"probe"', '"1.0.0"', '"^1"', "true", "false", "null", "2", "3", "-0", "1e999", '""']
+    ),
+    st.sampled_from(['"cfg(unix)"', '"dep:helper"', '"\\ud800"', '"helper"', '"1.70"', "[]", "{}"]),
+    st.integers(-5, 2**33).map(str),
+)
+
+
+@st.composite
+def json_ish(draw: st.DrawFn, depth: int = 0) -> str:
+    """Index-line-like JSON texts, often with repeated keys, odd values, or broken bits."""
+    if depth > 2 or draw(st.booleans()):
+        return draw(_scalars)
+    if draw(st.booleans()):
+        items = draw(st.lists(st.tuples(_keys, json_ish(depth + 1)), max_size=6))
+        return "{" + ",".join(f'"{k}":{v}' for k, v in items) + "}"
+    return "[" + ",".join(draw(st.lists(json_ish(depth + 1), max_size=4))) + "]"
+
+
+@st.composite
+def lines(draw: st.DrawFn) -> bytes:
+    base = {
+        "name": "probe",
+        "vers": "1.0.0",
+        "deps": [],
+        "cksum": "a" * 64,
+        "features": {},
+        "yanked": False,
+    }
+    text = json.dumps(base, separators=(",", ":"))
+    extra = draw(st.lists(st.tuples(_keys, json_ish()), max_size=4))
+    if extra:
+        text = text[:-1] + "," + ",".join(f'"{k}":{v}' for k, v in extra) + "}"
+    if draw(st.booleans()):
+        at = draw(st.integers(0, len(text)))
+        edit = draw(st.sampled_from([" ", ",", '"', "\\", "\x01", "é", "}"]))
+        text = text[:at] + edit + text[at:]
+    return text.encode()
+
+
+@settings(max_examples=600, deadline=None)
+@given(lines())
+def test_accelerator_agrees_on_generated_lines(line: bytes) -> None:
+    assert_readers_agree(line)
+
+
+def test_the_stages_of_entry_from_line() -> None:
+    """The cheapest reader answers ordinary lines; a repeated key or an escape goes on."""
+    ordinary = TABLE[0]["line"].encode()
+    assert entry_from_line(ordinary).status == CANDIDATE
+    repeated = ordinary[:-1] + b',"yanked":true}'  # yanked given twice: invalid, not yanked
+    assert entry_from_line(repeated).status == INVALID
+    with pytest.raises(_Defer):
+        read_plain(repeated)
+    escaped = ordinary.replace(b'"yanked":false', b'"y\\u0061nked":true')
+    assert entry_from_line(escaped).status == YANKED
