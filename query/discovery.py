@@ -41,6 +41,7 @@ from query.manifest import (
     Manifest,
     ManifestDependency,
     ManifestError,
+    ManifestMemo,
     Patch,
     PathSource,
     RegistrySource,
@@ -116,6 +117,7 @@ class Loader:
         self._loaded: dict[str, Manifest | ManifestError] = {}
         self._loading: set[str] = set()
         self.ws_roots: dict[str, WorkspaceConfig] = {}
+        self._memo = ManifestMemo()  # what the manifests repeat (requirements, platforms)
 
     # -- loading --------------------------------------------------------------------------
 
@@ -142,6 +144,7 @@ class Loader:
                 directory,
                 lambda: self._inheritable(manifest_path, data),
                 registry_index=self.host.registry_index,
+                memo=self._memo,
                 files=lambda rel: self.host.exists(posixpath.join(directory, rel)),
             )
         except ManifestError as exc:

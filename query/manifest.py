@@ -395,6 +395,14 @@ def _workspace_config(raw: Mapping[str, object], directory: str) -> WorkspaceCon
 # the manifest
 
 
+class ManifestMemo(Record, frozen=False):
+    """What the manifests of one workspace repeat, worked out once: requirement strings
+    parsed (a failure is raised each time), platform keys checked."""
+
+    requirements: dict[str, Requirement] = field(default_factory=dict)
+    platforms: set[str] = field(default_factory=set)
+
+
 class _Reader:
     """State of one ``read_manifest``: the mapping, where it is, what it inherits from."""
 
@@ -412,6 +420,7 @@ class _Reader:
         self._inherited: WorkspaceConfig | None = None
         self.registry_index = registry_index
         self.files: Callable[[str], bool] | None = None
+        self.memo = ManifestMemo()
 
     def fail(self, message: str) -> ManifestError:
         return ManifestError(f"{self.where}: {message}")
@@ -472,6 +481,7 @@ def manifest_from_mapping(
     *,
     registry_index: RegistryIndex | None = None,
     files: Callable[[str], bool] | None = None,
+    memo: ManifestMemo | None = None,
 ) -> Manifest:
     """Model one parsed ``Cargo.toml`` whose directory is ``path``; raise
     :class:`ManifestError` for anything cargo refuses.
@@ -480,7 +490,8 @@ def manifest_from_mapping(
     manifest with its own ``[workspace]`` table inherits from that instead. ``registry_index``
     names the index of ``registry = "name"`` (None: names are not checked). ``files(relpath)``
     says whether a file exists in the package directory (targets and build scripts; None:
-    not checked).
+    not checked). ``memo`` holds what the manifests of one workspace repeat (requirement
+    strings parsed, platforms checked).
     """
 
     directory = normalize_path(path)
@@ -491,6 +502,8 @@ def manifest_from_mapping(
         raise ManifestError(f"{where}: {exc}") from None
     reader = _Reader(data, directory, workspace, registry_index)
     reader.files = files
+    if memo is not None:
+        reader.memo = memo
     try:
         rules.check_cargo_features(data.get("cargo-features"))
     except rules.RuleError as exc:
@@ -626,7 +639,9 @@ def _real_manifest(
     if files is not None:
         rules.check_targets(data, package, name, files, resolved_edition)
     for target in _table(data.get("target")):
-        rules.check_cfg(target)
+        if target not in reader.memo.platforms:
+            rules.check_cfg(target)
+            reader.memo.platforms.add(target)
 
     deps: list[ManifestDependency] = []
     for kind, dep_target, table, dep_name, spec in raw_deps:
@@ -683,6 +698,7 @@ def _dependency_table(
     key = dashed if dashed in holder else underscored
     entries = _table(holder.get(key))
     out = []
+    table_key = (*prefix, key)
     for name, spec in entries.items():
         if isinstance(spec, dict) and spec.get("workspace") is True:
             detailed = _inherit_dependency(reader, name, spec, edition)
@@ -698,7 +714,7 @@ def _dependency_table(
                     f"resolving path dependency {name}: feature `path-bases` is required"
                 )
             raise rules.RuleError("`base` can only be used with path dependencies")
-        out.append((kind, target, (*prefix, key), name, detailed))
+        out.append((kind, target, table_key, name, detailed))
     return out
 
 
@@ -754,14 +770,27 @@ def _dependency(
     table: tuple[str, ...],
 ) -> ManifestDependency:
     """``dep_to_dependency`` (``toml/mod.rs:2191-2345``) of a detailed table."""
-
+    version = spec.get("version")
+    if len(spec) == 1 and isinstance(version, str):
+        # `name = "1.2"`, the usual entry: a crates.io requirement, nothing else to check
+        parsed = reader.memo.requirements.get(version)
+        if parsed is None:
+            parsed = reader.memo.requirements[version] = rules.check_requirement(version, name)
+        return ManifestDependency(
+            name, name, version, kind, target, _CRATES_IO_SOURCE, table=table, parsed=parsed
+        )
     rules.check_dependency(name, spec)
     source = _source(reader, name, spec)
     package = spec.get("package")
     pkg_name = package if isinstance(package, str) else name
-    version = spec.get("version")
     requirement = version if isinstance(version, str) else None
-    parsed = None if requirement is None else rules.check_requirement(requirement, pkg_name)
+    parsed = None
+    if requirement is not None:
+        parsed = reader.memo.requirements.get(requirement)
+        if parsed is None:
+            parsed = reader.memo.requirements[requirement] = rules.check_requirement(
+                requirement, pkg_name
+            )
     default = spec.get("default-features", spec.get("default_features"))
     return ManifestDependency(
         name,

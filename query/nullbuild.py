@@ -118,6 +118,7 @@ class _Checker:
         }
         self.member_paths = {m.path for m in workspace.members}
         self.local, self.dropped = local_entries(workspace, lock)
+        self._where: dict[str, str] = {}
 
     def add(
         self,
@@ -133,7 +134,11 @@ class _Checker:
     keys: list[tuple[str, ...] | None]
 
     def where(self, manifest: Manifest) -> str:
-        return self.workspace.display(manifest.manifest_path)
+        """The manifest's path as messages show it (worked out once per manifest)."""
+        shown = self._where.get(manifest.path)
+        if shown is None:
+            shown = self._where[manifest.path] = self.workspace.display(manifest.manifest_path)
+        return shown
 
     def edges(self, package: LockedPackage) -> tuple[LockedPackage, ...]:
         """The lock's edges of ``package``, without those to path entries cargo drops."""
