@@ -1514,7 +1514,7 @@ def _non_member_same_edit(ctx: Ctx, rel: str) -> None:
 
 
 CONFIG_PLACES = ("project", "project-noext", "ancestor", "home", "home-absolute")
-CONFIG_RELOCK = (*CONFIG_PLACES, "shadowed", "manifest-too", "field-merge")
+CONFIG_RELOCK = (*CONFIG_PLACES, "shadowed", "manifest-too", "field-merge", "url-key")
 CONFIG_REFUSE = ("bad-registry-name", "missing-path", "version-only")
 
 
@@ -1562,6 +1562,11 @@ def t_patch_config(ctx: Ctx, variant: str) -> None:
     else:
         path_text = str(absolute)
     body = f'[patch.crates-io]\n{key} = {{ path = "{path_text}" }}\n'
+    if extra == "url-key":
+        # the crates.io index named by its URL: the same source as `crates-io`
+        body = body.replace(
+            "[patch.crates-io]", '[patch."https://github.com/rust-lang/crates.io-index"]'
+        )
     if extra == "field-merge":
         # the nearer file gives only the version, an ancestor's the path: the tables merge
         body = f'[patch.crates-io]\n{key} = {{ version = "{version}" }}\n'
@@ -2897,6 +2902,36 @@ def t_targets(ctx: Ctx, variant: str) -> None:
     if not bins:
         doc.pop("bin")
     ctx.note(f"{variant}: {rel}: {how}")
+
+
+OUTSIDE_MEMBER = ("pointer-back", "no-pointer")
+
+
+@transform(
+    ("relock", "refuse"),
+    projects=WORKSPACES,
+    kinds={"relock": ("pointer-back",), "refuse": ("no-pointer",)},
+    combinable=False,
+)
+def t_outside_member(ctx: Ctx, variant: str) -> None:
+    """``members = ["../x"]``: a member outside the root directory is a member only when its
+    own root is this workspace (``validate_members``): with ``package.workspace`` pointing
+    back it is; without, cargo refuses ("not hierarchically below the workspace root")."""
+    tree = ctx.tree
+    ws = tree.workspace()
+    assert ws is not None
+    dep_name, dep_version = pick_locked_crate(ctx)
+    doc: Doc = {
+        "package": {"name": "outside-member", "version": "0.1.0", "edition": "2021"},
+        "dependencies": {dep_name: {"version": dep_version}},
+    }
+    if variant == "relock":
+        doc["package"]["workspace"] = f"../{tree.project}"
+    tree.new_crate("../outside-member", doc)
+    ws.setdefault("members", []).append("../outside-member")
+    ctx.note(f"member ../outside-member ({ctx.choose(OUTSIDE_MEMBER)})")
+    if variant == "relock":
+        ctx.relock()
 
 
 # ---------------------------------------------------------------------------------------------
