@@ -405,6 +405,21 @@ def test_check_finds_the_workspace_root_from_a_member(
     assert result.out.startswith("Cargo.toml: up to date")
 
 
+def test_check_in_a_subdirectory_finds_the_manifest_above(
+    capsys: pytest.CaptureFixture[str],
+    workdir: Path,
+    cache: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Without --manifest-path, the first Cargo.toml in the current directory or a parent, as
+    cargo finds it; with fingerprints too (the record is keyed by the manifest found)."""
+    monkeypatch.chdir(workdir / "grep-cli" / "src")
+    for options in (["--no-fingerprint"], [], []):
+        result = run_in(capsys, *base(cache), "check", *options)
+        assert result.code == 0, result.out + result.err
+        assert result.out.startswith("../../Cargo.toml: up to date")
+
+
 def test_check_without_a_lockfile(
     capsys: pytest.CaptureFixture[str], workdir: Path, cache: Path
 ) -> None:

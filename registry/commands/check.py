@@ -38,6 +38,7 @@ def run(
     from registry import __version__
     from registry.commands import use_color
 
+    manifest_path = _manifest_for_cwd(manifest_path)
     cache_root = options.cache_root
     if not no_fingerprint:
         from cache import fingerprint
@@ -84,6 +85,26 @@ def run(
         if problem:
             options.warn(problem)
     return Outcome(verdict.exit_code, text)
+
+
+def _manifest_for_cwd(manifest_path: str) -> str:
+    """The default ``Cargo.toml`` when the current directory holds none: the first one in a
+    parent directory, as cargo finds it (``find_root_manifest_for_wd``); anything else as
+    given."""
+    from cache.pathstr import is_file
+    from query.cargo_facts import MANIFEST
+
+    if manifest_path != MANIFEST or is_file(manifest_path):
+        return manifest_path
+    directory = os.getcwd()
+    while True:
+        candidate = os.path.join(directory, MANIFEST)
+        if is_file(candidate):
+            return candidate
+        parent = os.path.dirname(directory)
+        if parent == directory:
+            return manifest_path  # none: the full check says "no such file"
+        directory = parent
 
 
 def _explicit_index_url(options: RunOptions) -> str | None:
