@@ -420,8 +420,7 @@ def _root_patches(
 ) -> list[Patch]:
     """``Workspace::root_patch``: configuration entries first, then the manifest's entries
     whose name the configuration does not patch for the same source."""
-    from query import manifest_rules as rules
-    from query.manifest import _dependency, _Reader, patch_source
+    from query.manifest import config_patch_dependency, patch_source
 
     out: list[Patch] = []
     taken: set[tuple[str, str]] = set()
@@ -435,15 +434,9 @@ def _root_patches(
         path = spec.get("path")
         if isinstance(path, str):
             spec["path"] = normalize_path(posixpath.join(entry.roots.get("path", "/"), path))
-            spec["_absolute_path"] = True
-        reader = _Reader({}, "/", None, host.registry_index)
-        reader.where = entry.origin
-        try:
-            dep = _dependency(reader, entry.name, spec, "normal", None, ("patch", entry.key))
-        except rules.RuleError as exc:
-            raise ManifestError(
-                f"{entry.origin}: [patch.{entry.key}] {entry.name}: {exc}"
-            ) from None
+        dep = config_patch_dependency(
+            entry.name, spec, entry.key, entry.origin, host.registry_index
+        )
         out.append(Patch(entry.key, source, dep, entry.origin))
         taken.add((source, entry.name))
     for key, group in root.patches.items():

@@ -35,7 +35,12 @@ from types import MappingProxyType
 from query import TYPE_CHECKING
 from query import manifest_rules as rules
 from query.errors import ParseError
-from query.manifest_schema import SchemaError, check_manifest_schema, package_id_spec
+from query.manifest_schema import (
+    SchemaError,
+    check_manifest_schema,
+    dependency_error,
+    package_id_spec,
+)
 from query.record import Record, field
 
 if TYPE_CHECKING:
@@ -873,6 +878,32 @@ def canonical_url(url: str) -> str:
     if url.startswith(("https://github.com/", "http://github.com/")):
         url = url.lower()
     return url
+
+
+def config_patch_dependency(
+    name: str,
+    spec: Mapping[str, object],
+    key: str,
+    origin: str,
+    registry_index: RegistryIndex | None,
+) -> ManifestDependency:
+    """One ``[patch.<key>.<name>]`` entry of the cargo configuration as a dependency
+    (``config_patch_to_dependency``): ``spec`` is its table, a ``path`` in it already made
+    absolute (relative to its file's directory, as cargo resolves it); ManifestError naming
+    ``origin`` (the file) otherwise."""
+    where = f"patch.{key}.{name}"
+    problem = dependency_error(dict(spec), where, inheritable=False)
+    if problem:
+        raise ManifestError(f"{origin}: {problem}")
+    reader = _Reader({}, "/", None, registry_index)
+    reader.where = origin
+    detailed = dict(spec)
+    if isinstance(detailed.get("path"), str):
+        detailed["_absolute_path"] = True
+    try:
+        return _dependency(reader, name, detailed, "normal", None, ("patch", key))
+    except rules.RuleError as exc:
+        raise ManifestError(f"{origin}: [patch.{key}] {name}: {exc}") from None
 
 
 def _patches(reader: _Reader) -> tuple[dict[str, tuple[ManifestDependency, ...]], dict[str, str]]:
