@@ -7,7 +7,8 @@ hit, docs/performance.md). It holds::
 
     inputs      BLAKE3 over the tool version, the options, and the bytes of every input file
                 (lockfile, manifests, cargo config files) plus the listing of every directory
-                a members glob was expanded in, and which candidate config files were absent
+                a members glob was expanded in, which candidate files (config files,
+                ancestor manifests) were absent and which paths were present
     cache       (path, mtime_ns, size) of every cache file the check consulted
     seeded      those of them read from cargo <= 1.84's directory (cache/store.py, "Seeding")
     fresh_until the earliest time a consulted cache file is due for revalidation (online only)
@@ -24,7 +25,9 @@ keeps what fingerprint hits depend on.
 
 Stdlib + blake3 only: this runs on the fast path.
 
-Format versions: 1 (JSON, ``<key>.json``), 2 (`MAGIC` + marshal, ``<key>.fp``). A record of
+Format versions: 1 (JSON, ``<key>.json``), 2 (`MAGIC` + marshal, ``<key>.fp``), 3 (2 with
+``present``: paths whose existence the verdict depends on, such as a package's ``src/lib.rs``,
+and the check's cwd in the options: cargo reads its configuration from there). A record of
 another version is ignored (and the file of version 1 left to ``cache clean``).
 """
 
@@ -40,8 +43,8 @@ if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping, Sequence
 
 FORMAT = "registry-fingerprint"
-FORMAT_VERSION = 2
-MAGIC = b"registry-fingerprint\x00\x02\n"
+FORMAT_VERSION = 3
+MAGIC = b"registry-fingerprint\x00\x03\n"
 # marshal's own format version: 4 is read by every Python 3.4+
 _MARSHAL_VERSION = 4
 # cache.lastuse.RESOLUTION, without importing it on the fast path (test_lastuse pins the two)
@@ -76,6 +79,7 @@ def check_options(
         "color": color,
         "token": token_given,
         "cargo_home": os.environ.get("CARGO_HOME", ""),
+        "cwd": os.getcwd(),
     }
 
 
@@ -120,8 +124,10 @@ def input_digest(
     files: Sequence[str],
     dirs: Sequence[str],
     absent: Sequence[str],
+    present: Sequence[str] = (),
 ) -> str | None:
-    """BLAKE3 over everything the verdict depends on; None when a file or dir is unreadable."""
+    """BLAKE3 over everything the verdict depends on; None when a file or dir is unreadable,
+    an absent path exists or a present one does not."""
     from blake3 import blake3
 
     hasher = blake3()
@@ -142,6 +148,10 @@ def input_digest(
         if os.path.exists(path):
             return None
         hasher.update(f"A{path}\0".encode())
+    for path in present:
+        if not os.path.exists(path):
+            return None
+        hasher.update(f"P{path}\0".encode())
     return str(hasher.hexdigest())
 
 
@@ -171,6 +181,7 @@ def load(cache_root: str, key: str) -> dict[str, object] | None:
         or not isinstance(data.get("files"), list)
         or not isinstance(data.get("dirs"), list)
         or not isinstance(data.get("absent"), list)
+        or not isinstance(data.get("present"), list)
         or not isinstance(data.get("cache"), list)
         or not isinstance(data.get("output"), str)
         or not isinstance(data.get("exit_code"), int)
@@ -191,9 +202,11 @@ def replay(
     files = record["files"]
     dirs = record["dirs"]
     absent = record["absent"]
+    present = record["present"]
     cache = record["cache"]
     assert isinstance(files, list) and isinstance(dirs, list)
     assert isinstance(absent, list) and isinstance(cache, list)
+    assert isinstance(present, list)
     if not offline:
         until = record.get("fresh_until")
         if not isinstance(until, int | float) or (now or time.time()) >= until:
@@ -204,6 +217,7 @@ def replay(
         [str(f) for f in files],
         [str(d) for d in dirs],
         [str(a) for a in absent],
+        [str(p) for p in present],
     )
     if digest is None or digest != record["inputs"]:
         return None
@@ -258,7 +272,8 @@ def store(
     files: Sequence[str],
     dirs: Sequence[str],
     absent: Sequence[str],
-    cache_files: Sequence[str],
+    present: Sequence[str] = (),
+    cache_files: Sequence[str] = (),
     fresh_until: float | None,
     output: str,
     exit_code: int,
@@ -267,7 +282,7 @@ def store(
     """Write the record atomically; a warning string when it could not be written."""
     from cache.atomic import write_atomic
 
-    digest = input_digest(version, options, files, dirs, absent)
+    digest = input_digest(version, options, files, dirs, absent, present)
     rows = stat_cache_files(cache_files)
     if digest is None or rows is None:
         return None
@@ -278,6 +293,7 @@ def store(
         "files": list(files),
         "dirs": list(dirs),
         "absent": list(absent),
+        "present": list(present),
         "cache": rows,
         "seeded": list(seeded_files),
         "fresh_until": fresh_until,

@@ -38,7 +38,7 @@ from collections.abc import Iterator, Mapping
 from types import MappingProxyType
 
 from query.errors import ParseError
-from query.record import Record, field
+from query.record import Record, field, replace
 from query.version import is_version
 
 __all__ = [
@@ -482,10 +482,15 @@ def _index_packages(packages: list[LockedPackage]) -> PackageIndex:
     return index
 
 
-def lockfile_from_mapping(data: Mapping[str, object], text: str | None = None) -> Lockfile:
+def lockfile_from_mapping(
+    data: Mapping[str, object], text: str | None = None, *, drop_dangling: bool = False
+) -> Lockfile:
     """Model a parsed Cargo.lock; ``text`` (the file's text) adds line numbers.
 
-    Raises :class:`LockfileError` for an unsupported format version or an invalid file.
+    Raises :class:`LockfileError` for an unsupported format version or an invalid file. With
+    ``drop_dangling``, a dependency string (or ``replace``) that designates no package, or
+    several, is dropped instead, as cargo's ``into_resolve`` drops it
+    (``core/resolver/encode.rs:226-307``): what ``check`` compares, like cargo's ``--locked``.
     """
     version = _format_version(data)
     tables = _package_tables(data)
@@ -504,16 +509,26 @@ def lockfile_from_mapping(data: Mapping[str, object], text: str | None = None) -
     targets: ResolvedEdges = {}  # by id(): equal strings share one object
     for pos, package in enumerate(packages):
         deps = package.dependencies
+        dangling: list[LockDependency] = []
         for dep in (*deps, package.replace) if package.replace else deps:
             hit = targets.get(id(dep))
             if hit is None:
                 try:
                     found_pos, short = lookup_target(index, dep)
                 except LockfileError as exc:
+                    if drop_dangling:
+                        dangling.append(dep)
+                        continue
                     label = _label(pos, package.line, package.name, package.version)
                     raise LockfileError(f"{label} depends on {exc}") from None
                 targets[id(dep)] = (dep, found_pos)
                 shortened = shortened or short
+        if dangling:
+            kept = tuple(d for d in deps if not any(d is x for x in dangling))
+            gone = package.replace is not None and any(package.replace is x for x in dangling)
+            packages[pos] = replace(
+                package, dependencies=kept, replace=None if gone else package.replace
+            )
     if version == 1 and (shortened or any(p.checksum is not None for p in packages)):
         version = 2
     return finish_lockfile(version, packages, index, targets, {}, _metadata(data), text, data)
@@ -573,3 +588,36 @@ def finish_lockfile(
     object.__setattr__(lockfile, "_index", index)
     object.__setattr__(lockfile, "_targets", targets)
     return lockfile
+
+
+def without_packages(lock: Lockfile, drop: set[int]) -> Lockfile:
+    """``lock`` without the packages at the positions ``drop``, as cargo's ``into_resolve``
+    reads a lock whose path packages no longer exist (``core/resolver/encode.rs:193-199``):
+    they are not nodes, and a dependency string can only designate a remaining package (one
+    that designates none, or several, is dropped). Positions are renumbered; lines kept."""
+    kept = [p for p in lock.packages if p.index not in drop]
+    packages = [replace(p, index=i) if p.index != i else p for i, p in enumerate(kept)]
+    index = _index_packages(packages)
+    targets: ResolvedEdges = {}
+    for pos, package in enumerate(packages):
+        deps: list[LockDependency] = []
+        for dep in package.dependencies:
+            try:
+                targets[id(dep)] = (dep, lookup_target(index, dep)[0])
+            except LockfileError:
+                continue
+            deps.append(dep)
+        link = package.replace
+        if link is not None:
+            try:
+                targets[id(link)] = (link, lookup_target(index, link)[0])
+            except LockfileError:
+                link = None
+        if len(deps) != len(package.dependencies) or link is not package.replace:
+            packages[pos] = replace(package, dependencies=tuple(deps), replace=link)
+    result = Lockfile(
+        lock.version, tuple(packages), lock.metadata, lock.checksums_discarded, lock.unused_patches
+    )
+    object.__setattr__(result, "_index", index)
+    object.__setattr__(result, "_targets", targets)
+    return result

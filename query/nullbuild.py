@@ -1,36 +1,56 @@
 """Null-build rules: is a Cargo.lock still what cargo would write for these manifests?
 
 ``cargo update --workspace --locked --offline`` fails exactly when resolving the workspace
-would change the lockfile. Without running a resolver, the lockfile is certainly unchanged when:
+would change the lock's resolve graph (``ops/lockfile.rs:209-225``: cargo compares graphs, not
+text). It reads the old lock against the current workspace first (``into_resolve``,
+``core/resolver/encode.rs``): a path entry maps to the local package of its name (members, path
+dependencies of any kind, ``[patch]`` and ``[replace]`` targets), and one that maps to none is
+dropped, as is every dependency string that designates no package (:func:`local_entries`; the
+lock model's ``drop_dangling``). Without running a resolver, that graph is certainly unchanged
+when:
 
-* every workspace member is in the lock as a path package of the same name and version, and the
-  lock has no path package that is neither a member nor another local package of the workspace
-  (``member-missing``, ``member-version``, ``member-extra``);
-* every dependency of every member (all kinds, all targets, optional ones too: the lockfile is
-  resolved with all features) is an edge of that member's lock entry, to a package of the same
-  name and source whose version satisfies the requirement (``missing-dependency``,
-  ``unsatisfied-requirement``, ``source-mismatch``); other local packages are held to their
-  normal and build dependencies, optional ones excepted;
-* no local package's lock entry keeps an edge its manifest no longer declares
-  (``stale-dependency``), and every locked package is reachable from a member through the lock's
-  edges (``stale-package``: a removed dependency leaves its subtree behind, and cargo would drop
-  it).
+* every workspace member is in it as a path package of the same name and version
+  (``member-missing``, ``member-version``);
+* every dependency of every member (all kinds, all targets, optional ones too: members are
+  resolved with every feature) is an edge of that member's entry, to a package of the same name
+  and source whose version satisfies the requirement (``missing-dependency``,
+  ``unsatisfied-requirement``, ``source-mismatch``); another local package reached from the
+  members is held to its normal and build dependencies (``core/resolver/mod.rs:396-403``:
+  ``dev_deps`` only for members), its optional ones as features turn them on
+  (:func:`check_features`);
+* no local package's entry keeps an edge its manifest no longer declares
+  (``stale-dependency``), and every entry is reachable from a member through the edges and
+  ``replace`` links (``stale-package``: a removed dependency leaves its subtree behind);
+* each ``[patch]`` is in the graph or under ``[[patch.unused]]`` (and one recorded as unused is
+  not now needed by a locked package of its version), no ``[[patch.unused]]`` entry outlives
+  its patch; each ``[replace]``d entry says ``replace = ...``.
 
 What it cannot see it reports as ``unknown`` rather than guessing: a git package's own
-dependencies (its manifest is in the repository), ``[patch]`` entries it does not model.
+dependencies (its manifest is in the repository), a git ``[patch]`` or ``[replace]``.
 The registry packages themselves are judged by :mod:`query.validate`.
 """
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Mapping, Sequence
 
 from query import TYPE_CHECKING
 from query.entry import IndexEntry
-from query.lockfile import LockedPackage, Lockfile
-from query.manifest import GitSource, Manifest, ManifestDependency, PathSource, Workspace
+from query.lockfile import LockDependency, LockedPackage, Lockfile, LockfileError
+from query.manifest import (
+    GitSource,
+    Manifest,
+    ManifestDependency,
+    ManifestError,
+    PathSource,
+    Workspace,
+    canonical_url,
+)
 from query.record import Record, field
+from query.requirement import Requirement, RequirementError
 from query.verdict import Mismatch
+from query.version import VersionError, parse_parts
 
 if TYPE_CHECKING:
     from typing import Protocol
@@ -74,14 +94,12 @@ def _requirement_text(dep: ManifestDependency) -> str:
     return f'{dep.name_in_toml} = "{dep.requirement}"' if dep.requirement else dep.name_in_toml
 
 
-def _satisfies(requirement: str | None, version: str) -> bool:
+def _satisfies(requirement: str | None, version: str, parsed: Requirement | None = None) -> bool:
+    """Whether ``version`` satisfies ``requirement`` (already ``parsed``, when given)."""
     if requirement is None:
         return True
-    from query.requirement import Requirement, RequirementError
-    from query.version import VersionError, parse_parts
-
     try:
-        return Requirement.parse(requirement).matches(parse_parts(version))
+        return (parsed or Requirement.parse(requirement)).matches(parse_parts(version))
     except (RequirementError, VersionError):
         return False
 
@@ -95,57 +113,67 @@ class _Checker:
         self.registries = registries
         self.lock_name = lock_name
         self.found: list[Mismatch] = []
-        self.patched = {
-            dep.package for group in workspace.root.patches.values() for dep in group
-        } | {dep.package for dep in workspace.root.replacements.values()}
+        self.patched = {p.dependency.package for p in workspace.patches} | {
+            r.name for r in workspace.replacements
+        }
+        self.member_paths = {m.path for m in workspace.members}
+        self.local, self.dropped = local_entries(workspace, lock)
+        self._where: dict[str, str] = {}
 
-    def add(self, code: str, message: str, file: str | None, line: int | None = None) -> None:
+    def add(
+        self,
+        code: str,
+        message: str,
+        file: str | None,
+        line: int | None = None,
+        key: tuple[str, ...] | None = None,
+    ) -> None:
         self.found.append(Mismatch(code, message, file, line))
+        self.keys.append(key)
 
-    def local_entry(self, manifest: Manifest) -> LockedPackage | None:
-        for package in self.lock.packages_named(manifest.name or ""):
-            if package.source is None:
-                return package
-        return None
+    keys: list[tuple[str, ...] | None]
+
+    def where(self, manifest: Manifest) -> str:
+        """The manifest's path as messages show it (worked out once per manifest)."""
+        shown = self._where.get(manifest.path)
+        if shown is None:
+            shown = self._where[manifest.path] = self.workspace.display(manifest.manifest_path)
+        return shown
+
+    def edges(self, package: LockedPackage) -> tuple[LockedPackage, ...]:
+        """The lock's edges of ``package``, without those to path entries cargo drops."""
+        edges = self.lock.dependencies_of(package)
+        if self.dropped and any(e.index in self.dropped for e in edges):
+            edges = tuple(e for e in edges if e.index not in self.dropped)
+        return edges
 
     # -- packages ---------------------------------------------------------------------------
 
     def members(self) -> dict[str, LockedPackage]:
+        """The lock entry of each member (``member-missing``, ``member-version``)."""
         entries: dict[str, LockedPackage] = {}
-        member_paths = {m.path for m in self.workspace.members}
-        for manifest in (*self.workspace.members, *self.workspace.path_packages):
-            if manifest.name is None:
-                continue
-            entry = self.local_entry(manifest)
-            is_member = manifest.path in member_paths
+        for manifest in self.workspace.members:
+            entry = self.local.get(manifest.path)
             if entry is None:
-                what = "workspace member" if is_member else "local package"
                 self.add(
                     "member-missing",
-                    f"{what} {manifest.name} {manifest.version} ({manifest.manifest_path}) "
-                    f"is not in {self.lock_name}",
-                    manifest.manifest_path,
+                    f"workspace member {manifest.name} {manifest.version} "
+                    f"({self.where(manifest)}) is not in {self.lock_name}",
+                    self.where(manifest),
                 )
                 continue
-            if entry.version != manifest.version:
-                self.add(
-                    "member-version",
-                    f"{manifest.name} is {manifest.version} in {manifest.manifest_path}, "
-                    f"{self.lock_name} has {entry.version}",
-                    manifest.manifest_path,
-                )
+            self.version(manifest, entry)
             entries[manifest.path] = entry
-        known = {m.name for m in (*self.workspace.members, *self.workspace.path_packages) if m.name}
-        for package in self.lock.path_packages():
-            if package.name not in known:
-                self.add(
-                    "member-extra",
-                    f"{self.lock_name} has local package {package.name} {package.version}, "
-                    "which is no longer part of the workspace",
-                    self.lock_name,
-                    package.line,
-                )
         return entries
+
+    def version(self, manifest: Manifest, entry: LockedPackage) -> None:
+        if entry.version != manifest.version:
+            self.add(
+                "member-version",
+                f"{manifest.name} is {manifest.version} in {self.where(manifest)}, "
+                f"{self.lock_name} has {entry.version}",
+                self.where(manifest),
+            )
 
     # -- dependencies -----------------------------------------------------------------------
 
@@ -154,7 +182,7 @@ class _Checker:
     ) -> LockedPackage | None:
         """Check one declared dependency against the local package's lock edges."""
         named = [p for p in edges if p.name == dep.package]
-        where = manifest.manifest_path
+        where = self.where(manifest)
         source = dep.source
         if isinstance(source, PathSource):
             candidates = [p for p in named if p.source is None]
@@ -168,6 +196,7 @@ class _Checker:
                     f"{_requirement_text(dep)} in {where}: registry `{source.registry}` is not "
                     "configured (no [registries] entry found)",
                     where,
+                    key=dep.key,
                 )
                 return named[0] if named else None
             candidates = [p for p in named if p.source == expected]
@@ -179,6 +208,7 @@ class _Checker:
                     f"{_requirement_text(dep)} in {where} comes from {expected}, "
                     f"{self.lock_name} has {dep.package} from {named[0].source or 'a path'}",
                     where,
+                    key=dep.key,
                 )
                 return named[0]
         if not candidates:
@@ -189,40 +219,48 @@ class _Checker:
                 f"{_requirement_text(dep)} in {where} is not a dependency of "
                 f"{manifest.name} in {self.lock_name}{seen}",
                 where,
+                key=dep.key,
             )
             return None
-        fitting = [p for p in candidates if _satisfies(dep.requirement, p.version)]
+        fitting = [p for p in candidates if _satisfies(dep.requirement, p.version, dep.parsed)]
         if not fitting:
             versions = ", ".join(sorted(p.version for p in candidates))
             self.add(
                 "unsatisfied-requirement",
                 f"{_requirement_text(dep)} in {where}, lock has {dep.package} {versions}",
                 where,
+                key=dep.key,
             )
             return candidates[0]
         return fitting[0]
 
     def package_edges(self, manifest: Manifest, entry: LockedPackage, member: bool) -> None:
-        edges = self.lock.dependencies_of(entry)
-        used: set[int] = set()
+        """A member is held to every dependency it declares; another local package to its
+        normal and build ones (optional ones: :func:`check_features`)."""
+        edges = self.edges(entry)
         declared: set[str] = set()
         for dep in manifest.dependencies:
-            declared.add(dep.package)
-            if not member and (dep.kind == "dev" or dep.optional):
+            if not member and dep.kind == "dev":
                 continue
-            matched = self.dependency(manifest, dep, edges)
-            if matched is not None:
-                used.add(matched.index)
+            declared.add(dep.package)
+            if not member and dep.optional:
+                continue
+            self.dependency(manifest, dep, edges)
         for package in edges:
             if package.name not in declared:
                 self.add(
                     "stale-dependency",
                     f"{self.lock_name} lists {package.name} {package.version} as a dependency "
-                    f"of {manifest.name}, which {manifest.manifest_path} no longer declares",
-                    manifest.manifest_path,
+                    f"of {manifest.name}, which {self.where(manifest)} no longer declares"
+                    + ("" if member else " (dev-dependencies of a non-member do not count)"),
+                    self.where(manifest),
                 )
 
-    def reachability(self, roots: Sequence[LockedPackage]) -> None:
+    def walk(self, roots: Sequence[LockedPackage]) -> set[int]:
+        """Every lock entry reachable from the members (through edges and ``replace`` links),
+        local ones checked on the way; the rest is stale."""
+        by_entry = {e.index: path for path, e in self.local.items()}
+        manifests = {m.path: m for m in (*self.workspace.members, *self.workspace.path_packages)}
         seen: set[int] = set()
         stack = list(roots)
         while stack:
@@ -230,19 +268,34 @@ class _Checker:
             if package.index in seen:
                 continue
             seen.add(package.index)
-            stack.extend(self.lock.dependencies_of(package))
+            path = by_entry.get(package.index)
+            if path is not None and path not in self.member_paths:
+                manifest = manifests.get(path)
+                if manifest is not None:
+                    self.version(manifest, package)
+                    self.package_edges(manifest, package, member=False)
+            stack.extend(self.edges(package))
+            if package.replace is not None:
+                with contextlib.suppress(LockfileError):
+                    stack.append(self.lock.resolve_dependency(package.replace))
         for package in self.lock.packages:
-            if package.index not in seen and package.source is not None:
-                self.add(
-                    "stale-package",
-                    f"{package.name} {package.version} is in {self.lock_name} but no workspace "
-                    "member depends on it any more",
-                    self.lock_name,
-                    package.line,
-                )
+            if package.index in seen or package.index in self.dropped:
+                continue
+            what = "no workspace member depends on it any more"
+            if package.source is None:
+                what = "nothing in the workspace depends on it any more"
+            self.add(
+                "stale-package",
+                f"{package.name} {package.version} is in {self.lock_name} but {what}",
+                self.lock_name,
+                package.line,
+            )
+        return seen
 
-    def git_packages(self) -> None:
+    def git_packages(self, reached: set[int]) -> None:
         for package in self.lock.git_packages():
+            if package.index not in reached:
+                continue
             self.add(
                 "unknown",
                 f"{package.name} {package.version} comes from git ({package.source}): its own "
@@ -251,17 +304,160 @@ class _Checker:
                 package.line,
             )
 
-    def unmodelled_patches(self) -> None:
-        root = self.workspace.root
-        for source, group in root.patches.items():
-            for dep in group:
-                if isinstance(dep.source, GitSource):
+    # -- patches and replacements -----------------------------------------------------------
+
+    def patches(self, reached: set[int]) -> None:
+        """Each patch is either in the lock's graph or listed under ``[[patch.unused]]``, as
+        cargo records it (``Resolve::register_used_patches``, ``ops/resolve.rs:515``: a patch
+        whose package is in the graph, a member's included, is used)."""
+        manifests = {m.path: m for m in (*self.workspace.members, *self.workspace.path_packages)}
+        recorded: set[LockDependency] = set()
+        for patch in self.workspace.patches:
+            dep = patch.dependency
+            where = patch.origin
+            if isinstance(dep.source, GitSource):
+                self.add(
+                    "unknown",
+                    f"[patch.{patch.key}] {dep.name_in_toml} points at git: not modelled "
+                    "without a fetch",
+                    where,
+                    key=dep.key,
+                )
+                continue
+            if not isinstance(dep.source, PathSource):
+                self.add(
+                    "unknown",
+                    f"[patch.{patch.key}] {dep.name_in_toml} points at another registry: not "
+                    "modelled",
+                    where,
+                    key=dep.key,
+                )
+                continue
+            manifest = manifests.get(dep.source.path)
+            if manifest is None or manifest.name is None:
+                continue  # a load failure (raised before)
+            entry = self.local.get(manifest.path)
+            if entry is not None and entry.index in reached:
+                continue  # used
+            unused = LockDependency(manifest.name, manifest.version)
+            if unused in self.lock.unused_patches:
+                recorded.add(unused)
+                twin = [
+                    p
+                    for p in self.lock.packages_named(manifest.name)
+                    if p.index in reached
+                    and p.version == manifest.version
+                    and p.source is not None
+                    and canonical_url(p.source.split("#", 1)[0]) == patch.source
+                ]
+                if twin:
+                    self.add(
+                        "stale-package",
+                        f"the patch {manifest.name} {manifest.version} ({where}) would replace "
+                        f"{manifest.name} {twin[0].version} from {twin[0].source}, which "
+                        f"{self.lock_name} locks: cargo would use it",
+                        self.lock_name,
+                        twin[0].line,
+                    )
+                continue
+            self.add(
+                "member-missing",
+                f"the patch {manifest.name} {manifest.version} ({self.where(manifest)}, from "
+                f"{where}) is neither in {self.lock_name}'s graph nor under [[patch.unused]]",
+                where,
+                key=dep.key,
+            )
+        local_names = {m.name for m in self.workspace.path_packages} | {
+            m.name for m in self.workspace.members
+        }
+        for unused in self.lock.unused_patches:
+            if unused in recorded:
+                continue
+            if unused.source is None and unused.name not in local_names:
+                continue  # a path package that no longer exists: cargo drops the entry
+            self.add(
+                "stale-package",
+                f"{self.lock_name} lists {unused.name} {unused.version} under [[patch.unused]], "
+                "but no such patch is configured any more",
+                self.lock_name,
+            )
+
+    def replacements(self) -> None:
+        """A ``[replace]``d package's entry says ``replace = ...`` (and has no dependencies);
+        cargo loads the replacement only when the package is in the graph."""
+        manifests = {m.path: m for m in self.workspace.path_packages}
+        wanted: dict[int, tuple[str, ...]] = {}
+        for repl in self.workspace.replacements:
+            source = repl.dependency.source
+            for package in self.lock.packages_named(repl.name):
+                if package.version != repl.version or package.source is None:
+                    continue
+                if canonical_url(package.source.split("#", 1)[0]) != repl.source:
+                    continue
+                if isinstance(source, PathSource) and source.path in self.workspace.failed:
+                    raise ManifestError(
+                        f"failed to load replacement `{repl.spec}`: "
+                        f"{self.workspace.failed[source.path]}"
+                    )
+                target = manifests.get(source.path) if isinstance(source, PathSource) else None
+                wanted[package.index] = repl.dependency.key
+                if target is None:
                     self.add(
                         "unknown",
-                        f"[patch.{source}] {dep.name_in_toml} points at git: not modelled "
-                        "without a fetch",
-                        root.manifest_path,
+                        f"[replace] {repl.spec} is not a path replacement: not modelled",
+                        self.where(self.workspace.root),
+                        key=repl.dependency.key,
                     )
+                    continue
+                replaced = package.replace
+                if replaced is None or replaced.name != target.name:
+                    self.add(
+                        "stale-dependency",
+                        f"{self.lock_name} does not record {repl.name} {repl.version} as "
+                        f"replaced by {target.name} {target.version} ([replace] {repl.spec})",
+                        self.lock_name,
+                        package.line,
+                    )
+        for package in self.lock.packages:
+            if package.replace is not None and package.index not in wanted:
+                self.add(
+                    "stale-dependency",
+                    f"{self.lock_name} records {package.name} {package.version} as replaced, "
+                    "but no [replace] entry names it any more",
+                    self.lock_name,
+                    package.line,
+                )
+
+
+def local_entries(
+    workspace: Workspace, lock: Lockfile
+) -> tuple[dict[str, LockedPackage], set[int]]:
+    """The lock entry of each local package, by its directory, and the path entries cargo
+    drops. A path entry maps to the local package of its name (of its name and version when
+    several local packages share the name), as cargo's ``into_resolve`` maps it
+    (``core/resolver/encode.rs:193-199``, ``get_source_id``); one that maps to none is ignored,
+    with every edge to it. Of several entries mapping to one package, the one with its version
+    wins (the others are nodes of the old graph, so stale)."""
+    by_name: dict[str, list[Manifest]] = {}
+    for manifest in (*workspace.members, *workspace.path_packages):
+        if manifest.name is not None:
+            by_name.setdefault(manifest.name, []).append(manifest)
+    out: dict[str, LockedPackage] = {}
+    dropped: set[int] = set()
+    for package in lock.path_packages():
+        local = by_name.get(package.name)
+        if local and len({m.version for m in local}) > 1:
+            local = [m for m in local if m.version == package.version]
+        if not local:
+            dropped.add(package.index)
+            continue
+        for manifest in local:
+            current = out.get(manifest.path)
+            if current is None or (
+                current.version != manifest.version and package.version == manifest.version
+            ):
+                out[manifest.path] = package
+    return out, dropped
 
 
 def check_workspace(
@@ -270,18 +466,22 @@ def check_workspace(
     registries: RegistrySources,
     *,
     lock_name: str = "Cargo.lock",
+    keys: list[tuple[str, ...] | None] | None = None,
 ) -> list[Mismatch]:
-    """Every reason cargo would rewrite ``lock`` for ``workspace`` (empty: up to date)."""
+    """Every reason cargo would rewrite ``lock`` for ``workspace`` (empty: up to date).
+    ``keys``, when given, receives per finding the key path of the manifest entry it is about
+    (or None), for :func:`registry.workspace.locate`."""
     checker = _Checker(workspace, lock, registries, lock_name)
+    checker.keys = keys if keys is not None else []
     entries = checker.members()
-    member_paths = {m.path for m in workspace.members}
-    for manifest in (*workspace.members, *workspace.path_packages):
+    for manifest in workspace.members:
         entry = entries.get(manifest.path)
         if entry is not None:
-            checker.package_edges(manifest, entry, manifest.path in member_paths)
-    checker.reachability([entries[m.path] for m in workspace.members if m.path in entries])
-    checker.git_packages()
-    checker.unmodelled_patches()
+            checker.package_edges(manifest, entry, member=True)
+    reached = checker.walk([entries[m.path] for m in workspace.members if m.path in entries])
+    checker.replacements()
+    checker.patches(reached)
+    checker.git_packages(reached)
     return checker.found
 
 
@@ -389,28 +589,43 @@ def check_features(
     *,
     lock_name: str = "Cargo.lock",
     summaries: Mapping[int, FeatureSummary] | None = None,
+    keys: list[tuple[str, ...] | None] | None = None,
 ) -> list[Mismatch]:
     """Optional dependencies of locked packages that the unified features turn on but the lock
     lacks, or that the lock keeps though no enabled feature turns them on.
 
     ``entries`` maps a registry package's ``index`` to its index entry, or ``summaries`` to
     :func:`entry_summary` of it; packages without either (and git packages) are not judged,
-    and nothing below them is called stale.
+    and nothing below them is called stale. ``keys``, when given, receives per finding the key
+    path of the manifest entry it is about (or None), as in :func:`check_workspace`.
     """
+    if keys is None:
+        keys = []
     given = {} if summaries is None else summaries
-    members = {m.name for m in workspace.members if m.name}
-    manifests = {
-        m.name: m for m in (*workspace.members, *workspace.path_packages) if m.name is not None
-    }
+    local, dropped = local_entries(workspace, lock)
+    manifests = {m.path: m for m in (*workspace.members, *workspace.path_packages)}
+    member_paths = {m.path for m in workspace.members}
+    local_of = {entry.index: path for path, entry in local.items()}
+    member_entries = {local[p].index for p in member_paths if p in local}
+    replaced: dict[int, LockedPackage] = {}
     summary_of: dict[int, FeatureSummary] = {}
     unknown: list[LockedPackage] = []
     roots: list[LockedPackage] = []
     for package in lock.packages:
-        if package.source is None and package.name in manifests:
-            member = package.name in members
-            summary_of[package.index] = _manifest_summary(manifests[package.name], member)
+        if package.index in dropped:
+            continue
+        path = local_of.get(package.index)
+        if package.replace is not None:
+            with contextlib.suppress(LockfileError):
+                replaced[package.index] = lock.resolve_dependency(package.replace)
+            continue  # its replacement carries its dependencies and features
+        if path is not None:
+            member = package.index in member_entries
+            summary_of[package.index] = _manifest_summary(manifests[path], member)
             if member:
                 roots.append(package)
+        elif package.source is None:
+            continue  # another entry of a local package's name: stale, checked elsewhere
         elif package.index in entries:
             summary_of[package.index] = entry_summary(entries[package.index])
         elif package.index in given:
@@ -429,7 +644,10 @@ def check_features(
     def dependencies_of(package: LockedPackage) -> tuple[LockedPackage, ...]:
         edges = edges_of.get(package.index)
         if edges is None:
-            edges = edges_of[package.index] = lock.dependencies_of(package)
+            edges = lock.dependencies_of(package)
+            if dropped:
+                edges = tuple(e for e in edges if e.index not in dropped)
+            edges_of[package.index] = edges
         return edges
 
     def edges_by_name(package: LockedPackage) -> dict[str, list[LockedPackage]]:
@@ -444,6 +662,18 @@ def check_features(
     while stack:
         package = stack.pop()
         reached.add(package.index)
+        replacement = replaced.get(package.index)
+        if replacement is not None:  # the replacement gets the features asked of the package
+            have = wanted[replacement.index]
+            if replacement.index not in reached or not wanted[package.index] <= have:
+                for feature in wanted[package.index] - have:
+                    asked_by.setdefault(
+                        (replacement.index, feature),
+                        asked_by.get((package.index, feature), package),
+                    )
+                have |= wanted[package.index]
+                stack.append(replacement)
+            continue
         summary = summary_of.get(package.index)
         if summary is None:
             continue
@@ -484,26 +714,38 @@ def check_features(
             # cargo refuses to resolve: "depends on `x` with feature `f` but `x` does not
             # have that feature"
             requester = asked_by[(package.index, feature)]
-            local = manifests.get(requester.name) if requester.source is None else None
+            requester_path = local_of.get(requester.index)
+            requester_manifest = (
+                manifests.get(requester_path) if requester_path is not None else None
+            )
+            entry_key = None
+            if requester_manifest is not None:
+                entry_key = next(
+                    (d.key for d in requester_manifest.dependencies if d.package == package.name),
+                    None,
+                )
+            keys.append(entry_key)
             found.append(
                 Mismatch(
                     "missing-feature",
                     f"{package.name} {package.version} has no feature `{feature}`, which "
                     f"{requester.name} {requester.version} asks for",
-                    local.manifest_path if local is not None else lock_name,
-                    None if local is not None else requester.line,
+                    workspace.display(requester_manifest.manifest_path)
+                    if requester_manifest is not None
+                    else lock_name,
+                    None if requester_manifest is not None else requester.line,
                 )
             )
-        if package.name in members:
+        if package.index in member_entries:
             continue
-        if package.source is None:
-            continue  # local non-members: their edges are checked by _Checker
+        # local non-members too: their optional dependencies follow the features asked of them
         # a package is pushed again whenever its features grow: its last visit saw them all
         asked = final_asked[package.index]
         edges = edges_by_name(package)
         enabled = {d.package_name for d in summary.deps if not d.optional or d.name in asked}
         for dep in summary.deps:
             if dep.optional and dep.name in asked and not _targets(dep, edges):
+                keys.append(None)
                 found.append(
                     Mismatch(
                         "missing-dependency",
@@ -521,6 +763,7 @@ def check_features(
         }
         for target in dependencies_of(package):
             if target.name in optional_only and target.name not in enabled:
+                keys.append(None)
                 found.append(
                     Mismatch(
                         "stale-dependency",

@@ -285,7 +285,8 @@ def _judge(
                 ERROR if deny_yanked else WARNING,
             )
         )
-    _dependency_problems(package, entry, lock, memo, problems)
+    if package.replace is None:  # a [replace]d entry has no edges: its replacement has them
+        _dependency_problems(package, entry, lock, memo, problems)
     status = PROBLEM if problems and any(p.severity == ERROR for p in problems) else OK
     return PackageResult(
         source, package.name, package.version, package.line, status, tuple(problems)

@@ -57,7 +57,7 @@ class Mismatch(Record):
     """A workspace-level finding of ``check`` (not tied to one locked registry package).
 
     ``code``: ``unsatisfied-requirement``, ``missing-dependency``, ``stale-package``,
-    ``member-missing``, ``member-extra``, ``member-version``, ``source-mismatch``,
+    ``member-missing``, ``member-version``, ``source-mismatch``,
     ``stale-dependency``, ``missing-feature`` or ``unknown``. ``file``/``line`` locate it
     (a manifest, or the lockfile for stale packages).
     """

@@ -57,6 +57,7 @@ def _parse_toml(path: StrPath, text: str, subset: bool, kind: str = TOML) -> dic
         data = parse_subset(text)
         if data is not None:
             return data
+        return _parse_toml11(path, text, kind)
     import tomllib
 
     try:
@@ -67,16 +68,37 @@ def _parse_toml(path: StrPath, text: str, subset: bool, kind: str = TOML) -> dic
         raise InputError(f"{path}: invalid {kind}: nested too deeply") from None
 
 
+def _parse_toml11(path: StrPath, text: str, kind: str) -> dict[str, Any]:
+    """The general path for hand-written files: TOML 1.1, as cargo 1.95 reads them (its
+    ``toml`` 0.9 parser is ``+spec-1.1.0``: newlines and a trailing comma inside inline tables,
+    ``\\e`` and ``\\xHH`` escapes, times without seconds). ``tomli`` >= 2.4 reads TOML 1.1; the
+    standard library's ``tomllib`` (3.11) reads only TOML 1.0, and is slower to import and to
+    parse (docs/performance.md)."""
+    import tomli
+
+    try:
+        return tomli.loads(text)
+    except tomli.TOMLDecodeError as exc:
+        raise InputError(f"{path}: invalid {kind}: {exc}") from None
+    except RecursionError:
+        raise InputError(f"{path}: invalid {kind}: nested too deeply") from None
+
+
 def read_toml(path: StrPath, *, kind: str = TOML) -> tuple[dict[str, Any], str]:
     """Parse a hand-written TOML file (Cargo.toml, cargo configuration); the mapping and its
     text, or one clear InputError. The accelerator :mod:`query.tomlsubset` reads the subset
-    such files use; ``tomllib`` reads anything else and words the errors."""
+    such files use; ``tomli`` (TOML 1.1, like cargo) reads anything else and words the errors.
+    A UTF-8 byte order mark at the start is skipped, as cargo's lexer skips it; the text
+    returned has none (its lines are the file's lines)."""
     text = _read_text(path, kind)
+    if text.startswith("\ufeff"):
+        text = text[1:]
     return _parse_toml(path, text, True, kind), text
 
 
-def load_lockfile(path: StrPath) -> Lockfile:
-    """Read and model a Cargo.lock (formats v1-v4)."""
+def load_lockfile(path: StrPath, *, drop_dangling: bool = False) -> Lockfile:
+    """Read and model a Cargo.lock (formats v1-v4); ``drop_dangling``: see
+    :func:`query.lockfile.lockfile_from_mapping`."""
     from query.lockfile import REGISTRY_SOURCE_PREFIXES, LockfileError, lockfile_from_mapping
     from query.lockfile_fast import lockfile_from_cargo_text
     from query.names import CrateNameError, validate_crate_name
@@ -88,7 +110,7 @@ def load_lockfile(path: StrPath) -> Lockfile:
     if lock is None:
         data = _parse_toml(path, text, False)
         try:
-            lock = lockfile_from_mapping(data, text)
+            lock = lockfile_from_mapping(data, text, drop_dangling=drop_dangling)
         except LockfileError as exc:
             raise InputError(f"{path}: {exc}") from None
     for package in lock.packages:

@@ -62,11 +62,11 @@ TRICKS: dict[str, tuple[str, str, str, str, str]] = {
         "    lock = None",
     ),
     "tomlsubset": (
-        "Cargo.toml read by the subset parser, not tomllib",
+        "Cargo.toml read by the subset parser, not tomli",
         "check-rg,check-nu",
         "registry/input_files.py",
-        "    if subset:",
-        "    if False:",
+        "        data = parse_subset(text)",
+        "        data = None",
     ),
     "entry_plain": (
         "ordinary index lines classified in one pass over the stdlib json's reading",

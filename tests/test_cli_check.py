@@ -201,6 +201,79 @@ def test_github_annotation_for_a_manifest_mismatch(
     ]
 
 
+def _annotations(result: Result) -> list[str]:
+    return [x for x in result.out.splitlines() if x.startswith("::")]
+
+
+def _line_of(path: Path, text: str) -> int:
+    return path.read_text().splitlines().index(text) + 1
+
+
+def test_annotation_of_a_dependency_after_a_blank_line(
+    capsys: pytest.CaptureFixture[str], workdir: Path, cache: Path
+) -> None:
+    edit(workdir / "Cargo.toml", 'regex = "1.0.5"\n', '\n\nregex = "1.3"\n')
+    line = _line_of(workdir / "Cargo.toml", 'regex = "1.3"')
+    result = run_in(capsys, *base(cache), "check", "--no-fingerprint", "--format", "github")
+    assert result.code == 1
+    assert _annotations(result) == [
+        f"::error file=Cargo.toml,line={line},title=unsatisfied-requirement::"
+        'regex = "1.3" in Cargo.toml, lock has regex 1.2.0'
+    ]
+
+
+def test_annotation_of_a_dotted_workspace_dependency(
+    capsys: pytest.CaptureFixture[str], workdir: Path, cache: Path
+) -> None:
+    edit(workdir / "Cargo.toml", 'regex = "1.0.5"\n', "regex.workspace = true\n")
+    edit(
+        workdir / "Cargo.toml",
+        "[workspace]\n",
+        '[workspace.dependencies]\nregex = "1.3"\n\n[workspace]\n',
+    )
+    line = _line_of(workdir / "Cargo.toml", "regex.workspace = true")
+    result = run_in(capsys, *base(cache), "check", "--no-fingerprint", "--format", "github")
+    assert result.code == 1
+    assert _annotations(result) == [
+        f"::error file=Cargo.toml,line={line},title=unsatisfied-requirement::"
+        'regex = "1.3" in Cargo.toml, lock has regex 1.2.0'
+    ]
+
+
+def test_annotation_of_a_dependency_in_two_tables_is_given_once(
+    capsys: pytest.CaptureFixture[str], workdir: Path, cache: Path
+) -> None:
+    edit(workdir / "Cargo.toml", 'serde = "1.0.77"\n', 'serde = "1.0.77"\nregex = "1.3"\n')
+    edit(workdir / "Cargo.toml", 'regex = "1.0.5"\n', 'regex = "1.3"\n')
+    line = _line_of(workdir / "Cargo.toml", 'regex = "1.3"')  # the first: [dependencies]
+    result = run_in(capsys, *base(cache), "check", "--no-fingerprint", "--format", "github")
+    assert result.code == 1
+    assert _annotations(result) == [
+        f"::error file=Cargo.toml,line={line},title=unsatisfied-requirement::"
+        'regex = "1.3" in Cargo.toml, lock has regex 1.2.0'
+    ]
+
+
+def test_annotation_of_a_header_table_and_a_target_table(
+    capsys: pytest.CaptureFixture[str], workdir: Path, cache: Path
+) -> None:
+    manifest = workdir / "Cargo.toml"
+    edit(
+        manifest, '[dependencies.clap]\nversion = "2.32.0"', '[dependencies.clap]\nversion = "2.34"'
+    )
+    edit(manifest, 'jemallocator]\nversion = "0.3.0"', 'jemallocator]\nversion = "0.4"')
+    clap = _line_of(manifest, "[dependencies.clap]")
+    jemalloc = next(
+        i + 1
+        for i, x in enumerate(manifest.read_text().splitlines())
+        if x.endswith("jemallocator]")
+    )
+    result = run_in(capsys, *base(cache), "check", "--no-fingerprint", "--format", "github")
+    assert result.code == 1
+    lines = sorted(int(re.search(r",line=(\d+),", a).group(1)) for a in _annotations(result))  # type: ignore[union-attr]
+    assert lines == [clap, jemalloc]
+
+
 def test_github_yanked_is_a_warning(
     capsys: pytest.CaptureFixture[str], tmp_path: Path, cache: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -330,6 +403,21 @@ def test_check_finds_the_workspace_root_from_a_member(
     )
     assert result.code == 0, result.out + result.err
     assert result.out.startswith("Cargo.toml: up to date")
+
+
+def test_check_in_a_subdirectory_finds_the_manifest_above(
+    capsys: pytest.CaptureFixture[str],
+    workdir: Path,
+    cache: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Without --manifest-path, the first Cargo.toml in the current directory or a parent, as
+    cargo finds it; with fingerprints too (the record is keyed by the manifest found)."""
+    monkeypatch.chdir(workdir / "grep-cli" / "src")
+    for options in (["--no-fingerprint"], [], []):
+        result = run_in(capsys, *base(cache), "check", *options)
+        assert result.code == 0, result.out + result.err
+        assert result.out.startswith("../../Cargo.toml: up to date")
 
 
 def test_check_without_a_lockfile(

@@ -95,7 +95,14 @@ class Runner:
 
 
 @pytest.fixture
-def check(capsys: pytest.CaptureFixture[str], tmp_path: Path, project: Path) -> Runner:
+def check(
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    project: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> Runner:
+    # cargo reads its configuration from the current directory upwards: run in the project
+    monkeypatch.chdir(project)
     runner = Runner(capsys, tmp_path / "cache", project)
     # warm the cache (a local index directory reads from disk even offline)
     first = runner("--no-fingerprint")
@@ -193,6 +200,10 @@ def _cargo_home_config() -> None:
     (home / "config.toml").write_text("[net]\nretry = 3\n")
 
 
+def _member_source_removed(project: Path) -> None:
+    (project / "grep-cli" / "src" / "lib.rs").unlink()  # now a package without targets
+
+
 def _cache_file(cache: Path, how: str) -> None:
     record = next(iter((cache / "registry" / "fingerprints").iterdir()))
     path, mtime_ns, _ = read_record(record)["cache"][0]
@@ -212,9 +223,61 @@ CHANGES: dict[str, Callable[[Runner], None]] = {
     "new .cargo/config.toml": lambda r: _cargo_config(r.project),
     "new .cargo/config.toml in a parent directory": lambda r: _cargo_config(r.project.parent),
     "new $CARGO_HOME/config.toml": lambda r: _cargo_home_config(),
+    "a member's src/lib.rs removed": lambda r: _member_source_removed(r.project),
     "cache file mtime": lambda r: _cache_file(r.cache, "mtime"),
     "cache file size": lambda r: _cache_file(r.cache, "size"),
 }
+
+
+def test_outside_inputs_invalidate(
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    full_checks: list[Path],
+) -> None:
+    """A lone package's answer also depends on a path package outside it, on every ancestor
+    directory's (absent) Cargo.toml, and on [patch] in the configuration of the current
+    directory: each change reruns the full check."""
+    target = tmp_path / "work" / "fd"
+    shutil.copytree(PROJECTS / "fd", target)
+    outside = tmp_path / "work" / "helper"
+    (outside / "src").mkdir(parents=True)
+    (outside / "src" / "lib.rs").write_text("")
+    (outside / "Cargo.toml").write_text('[package]\nname = "helper"\nversion = "0.1.0"\n')
+    edit(
+        target / "Cargo.toml",
+        "[dependencies]\n",
+        '[dependencies]\nhelper = { path = "../helper" }\n',
+    )
+    monkeypatch.chdir(target)
+    runner = Runner(capsys, tmp_path / "cache", target)
+    first = runner()
+    assert first.code == 1  # helper is not in the lock
+    runner()
+    assert len(full_checks) == 1
+    changes = [
+        lambda: (outside / "Cargo.toml").write_text(
+            '[package]\nname = "helper"\nversion = "0.2.0"\n'
+        ),
+        # a package in an ancestor directory: cargo parses it, and passes over it
+        lambda: (
+            (tmp_path / "src").mkdir()
+            or (tmp_path / "src" / "lib.rs").write_text("")
+            or (tmp_path / "Cargo.toml").write_text('[package]\nname = "outer"\n')
+        ),
+        lambda: (
+            (target / ".cargo").mkdir()
+            or (target / ".cargo" / "config.toml").write_text(
+                '[patch.crates-io]\nhelper = { path = "../helper" }\n'
+            )
+        ),
+    ]
+    for n, change in enumerate(changes, start=2):
+        change()
+        runner()
+        assert len(full_checks) == n, f"change {n - 1} was replayed"
+        runner()
+        assert len(full_checks) == n
 
 
 @pytest.mark.parametrize("change", list(CHANGES))
@@ -226,9 +289,11 @@ def test_each_input_change_invalidates(check: Runner, full_checks: list[Path], c
     assert len(full_checks) == 2, f"{change}: the record was replayed"
     # and the new answer is recorded in turn
     check()
-    assert len(full_checks) == 2 or change == "new directory matching a members glob"
-    if change == "new directory matching a members glob":
-        # a directory without Cargo.toml is a member cargo cannot load: input error
+    refused = ("new directory matching a members glob", "a member's src/lib.rs removed")
+    assert len(full_checks) == 2 or change in refused
+    if change in refused:
+        # a directory without Cargo.toml is a member cargo cannot load, a package without a
+        # target a manifest it refuses: input errors (not recorded)
         assert after.code == 2
     else:
         assert after.code == 0, after.out + after.err

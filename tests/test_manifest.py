@@ -1,10 +1,10 @@
-"""query.manifest: dependency tables, workspace inheritance, member globs, real workspaces."""
+"""query.manifest and query.discovery: dependency tables, workspace inheritance, member globs,
+workspace discovery (in memory), real workspaces."""
 
 from __future__ import annotations
 
-import os
+import re
 import tomllib
-from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
@@ -17,12 +17,11 @@ from query.manifest import (
     PathSource,
     RegistrySource,
     Workspace,
-    discover_workspace,
-    expand_members,
     is_excluded,
     manifest_from_mapping,
     workspace_members,
 )
+from tests.memhost import MemoryHost
 
 PROJECTS = Path(__file__).parent / "fixtures" / "projects"
 CRATES_IO = RegistrySource()
@@ -148,12 +147,6 @@ DEPENDENCY_CASES: list[tuple[str, str, str, list[ManifestDependency]]] = [
             dep("j", None, GitSource(url="https://x/j"), kind="normal", target=None),
         ],
     ),
-    (
-        "no version at all",
-        "[dependencies]\nany = {}\n",
-        ".",
-        [dep("any", None, kind="normal", target=None)],
-    ),
 ]
 
 
@@ -200,9 +193,13 @@ short = "4"
 
 [patch.crates-io]
 serde = { path = "patched/serde" }
+"""
+REPLACING = """
+[workspace]
 
 [replace]
 "foo:0.1.0" = { git = "https://x/foo" }
+"bar@2.0.1" = { path = "local/bar" }
 """
 
 
@@ -245,14 +242,19 @@ def test_root_workspace_patch_and_replace() -> None:
         ("crates/a",),
         "2",
     )
+    assert ws.dependencies is not None
     assert set(ws.dependencies) == {"serde", "local", "renamed", "short"}
-    assert root.patch == {"crates-io": {"serde": {"path": "patched/serde"}}}
-    assert root.replace == {"foo:0.1.0": {"git": "https://x/foo"}}
     assert root.patches["crates-io"] == (
         dep("serde", None, PathSource(path="patched/serde"), kind="normal", target=None),
     )
-    assert root.replacements["foo:0.1.0"].source == GitSource(url="https://x/foo")
+    assert root.patch_sources == {"crates-io": "https://github.com/rust-lang/crates.io-index"}
     assert root.local_overrides() == ("patched/serde",)
+    replacing = manifest(REPLACING)
+    assert [(r.name, r.version, r.dependency.source) for r in replacing.replacements] == [
+        ("foo", "0.1.0", GitSource(url="https://x/foo")),
+        ("bar", "2.0.1", PathSource(path="local/bar")),
+    ]
+    assert replacing.local_overrides() == ("local/bar",)
     assert workspace_members(tomllib.loads(ROOT)) == (("crates/*",), ("crates/skip",))
     assert workspace_members({}) == ((), ())
 
@@ -274,20 +276,27 @@ MANIFEST_ERRORS = [
         "inherit missing",
         PKG + "[dependencies]\nnope.workspace = true\n",
         ROOT,
-        "crates/a/Cargo.toml: [dependencies] nope: `nope` not found in `workspace.dependencies`",
+        "crates/a/Cargo.toml: error inheriting `nope` from workspace root manifest's "
+        "`workspace.dependencies.nope`: `dependency.nope` was not found in "
+        "`workspace.dependencies`",
     ),
-    ("inherit no root", PKG + "[dependencies]\nx.workspace = true\n", None, "none is known"),
+    (
+        "inherit no root",
+        PKG + "[dependencies]\nx.workspace = true\n",
+        None,
+        "failed to find a workspace root",
+    ),
     (
         "workspace false",
         PKG + "[dependencies]\nx = { workspace = false }\n",
         ROOT,
-        "cannot be false",
+        "`workspace` cannot be false",
     ),
     (
         "version no root",
         '[package]\nname = "a"\nversion.workspace = true\n',
         None,
-        "`package.version` inherits",
+        "failed to find a workspace root",
     ),
     (
         "version not defined",
@@ -295,64 +304,123 @@ MANIFEST_ERRORS = [
         "[workspace]\n",
         "`workspace.package.version` was not defined",
     ),
-    ("version type", '[package]\nname = "a"\nversion = 1\n', None, "`package.version` must be"),
     (
-        "no name",
-        '[package]\nversion = "1.0.0"\n',
+        "version type",
+        '[package]\nname = "a"\nversion = 1\n',
         None,
-        "`package.name` must be a non-empty string",
+        "`package.version`: invalid type: integer `1`, expected SemVer version",
     ),
-    (
-        "dep type",
-        PKG + "[dependencies]\nx = 1\n",
-        None,
-        "[dependencies] x: expected a version string",
-    ),
+    ("no name", '[package]\nversion = "1.0.0"\n', None, "missing field `package.name`"),
+    ("dep type", PKG + "[dependencies]\nx = 1\n", None, "`dependencies.x`: invalid type: integer"),
     (
         "version type in dep",
         PKG + "[dependencies]\nx = { version = 1 }\n",
         None,
-        "`version` must be a string, not int",
+        "`dependencies.x.version`: invalid type: integer `1`, expected a string",
     ),
     (
         "optional type",
         PKG + '[dependencies]\nx = { version = "1", optional = "yes" }\n',
         None,
-        "`optional` must be a boolean",
+        '`dependencies.x.optional`: invalid type: string "yes", expected a boolean',
     ),
     (
         "features type",
         PKG + '[dependencies]\nx = { version = "1", features = "a" }\n',
         None,
-        "`features` must be an array of strings",
+        '`dependencies.x.features`: invalid type: string "a", expected a sequence',
     ),
     (
         "git and path",
-        PKG + '[dependencies]\nx = { git = "u", path = "p" }\n',
+        PKG + '[dependencies]\nx = { git = "https://u", path = "p" }\n',
         None,
-        "only one of `git` or `path`",
+        "Only one of `git` or `path` is allowed",
     ),
     (
         "git and registry",
-        PKG + '[dependencies]\nx = { git = "u", registry = "r" }\n',
+        PKG + '[dependencies]\nx = { git = "https://u", registry = "r" }\n',
         None,
-        "only one of `git` or `registry`",
+        "Only one of `git` or `registry` is allowed",
     ),
     (
         "two refs",
-        PKG + '[dependencies]\nx = { git = "u", tag = "a", rev = "b" }\n',
+        PKG + '[dependencies]\nx = { git = "https://u", tag = "a", rev = "b" }\n',
         None,
-        "only one of `branch`, `tag` or `rev`",
+        "Only one of `branch`, `tag` or `rev` is allowed",
     ),
-    ("deps not table", "dependencies = 3\n" + PKG, None, "[dependencies] must be a table"),
-    ("target not table", PKG + "[target]\nx = 3\n", None, "[target.'x'] must be a table"),
-    ("features value", PKG + "[features]\na = 1\n", None, "`a` must be an array of strings"),
-    ("members type", "[workspace]\nmembers = 'a'\n", None, "`members` must be an array of strings"),
+    ("deps not table", "dependencies = 3\n" + PKG, None, "`dependencies`: invalid type"),
+    ("target not table", PKG + "[target]\nx = 3\n", None, "`target.x`: invalid type"),
+    ("features value", PKG + "[features]\na = 1\n", None, "`features.a`: invalid type"),
+    ("members type", "[workspace]\nmembers = 'a'\n", None, "`workspace.members`: invalid type"),
     (
-        "nested inherit",
-        "[workspace.dependencies]\nx = { workspace = true }\n",
+        "bad requirement",
+        PKG + '[dependencies]\nx = "latest"\n',
         None,
-        "cannot itself inherit",
+        "failed to parse the version requirement `latest` for dependency `x`",
+    ),
+    (
+        "optional dev-dependency",
+        PKG + '[dev-dependencies]\nx = { version = "1", optional = true }\n',
+        None,
+        "dev-dependencies are not allowed to be optional: `x`",
+    ),
+    (
+        "feature naming nothing",
+        PKG + '[features]\nf = ["nothing"]\n',
+        None,
+        "feature `f` includes `nothing` which is neither a dependency nor another feature",
+    ),
+    (
+        "dep: of a required dependency",
+        PKG + '[dependencies]\nx = "1"\n[features]\nf = ["dep:x"]\n',
+        None,
+        "`x` is not an optional dependency",
+    ),
+    (
+        "optional workspace dependency",
+        '[workspace.dependencies]\nx = { version = "1", optional = true }\n',
+        None,
+        "x is optional, but workspace dependencies cannot be optional",
+    ),
+    (
+        "edition 2024 and default_features",
+        PKG + 'edition = "2024"\n[dependencies]\nx = { version = "1", default_features = false }\n',
+        None,
+        "`default_features` is unsupported as of the 2024 edition",
+    ),
+    (
+        "no version at all",
+        PKG + "[dependencies]\nany = {}\n",
+        None,
+        "dependency (any) specified without providing a local path, Git repository, version",
+    ),
+    ("unknown edition", PKG + 'edition = "2019"\n', None, "but `2019` is unknown"),
+    ("unknown resolver", PKG + 'resolver = "4"\n', None, "`resolver` setting `4` is not valid"),
+    (
+        "rust-version older than the edition",
+        PKG + 'edition = "2021"\nrust-version = "1.55"\n',
+        None,
+        "rust-version 1.55 is incompatible with the version (1.56.0) required by the specified "
+        "edition (2021)",
+    ),
+    (
+        "unstable cargo-features",
+        'cargo-features = ["metabuild"]\n' + PKG,
+        None,
+        "the cargo feature `metabuild` requires a nightly version of Cargo",
+    ),
+    (
+        "virtual manifest with dependencies",
+        '[workspace]\n[dependencies]\nx = "1"\n',
+        None,
+        "this virtual manifest specifies a `dependencies` section, which is not allowed",
+    ),
+    (
+        "inheriting default-features = false, edition 2024",
+        PKG + 'edition = "2024"\n[dependencies]\nserde = { workspace = true }\n'
+        "short = { workspace = true, default-features = false }\n",
+        ROOT,
+        "`default-features = false` cannot override workspace's `default-features`",
     ),
 ]
 
@@ -366,45 +434,26 @@ def test_manifest_errors(text: str, root: str | None, fragment: str) -> None:
     with pytest.raises(ManifestError) as info:
         manifest(text, "crates/a", root)
     assert fragment in str(info.value)
-    assert "\n" not in str(info.value)
 
 
 # ---------------------------------------------------------------------------------------------
-# members
+# members (query.discovery over an in-memory file system)
 
-DIRS = [
-    ".",
-    "crates",
-    "crates/a",
-    "crates/b",
-    "crates/skip",
-    "crates/b/nested",
-    "tools",
-    "tools/cli",
-    "tools/x/cli",
-    "tools/x",
-    "xa",
-    "xb",
-    "xc",
-    "docs",
-]
+TREE = ["crates/a", "crates/b", "crates/skip", "crates/b/nested", "tools/cli", "tools/x/cli",
+        "xa", "xb", "xc"]  # fmt: skip
 
 MEMBER_CASES = [
     ("glob", ["crates/*"], [], ["crates/a", "crates/b", "crates/skip"]),
     ("exclude", ["crates/*"], ["crates/skip"], ["crates/a", "crates/b"]),
-    ("exclude prefix", ["crates/*"], ["crates"], []),
     (
         "literal beats exclude",
         ["crates/skip", "crates/*"],
         ["crates/skip"],
         ["crates/skip", "crates/a", "crates/b"],
     ),
-    ("literal kept", ["missing", "./crates/a/"], [], ["missing", "crates/a"]),
-    ("unmatched glob kept", ["nothing/*"], [], ["nothing/*"]),
     ("double star", ["tools/**/cli"], [], ["tools/cli", "tools/x/cli"]),
     ("question and class", ["x?", "x[ab]"], ["xc"], ["xa", "xb"]),
     ("dedupe", ["crates/a", "crates/*"], [], ["crates/a", "crates/b", "crates/skip"]),
-    ("root", ["."], [], ["."]),
     ("component prefix", ["crates/*"], ["crates/s"], ["crates/a", "crates/b", "crates/skip"]),
 ]
 
@@ -414,22 +463,26 @@ MEMBER_CASES = [
     [c[1:] for c in MEMBER_CASES],
     ids=[c[0] for c in MEMBER_CASES],
 )
-def test_expand_members(globs: list[str], exclude: list[str], expected: list[str]) -> None:
-    assert expand_members(globs, exclude, DIRS) == expected
+def test_members(globs: list[str], exclude: list[str], expected: list[str]) -> None:
+    manifests = {d: f'[package]\nname = "{d.replace("/", "-")}"\n' for d in TREE}
+    manifests["."] = f"[workspace]\nmembers = {globs!r}\nexclude = {exclude!r}\n"
+    ws, _ = MemoryHost(manifests).discover()
+    assert [m.path.removeprefix("/ws/") for m in ws.members] == expected
+
+
+def test_unmatched_member_globs_and_literals_are_kept_and_fail() -> None:
+    for entry in ("nothing/*", "missing"):
+        host = MemoryHost({".": f"[workspace]\nmembers = [{entry!r}]\n"})
+        with pytest.raises(ManifestError, match=re.escape(f"workspace member `{entry}`")):
+            host.discover()
 
 
 def test_is_excluded() -> None:
-    assert is_excluded("a/b", ["a"], [])
-    assert not is_excluded("ab", ["a"], [])
-    assert not is_excluded("a/b", ["a"], ["a/b"])
-    assert is_excluded("a/b", ["a"], ["a/*"])  # a glob member is compared literally
-
-
-def dict_loader(files: Mapping[str, str]) -> tuple[dict[str, object], object, list[str]]:
-    def load(directory: str) -> Mapping[str, object]:
-        return tomllib.loads(files[directory])
-
-    return tomllib.loads(files["."]), load, list(files)
+    assert is_excluded("/r/a/b/Cargo.toml", "/r", ["a"], [])
+    assert not is_excluded("/r/ab/Cargo.toml", "/r", ["a"], [])
+    assert not is_excluded("/r/a/b/Cargo.toml", "/r", ["a"], ["a/b"])
+    assert is_excluded("/r/a/b/Cargo.toml", "/r", ["a"], ["a/*"])  # a glob member: literal
+    assert not is_excluded("/r/a/b/Cargo.toml", "/r", ["a"], ["."])  # "." is a prefix of all
 
 
 def test_discover_workspace_synthetic() -> None:
@@ -448,49 +501,84 @@ def test_discover_workspace_synthetic() -> None:
         "../far": '[package]\nname = "far"\n',
         "vendor/serde": '[package]\nname = "serde"\nversion = "1.0.99"\n',
     }
-    root, load, dirs = dict_loader(files)
-    ws = discover_workspace(root, load, dirs)  # type: ignore[arg-type]
+    ws, _ = MemoryHost(files).discover()
     assert [m.name for m in ws.members] == ["root", "a", "b", "impl", "helper"]
     assert [m.path for m in ws.path_packages] == [
-        "../outside",
-        "crates/skip",
-        "vendor/serde",
-        "../far",
+        "/outside",
+        "/ws/crates/skip",
+        "/ws/vendor/serde",
+        "/far",
     ]
-    assert len(ws.manifests) == 9
+    # a dev-dependency of a non-member that does not exist: cargo ignores it here
+    assert dict(ws.failed) == {
+        "/nope": "failed to read `../nope/Cargo.toml`: No such file or directory"
+    }
     assert ws.member("b") is not None and ws.member("skip") is None
+    assert [p.dependency.name_in_toml for p in ws.patches] == ["serde"]
 
 
 def test_discover_workspace_without_workspace_table() -> None:
     files = {".": '[package]\nname = "solo"\n[dependencies]\nsub = { path = "sub" }\n',
              "sub": '[package]\nname = "sub"\n'}  # fmt: skip
-    root, load, dirs = dict_loader(files)
-    ws = discover_workspace(root, load, dirs)  # type: ignore[arg-type]
+    ws, _ = MemoryHost(files).discover()
     assert [m.name for m in ws.members] == ["solo"]
     assert [m.name for m in ws.path_packages] == ["sub"]
 
 
 def test_discover_workspace_errors() -> None:
-    with pytest.raises(ManifestError, match="virtual manifest needs a"):
-        discover_workspace({}, lambda d: {}, [])
+    with pytest.raises(
+        ManifestError, match="missing either a `\\[package\\]` or a `\\[workspace\\]`"
+    ):
+        MemoryHost({".": "a = 1\n"}).discover()
     files = {".": '[workspace]\nmembers = ["m"]\n', "m": '[package]\nname = "m"\n[workspace]\n'}
-    root, load, dirs = dict_loader(files)
-    with pytest.raises(ManifestError, match=r"^m/Cargo.toml: is a member .* own \[workspace\]"):
-        discover_workspace(root, load, dirs)  # type: ignore[arg-type]
+    with pytest.raises(ManifestError, match="multiple workspace roots"):
+        MemoryHost(files).discover()
+
+
+def test_cargo_fuzz_layout_inherits_from_the_parent_crates_own_workspace() -> None:
+    files = {
+        ".": '[workspace]\nmembers = ["lib"]\n[workspace.package]\nversion = "0.3.0"\n',
+        "lib": '[package]\nname = "lib"\nversion.workspace = true\n',
+        "lib/fuzz": '[package]\nname = "lib-fuzz"\n[workspace]\nmembers = ["."]\n'
+        '[dependencies]\nlib = { path = ".." }\n',
+    }
+    ws, _ = MemoryHost(files).discover("lib/fuzz")
+    assert [m.name for m in ws.members] == ["lib-fuzz"]
+    assert [(m.name, m.version) for m in ws.path_packages] == [("lib", "0.3.0")]
+
+
+def test_excluded_package_is_its_own_workspace() -> None:
+    files = {
+        ".": '[workspace]\nmembers = ["a"]\nexclude = ["tools"]\n',
+        "a": '[package]\nname = "a"\n',
+        "tools/sub": '[package]\nname = "sub"\n',
+    }
+    ws, _ = MemoryHost(files).discover("tools/sub")
+    assert ws.root.path == "/ws/tools/sub" and [m.name for m in ws.members] == ["sub"]
+    files["."] = '[workspace]\nmembers = ["a", "."]\nexclude = ["tools"]\n'  # "." beats exclude
+    with pytest.raises(ManifestError, match="believes it's in a workspace when it's not"):
+        MemoryHost(files).discover("tools/sub")
 
 
 # ---------------------------------------------------------------------------------------------
-# the real workspaces, through a test-local loader
+# the real workspaces, through the disk host
 
 
 def load_fixture(project: str) -> Workspace:
+    from registry.config.cargo_config import CargoConfig
+    from registry.config.source_replacement import SourceMap
+    from registry.workspace import CheckInputs, load_workspace
+
+    config = CargoConfig([], [], [])
     base = PROJECTS / project
-
-    def load(directory: str) -> Mapping[str, object]:
-        return tomllib.loads((base / directory / "Cargo.toml").read_text())
-
-    dirs = [os.path.relpath(d, base) for d, _, _ in os.walk(base)]
-    return discover_workspace(load("."), load, dirs)
+    loaded = load_workspace(
+        str(base / "Cargo.toml"),
+        SourceMap.from_config(config),
+        config,
+        CheckInputs(),
+        "/nonexistent",
+    )
+    return loaded.workspace
 
 
 def test_ripgrep_workspace() -> None:
@@ -504,7 +592,7 @@ def test_ripgrep_workspace() -> None:
     }  # fmt: skip
     rg = ws.root
     by_name = {(d.name_in_toml, d.kind): d for d in rg.dependencies}
-    assert by_name["grep", "normal"].source == PathSource(path="grep")
+    assert by_name["grep", "normal"].source == PathSource(path=str(PROJECTS / "ripgrep" / "grep"))
     assert by_name["grep", "normal"].requirement == "0.2.4"
     assert by_name["clap", "normal"].features == ("suggestions",)
     assert not by_name["clap", "normal"].default_features
@@ -526,7 +614,9 @@ def test_alacritty_workspace() -> None:
         "alacritty", "alacritty_terminal", "copypasta", "font", "winpty",
     }  # fmt: skip
     assert [m.name for m in ws.path_packages] == ["servo-freetype-sys"]
-    assert ws.root.patches["crates-io"][0].source == PathSource(path="servo-freetype-proxy")
+    assert ws.root.patches["crates-io"][0].source == PathSource(
+        path=str(PROJECTS / "alacritty" / "servo-freetype-proxy")
+    )
     winpty = ws.member("winpty")
     assert winpty is not None
     kinds = {(d.name_in_toml, d.kind, d.target) for d in winpty.dependencies}

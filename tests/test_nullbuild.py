@@ -14,10 +14,11 @@ from typing import Any
 import pytest
 
 from query.entry import IndexEntry, entry_from_mapping
-from query.lockfile import Lockfile, lockfile_from_mapping
-from query.manifest import Workspace, discover_workspace, manifest_from_mapping
+from query.lockfile import Lockfile, LockfileError, lockfile_from_mapping, without_packages
+from query.manifest import ManifestError, Workspace, manifest_from_mapping
 from query.nullbuild import check_features, check_workspace
 from query.verdict import Mismatch
+from tests.memhost import MemoryHost
 
 CRATES = "registry+https://github.com/rust-lang/crates.io-index"
 CORP = "sparse+https://corp.example/index/"
@@ -30,13 +31,8 @@ def registries(name: str | None) -> str | None:
 
 
 def workspace(files: Mapping[str, str]) -> Workspace:
-    """A workspace from ``{directory: Cargo.toml text}`` ("." is the root)."""
-    root = tomllib.loads(files["."])
-
-    def load(directory: str) -> Mapping[str, Any]:
-        return tomllib.loads(files[directory])
-
-    return discover_workspace(root, load, [d for d in files if d != "."])
+    """A workspace from ``{directory: Cargo.toml text}`` ("." is the root, at /ws)."""
+    return MemoryHost(files, registries={"corp": CORP}).discover()[0]
 
 
 def lock(text: str) -> Lockfile:
@@ -263,19 +259,29 @@ def test_member_version() -> None:
     ]
 
 
-def test_member_extra() -> None:
+def test_lock_entry_of_a_deleted_local_package_is_dropped() -> None:
+    """cargo ignores a path entry that maps to no local package (``into_resolve``): a deleted
+    member is no difference by itself."""
     files = {
         ".": '[workspace]\nmembers = ["a"]\n',
         "a": '[package]\nname = "a"\nversion = "0.1.0"\n',
     }
-    text = lock_text(path_pkg("a", "0.1.0"), path_pkg("gone", "0.1.0"))
+    assert check(files, lock_text(path_pkg("a", "0.1.0"), path_pkg("gone", "0.1.0"))) == []
+
+
+def test_deleted_local_package_leaves_what_only_it_used_stale() -> None:
+    files = {
+        ".": '[workspace]\nmembers = ["a"]\n',
+        "a": '[package]\nname = "a"\nversion = "0.1.0"\n',
+    }
+    text = lock_text(
+        path_pkg("a", "0.1.0"), path_pkg("gone", "0.1.0", "log"), registry_pkg("log", "0.4.8")
+    )
     found = check(files, text)
-    assert [(m.code, m.message, m.file, m.line) for m in found] == [
+    assert [(m.code, m.message) for m in found] == [
         (
-            "member-extra",
-            "Cargo.lock has local package gone 0.1.0, which is no longer part of the workspace",
-            "Cargo.lock",
-            7,
+            "stale-package",
+            "log 0.4.8 is in Cargo.lock but no workspace member depends on it any more",
         )
     ]
 
@@ -302,17 +308,13 @@ def test_source_mismatch() -> None:
     ]
 
 
-def test_unknown_registry_is_unknown() -> None:
+def test_unknown_registry_is_refused() -> None:
+    """cargo: "registry index was not found in any configuration" while loading the manifest."""
     files = {".": APP + '[dependencies]\nserde = { version = "1", registry = "nope" }\n'}
-    found = check(files, SERDE_LOCK)
-    assert [(m.code, m.message) for m in found] == [
-        (
-            "unknown",
-            'serde = "1" in Cargo.toml: registry `nope` is not configured '
-            "(no [registries] entry found)",
-        )
-    ]
-    assert found[0].is_unknown
+    with pytest.raises(
+        ManifestError, match="registry index was not found in any configuration: `nope`"
+    ):
+        check(files, SERDE_LOCK)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -497,6 +499,86 @@ def test_path_patch_replaces_the_registry_package() -> None:
         path_pkg("app", "0.1.0", "servo-freetype-sys"), path_pkg("servo-freetype-sys", "4.0.3")
     )
     assert check(files, text) == []
+
+
+PATCHED = {
+    ".": '[workspace]\nmembers = ["app"]\n\n[patch.crates-io]\nlog = { path = "vendor/log" }\n',
+    "app": '[package]\nname = "app"\nversion = "0.1.0"\n[dependencies]\nlog = "0.4"\n',
+    "vendor/log": '[package]\nname = "log"\nversion = "0.4.9"\n',
+}
+
+
+def unused(name: str, version: str) -> str:
+    return f'[[patch.unused]]\nname = "{name}"\nversion = "{version}"\n\n'
+
+
+def test_newer_patch_recorded_as_unused_is_up_to_date() -> None:
+    """A patch with a newer compatible version stays unused while the lock pins the old one
+    (cargo locks the dependency to =0.4.8): cargo records it under [[patch.unused]]."""
+    text = lock_text(path_pkg("app", "0.1.0", "log"), registry_pkg("log", "0.4.8"))
+    assert check(PATCHED, text + unused("log", "0.4.9")) == []
+    found = check(PATCHED, text)  # not recorded: cargo would add the [[patch.unused]] entry
+    assert [m.code for m in found] == ["member-missing"]
+    assert "neither in Cargo.lock's graph nor under [[patch.unused]]" in found[0].message
+
+
+def test_unused_patch_of_the_locked_version_would_be_used() -> None:
+    files = dict(PATCHED, **{"vendor/log": '[package]\nname = "log"\nversion = "0.4.8"\n'})
+    text = lock_text(path_pkg("app", "0.1.0", "log"), registry_pkg("log", "0.4.8"))
+    found = check(files, text + unused("log", "0.4.8"))
+    assert [m.code for m in found] == ["stale-package"]
+    assert "cargo would use it" in found[0].message
+
+
+def test_unused_entry_of_a_patch_that_is_gone() -> None:
+    files = {".": APP + '[dependencies]\nserde = "1"\n'}
+    # a path entry mapping to no local package is dropped by cargo; one with a source is not
+    assert check(files, SERDE_LOCK + unused("gone", "1.0.0")) == []
+    found = check(
+        files, SERDE_LOCK + unused("gone", "1.0.0").replace("\n\n", f'\nsource = "{CRATES}"\n\n')
+    )
+    assert [m.code for m in found] == ["stale-package"]
+
+
+def test_replaced_package_keeps_no_edges_and_points_at_its_replacement() -> None:
+    files = {
+        ".": APP + '[dependencies]\nlog = "0.4"\n\n[replace]\n"log:0.4.8" = { path = "log" }\n',
+        "log": '[package]\nname = "log"\nversion = "0.4.8"\n[dependencies]\ncfg-if = "0.1"\n',
+    }
+    replaced = registry_pkg("log", "0.4.8").replace("\n\n", '\nreplace = "log 0.4.8"\n\n')
+    text = lock_text(
+        path_pkg("app", "0.1.0", "log 0.4.8 (" + CRATES + ")"),
+        replaced,
+        path_pkg("log", "0.4.8", "cfg-if"),
+        registry_pkg("cfg-if", "0.1.10"),
+    )
+    assert check(files, text) == []
+    plain = text.replace('replace = "log 0.4.8"\n', "")
+    assert "stale-dependency" in codes(check(files, plain))
+
+
+def test_dangling_dependency_strings_are_dropped_when_asked() -> None:
+    """cargo ignores a dependency string that names no package (into_resolve)."""
+    text = lock_text(
+        path_pkg("app", "0.1.0", "serde", "no-such-package"), registry_pkg("serde", "1.0.102")
+    )
+    with pytest.raises(LockfileError, match="names no package"):
+        lock(text)
+    lenient = lockfile_from_mapping(tomllib.loads(text), text, drop_dangling=True)
+    assert [str(d) for d in lenient.packages[0].dependencies] == ["serde"]
+    files = {".": APP + '[dependencies]\nserde = "1"\n'}
+    assert check_workspace(workspace(files), lenient, registries) == []
+
+
+def test_without_packages_renumbers_and_drops_edges_to_them() -> None:
+    text = lock_text(
+        path_pkg("app", "0.1.0", "serde"),
+        path_pkg("gone", "0.1.0", "serde"),
+        registry_pkg("serde", "1.0.102"),
+    )
+    kept = without_packages(lock(text), {1})
+    assert [(p.name, p.index) for p in kept.packages] == [("app", 0), ("serde", 1)]
+    assert [p.name for p in kept.dependencies_of(kept.packages[0])] == ["serde"]
 
 
 def test_manifest_from_mapping_feeds_the_check() -> None:

@@ -20,7 +20,7 @@ def reference(start: Path) -> tuple[list[str], list[str]]:
     absent: list[Path] = []
     here = start.resolve()
     for directory in (*(d / ".cargo" for d in (here, *here.parents)), home_dir):
-        for name in ("config.toml", "config"):
+        for name in ("config", "config.toml"):
             candidate = directory / name
             if candidate.is_file():
                 if candidate.resolve() not in {f.resolve() for f in found}:
@@ -56,3 +56,38 @@ def test_config_files_match_the_pathlib_lookup(
     assert cargo_home() == str(
         Path(os.environ["CARGO_HOME"]) if home is not None else tmp_path / "home" / ".cargo"
     )
+
+
+def test_config_patches_merge_field_by_field(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """[patch] in cargo configuration: nearer files win per field, and a relative `path` starts
+    at the directory holding the `.cargo` of the file that sets it (for $CARGO_HOME/config.toml,
+    $CARGO_HOME's parent), as cargo merges and resolves them."""
+    from registry.config.cargo_config import CargoConfig
+    from registry.workspace import config_patches
+
+    project = tmp_path / "ws" / "app"
+    (project / ".cargo").mkdir(parents=True)
+    (project / ".cargo" / "config.toml").write_text(
+        '[patch.crates-io]\nlog = { version = "0.4.9" }\nserde = "1.0.1"\n'
+    )
+    (tmp_path / "ws" / ".cargo").mkdir()
+    (tmp_path / "ws" / ".cargo" / "config").write_text(
+        '[patch.crates-io]\nlog = { path = "vendor/log", version = "0.1" }\n'
+    )
+    (tmp_path / "ws" / ".cargo" / "config.toml").write_text(  # ignored: `config` is read
+        '[patch.crates-io]\nrand = { path = "nowhere" }\n'
+    )
+    home = tmp_path / "home" / ".cargo"
+    home.mkdir(parents=True)
+    (home / "config.toml").write_text('[patch.crates-io]\nlibc = { path = "libc" }\n')
+    monkeypatch.setenv("CARGO_HOME", str(home))
+    patches = config_patches(CargoConfig.discover(project))
+    by_name = {p.name: p for p in patches}
+    assert sorted(by_name) == ["libc", "log", "serde"]
+    log = by_name["log"]
+    assert log.fields == {"version": "0.4.9", "path": "vendor/log"}
+    assert log.roots == {"version": str(project), "path": str(tmp_path / "ws")}
+    assert by_name["serde"].fields == {"version": "1.0.1"}
+    assert by_name["libc"].roots == {"path": str(tmp_path / "home")}

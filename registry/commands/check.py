@@ -38,6 +38,7 @@ def run(
     from registry import __version__
     from registry.commands import use_color
 
+    manifest_path = _manifest_for_cwd(manifest_path)
     cache_root = options.cache_root
     if not no_fingerprint:
         from cache import fingerprint
@@ -76,6 +77,7 @@ def run(
             files=inputs.files,
             dirs=inputs.dirs,
             absent=inputs.absent,
+            present=inputs.present,
             cache_files=inputs.cache_files,
             seeded_files=inputs.seeded_files,
             fresh_until=inputs.fresh_until,
@@ -85,6 +87,26 @@ def run(
         if problem:
             options.warn(problem)
     return Outcome(verdict.exit_code, text)
+
+
+def _manifest_for_cwd(manifest_path: str) -> str:
+    """The default ``Cargo.toml`` when the current directory holds none: the first one in a
+    parent directory, as cargo finds it (``find_root_manifest_for_wd``); anything else as
+    given."""
+    from cache.pathstr import is_file
+    from query.cargo_facts import MANIFEST
+
+    if manifest_path != MANIFEST or is_file(manifest_path):
+        return manifest_path
+    directory = os.getcwd()
+    while True:
+        candidate = os.path.join(directory, MANIFEST)
+        if is_file(candidate):
+            return candidate
+        parent = os.path.dirname(directory)
+        if parent == directory:
+            return manifest_path  # none: the full check says "no such file"
+        directory = parent
 
 
 def _explicit_index_url(options: RunOptions) -> str | None:
@@ -99,17 +121,37 @@ def _explicit_index_url(options: RunOptions) -> str | None:
 def full_check(
     options: RunOptions, manifest_path: str, deny_yanked: bool, unknown_policy: str
 ) -> tuple[Verdict, CheckInputs]:
-    """The verdict of the null-build check, and every input it depended on."""
+    """The verdict of the null-build check, and every input it depended on.
+
+    Like cargo, the configuration (source replacement, registries, ``[patch]``) is read from
+    the current directory upwards and ``$CARGO_HOME``; the workspace is found from the
+    manifest; every manifest cargo would load is loaded, and refused as cargo refuses it
+    (exit 2) before the lock is compared."""
     from cache.pathstr import is_file, joined
-    from query.nullbuild import check_features, check_workspace
+    from query.discovery import activate, check_patches
+    from query.lockfile import without_packages
+    from query.manifest import ManifestError
+    from query.nullbuild import check_features, check_workspace, local_entries
     from query.verdict import Mismatch, Verdict
     from registry.commands.validate import judge_lockfile
+    from registry.config.cargo_config import CargoConfig, cargo_home
     from registry.config.source_replacement import SourceMap
+    from registry.errors import InputError
     from registry.input_files import load_lockfile
-    from registry.workspace import load_workspace, locate, registry_sources
+    from registry.workspace import CheckInputs, load_workspace, locate, registry_sources
 
-    loaded = load_workspace(manifest_path)
-    inputs = loaded.inputs
+    inputs = CheckInputs()
+    config = CargoConfig.discover(os.getcwd())
+    inputs.files.extend(config.files)
+    inputs.absent.extend(config.absent)
+    sources = SourceMap.from_config(config, index_url=_explicit_index_url(options))
+    loaded = load_workspace(manifest_path, sources, config, inputs, cargo_home())
+    workspace = loaded.workspace
+    try:
+        activate(workspace)
+        check_patches(workspace)
+    except ManifestError as exc:
+        raise InputError(str(exc)) from None
     lock_path = joined(loaded.root, "Cargo.lock")
     lock_name = os.path.relpath(lock_path)
     if not is_file(lock_path):
@@ -120,29 +162,38 @@ def full_check(
             lock_name,
         )
         return Verdict("check", lock_name, (), (mismatch,), 0, unknown_policy), inputs
-    lock = load_lockfile(lock_path)
+    lock = load_lockfile(lock_path, drop_dangling=True)
     inputs.files.append(lock_path)
-
-    sources = SourceMap.discover(loaded.root, index_url=_explicit_index_url(options))
-    inputs.files.extend(str(p) for p in sources.files)
-    inputs.absent.extend(str(p) for p in sources.absent)
+    # read as cargo reads it against this workspace: path entries of packages that no longer
+    # exist are dropped, with every edge to them
+    _, dropped = local_entries(workspace, lock)
+    if dropped:
+        lock = without_packages(lock, dropped)
 
     judgement = judge_lockfile(
         lock, lock_path, options, deny_yanked, sources=sources, summaries=True
     )
-    workspace = loaded.workspace
-    found = check_workspace(workspace, lock, registry_sources(sources), lock_name=lock_name)
+    keys: list[tuple[str, ...] | None] = []
+    try:
+        found = check_workspace(
+            workspace, lock, registry_sources(sources), lock_name=lock_name, keys=keys
+        )
+    except ManifestError as exc:
+        raise InputError(str(exc)) from None
     # optional dependencies turned on or off by features (needs the index entries)
-    found += check_features(workspace, lock, {}, lock_name=lock_name, summaries=judgement.summaries)
-    mismatches = [locate(m, loaded.texts) for m in found]
-    relative = os.path.relpath(loaded.root)
-    if relative != ".":
-        mismatches = [
-            Mismatch(m.code, m.message, os.path.join(relative, m.file), m.line)
-            if m.file and m.file != lock_name
-            else m
-            for m in mismatches
-        ]
+    found += check_features(
+        workspace, lock, {}, lock_name=lock_name, summaries=judgement.summaries, keys=keys
+    )
+    texts = {workspace.display(path): text for path, text in loaded.texts.items()}
+    mismatches: list[Mismatch] = []
+    seen: set[tuple[str, str, str | None]] = set()
+    for mismatch, key in zip(found, keys, strict=True):
+        # one finding per dependency, however many tables repeat it
+        ident = (mismatch.code, mismatch.message, mismatch.file)
+        if ident in seen:
+            continue
+        seen.add(ident)
+        mismatches.append(locate(mismatch, key, texts.get(mismatch.file or "")))
     inputs.cache_files.extend(judgement.files_consulted)
     inputs.seeded_files.extend(judgement.seeded_files)
     inputs.fresh_until = judgement.fresh_until

@@ -2,7 +2,8 @@
 
 ::
 
-    <start>/.cargo/config.toml      (or the older .cargo/config), then each parent's,
+    <start>/.cargo/config           (or .cargo/config.toml: cargo prefers the name without
+                                     an extension when both exist), then each parent's,
     ...                              up to the file system root,
     $CARGO_HOME/config.toml          (CARGO_HOME defaults to ~/.cargo)
 
@@ -53,7 +54,7 @@ def config_files(start: StrPath) -> tuple[list[str], list[str]]:
     here = spelled(os.path.realpath(start))
     home = cargo_home()
     for directory in (*(joined(d, ".cargo") for d in _lineage(here)), home):
-        for name in ("config.toml", "config"):
+        for name in ("config", "config.toml"):
             candidate = joined(directory, name)
             if is_file(candidate):
                 if os.path.realpath(candidate) not in {os.path.realpath(f) for f in found}:

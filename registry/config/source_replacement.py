@@ -44,7 +44,11 @@ class SourceMap(Record):
     @classmethod
     def discover(cls, start: StrPath, *, index_url: str | None = None) -> SourceMap:
         """The source mapping that applies to ``start`` (its configuration files)."""
-        config = CargoConfig.discover(start)
+        return cls.from_config(CargoConfig.discover(start), index_url=index_url)
+
+    @classmethod
+    def from_config(cls, config: CargoConfig, *, index_url: str | None = None) -> SourceMap:
+        """The source mapping of configuration files already read."""
         return cls(config, index_url, config.tables("source"), config.tables("registries"))
 
     @property

@@ -540,6 +540,8 @@ def test_deeply_nested_index_line(
 
 def test_deeply_nested_fingerprint_record(world: World) -> None:
     (world.work / "Cargo.toml").write_text('[package]\nname = "x"\nversion = "0.1.0"\n')
+    (world.work / "src").mkdir(exist_ok=True)
+    (world.work / "src" / "lib.rs").write_text("")  # a package needs a target (cargo)
     (world.work / "Cargo.lock").write_text(_lockfile([("x", "0.1.0", None)]))
     first = world.run("check", "--manifest-path", str(world.work / "Cargo.toml"))
     assert first.code == 0, first.stderr
