@@ -1,26 +1,32 @@
-"""Where the tables of an array of tables start, in a TOML document ``tomllib`` has accepted.
+"""Where things are defined in a TOML document: the line numbers behind annotations.
 
-``tomllib`` gives values without positions; annotations (``::error file=Cargo.lock,line=N``)
-need the line of each ``[[package]]`` table. :func:`array_table_lines` finds them by reading
-the document's structure, not by searching its text: it steps over comments and every kind of
-string (basic, literal, multi-line: a ``[[package]]`` inside one is text, not a header), keys
-(bare, quoted, dotted, spaced: ``[[ "package" ]]`` is the same table) and values (arrays and
-inline tables over several lines), so it finds exactly the tables ``tomllib`` built, in order:
+``tomllib``/``tomli`` give values without positions; annotations (``::error file=Cargo.lock,
+line=N``, a manifest finding on its dependency's line) need them. One scanner of TOML's
+structure, run over a document a TOML parser has already accepted, answers both questions:
 
-* each ``[[KEY]]`` header, the line of the header;
-* or, when the top level defines ``KEY = [ {...}, ... ]`` (an array of inline tables, which
-  tomllib reads the same), the line of each ``{``.
+* :func:`key_lines`: every key path (tables and keys, not inside inline tables) with the
+  1-based line it first appears on: the ``[dependencies.serde]`` header, the ``serde = ...``
+  line under ``[dependencies]``, the first ``serde.workspace = true`` dotted line, the
+  ``[target.'cfg(unix)'.dependencies]`` header for the table itself (``check``'s manifests);
+* :func:`array_table_lines`: the line of each table of a top-level array of tables, in order:
+  each ``[[KEY]]`` header, or, when the top level defines ``KEY = [ {...}, ... ]`` (an array of
+  inline tables, which tomllib reads the same), the line of each ``{`` (Cargo.lock's
+  ``[[package]]`` tables).
 
-The document must be one ``tomllib.loads`` accepted (TOML 1.0): on anything else the answer is
-unspecified (but it always returns). Pure and linear.
+It is a tokenizer of TOML's structure, not a parser of values: strings (all four kinds, escapes
+included: ``[[ "p\\u0061ckage" ]]`` is ``[[package]]``; a ``[[package]]`` inside a string is
+text), keys (bare, quoted, dotted, spaced), arrays and inline tables (multi-line, TOML 1.1)
+are skipped as units, comments and blank lines are passed over. On text that is not TOML it
+returns what it found so far. Pure and linear.
 """
 
 from __future__ import annotations
 
-__all__ = ["array_table_lines"]
+import contextlib
+
+__all__ = ["array_table_lines", "key_lines"]
 
 _BARE = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-")
-_BLANK = " \t"
 _ESCAPES = {
     "b": "\b",
     "t": "\t",
@@ -29,190 +35,221 @@ _ESCAPES = {
     "r": "\r",
     '"': '"',
     "\\": "\\",
+    "e": "\x1b",
 }
+_WIDTHS = {"x": 2, "u": 4, "U": 8}
 
 
-class _Doc:
-    """The text and a cursor; ``line`` is the 1-based line of ``pos``."""
+class _Stop(Exception):
+    """The text ended or left TOML: stop scanning."""
 
-    def __init__(self, text: str) -> None:
-        self.text = text
+
+class _Scanner:
+    """The text and a cursor; ``line`` is the 1-based line of ``pos``. ``keys`` collects the
+    first line of every key path; ``arrays``, the line of every table of the top-level array
+    of tables named ``wanted`` (when given)."""
+
+    def __init__(self, text: str, wanted: tuple[str, ...] | None = None) -> None:
+        if text.startswith("\ufeff"):
+            text = text[1:]
+        self.src = text.replace("\r\n", "\n")
         self.pos = 0
-        self.n = len(text)
-        self._counted = (0, 1)  # (position, its line): lines are counted forward only
+        self.line = 1
+        self.wanted = wanted
+        self.keys: dict[tuple[str, ...], int] = {}
+        self.arrays: list[int] = []
 
-    def line_at(self, pos: int) -> int:
-        at, line = self._counted
-        line += self.text.count("\n", at, pos)
-        self._counted = (pos, line)
-        return line
+    # -- low level ---------------------------------------------------------------------------
 
-    def peek(self, k: int = 0) -> str:
-        i = self.pos + k
-        return self.text[i] if i < self.n else ""
+    def peek(self) -> str:
+        return self.src[self.pos : self.pos + 1]
 
-    def skip_blank(self) -> None:
-        while self.pos < self.n and self.text[self.pos] in _BLANK:
+    def advance(self, count: int = 1) -> None:
+        self.line += self.src.count("\n", self.pos, self.pos + count)
+        self.pos += count
+
+    def blanks(self) -> None:
+        while self.peek() in (" ", "\t"):
             self.pos += 1
 
-    def skip_comment(self) -> None:
-        if self.peek() == "#":
-            end = self.text.find("\n", self.pos)
-            self.pos = self.n if end < 0 else end
-
-    def skip_space(self) -> None:
-        """Blanks, newlines and comments (inside arrays, between statements)."""
-        while self.pos < self.n:
-            c = self.text[self.pos]
-            if c in " \t\r\n":
-                self.pos += 1
-            elif c == "#":
-                self.skip_comment()
+    def space(self) -> None:
+        """Whitespace, line ends and comments."""
+        while True:
+            char = self.peek()
+            if char in (" ", "\t", "\n"):
+                self.advance()
+            elif char == "#":
+                end = self.src.find("\n", self.pos)
+                self.pos = len(self.src) if end < 0 else end
             else:
                 return
 
-    # --- strings and keys -------------------------------------------------------------------
+    def record(self, path: tuple[str, ...]) -> None:
+        for i in range(1, len(path) + 1):
+            self.keys.setdefault(path[:i], self.line)
+
+    # -- keys and values ---------------------------------------------------------------------
 
     def string(self) -> str:
-        """The value of the string at ``pos`` (any of the four kinds); moves past it."""
-        text = self.text
-        if text.startswith('"""', self.pos) or text.startswith("'''", self.pos):
-            quote = text[self.pos : self.pos + 3]
-            self.pos += 3
-            start = self.pos
-            if quote == "'''":
-                end = text.find("'''", start)
-                # up to two more quotes may end the content: ''''' is '' then the delimiter
-                while text.startswith("'", end + 3):
-                    end += 1
-                self.pos = end + 3
-                return text[start:end]
-            while True:
-                end = text.index('"""', self.pos)
-                slash = text.find("\\", self.pos, end)
-                if slash >= 0:
-                    self.pos = slash + 2  # an escape (a quote after it is text)
-                    continue
-                while text.startswith('"', end + 3):
-                    end += 1  # up to two quotes may end the content
-                self.pos = end + 3
-                return text[start:end]  # escapes left as they are: only keys need values
-        if text[self.pos] == "'":
-            end = text.index("'", self.pos + 1)
-            value = text[self.pos + 1 : end]
-            self.pos = end + 1
-            return value
-        # a basic string: decode escapes (keys like "p\u0061ckage" must compare)
-        self.pos += 1
+        """The string at ``pos`` (any of the four kinds), decoded (multi-line ones are only
+        skipped: keys cannot be multi-line)."""
+        src = self.src
+        quote = self.peek()
+        if src.startswith(quote * 3, self.pos):
+            start = self.pos + 3
+            end = src.find(quote * 3, start)
+            while quote == '"' and end >= 0:
+                slash = src.find("\\", start, end)
+                if slash < 0:
+                    break
+                start = slash + 2  # an escape: a quote after it is text
+                end = src.find(quote * 3, start)
+            if end < 0:
+                raise _Stop
+            while src.startswith(quote, end + 3):  # up to two quotes before the delimiter
+                end += 1
+            body = src[self.pos + 3 : end]
+            self.advance(end + 3 - self.pos)
+            return body
+        if quote == "'":
+            end = src.find("'", self.pos + 1)
+            if end < 0:
+                raise _Stop
+            body = src[self.pos + 1 : end]
+            self.advance(end + 1 - self.pos)
+            return body
         out: list[str] = []
-        while True:
-            close = text.index('"', self.pos)
-            slash = text.find("\\", self.pos, close)
-            if slash < 0:
-                out.append(text[self.pos : close])
-                self.pos = close + 1
+        i = self.pos + 1
+        while i < len(src):
+            char = src[i]
+            if char == '"':
+                self.advance(i + 1 - self.pos)
                 return "".join(out)
-            out.append(text[self.pos : slash])
-            e = text[slash + 1]
-            if e in ("u", "U"):
-                size = 4 if e == "u" else 8
-                out.append(chr(int(text[slash + 2 : slash + 2 + size], 16)))
-                self.pos = slash + 2 + size
-            else:
-                out.append(_ESCAPES.get(e, e))
-                self.pos = slash + 2
+            if char == "\n":
+                raise _Stop
+            if char == "\\":
+                code = src[i + 1 : i + 2]
+                if code in _ESCAPES:
+                    out.append(_ESCAPES[code])
+                    i += 2
+                    continue
+                width = _WIDTHS.get(code)
+                if width is None:
+                    raise _Stop
+                try:
+                    out.append(chr(int(src[i + 2 : i + 2 + width], 16)))
+                except ValueError:
+                    raise _Stop from None
+                i += 2 + width
+                continue
+            out.append(char)
+            i += 1
+        raise _Stop
 
     def key(self) -> tuple[str, ...]:
-        """A dotted key at ``pos`` (blanks around the dots); moves past it."""
+        """A dotted key at ``pos`` (blanks around the dots)."""
         parts: list[str] = []
         while True:
-            self.skip_blank()
-            c = self.peek()
-            if c in ('"', "'"):
+            self.blanks()
+            char = self.peek()
+            if char in ('"', "'"):
                 parts.append(self.string())
             else:
                 start = self.pos
-                while self.pos < self.n and self.text[self.pos] in _BARE:
+                while self.pos < len(self.src) and self.src[self.pos] in _BARE:
                     self.pos += 1
-                parts.append(self.text[start : self.pos])
-            self.skip_blank()
+                if self.pos == start:
+                    raise _Stop
+                parts.append(self.src[start : self.pos])
+            self.blanks()
             if self.peek() != ".":
                 return tuple(parts)
             self.pos += 1
 
-    # --- values ---------------------------------------------------------------------------------
-
-    def skip_value(self, on_table: list[int] | None = None) -> None:
-        """Move past the value at ``pos``; ``on_table``: collect the position of each inline
-        table directly inside this value (an array)."""
-        c = self.peek()
-        if c in ('"', "'"):
+    def value(self, tables: list[int] | None = None) -> None:
+        """Skip the value at ``pos``; ``tables``: collect the line of each inline table
+        directly inside it (an array)."""
+        char = self.peek()
+        if char in ('"', "'"):
             self.string()
-        elif c == "[":
-            self.pos += 1
-            while True:
-                self.skip_space()
-                if self.peek() == "]":
-                    self.pos += 1
-                    return
-                if on_table is not None and self.peek() == "{":
-                    on_table.append(self.pos)
-                self.skip_value()
-                self.skip_space()
-                if self.peek() == ",":
-                    self.pos += 1
-        elif c == "{":
-            self.pos += 1
-            while True:
-                self.skip_blank()
-                if self.peek() == "}":
-                    self.pos += 1
-                    return
-                self.key()
-                self.skip_blank()
-                self.pos += 1  # "="
-                self.skip_blank()
-                self.skip_value()
-                self.skip_blank()
-                if self.peek() == ",":
-                    self.pos += 1
-        else:  # a number, a boolean, a date or time: up to what ends it
-            while self.pos < self.n and self.text[self.pos] not in ",]}#\r\n":
+        elif char in ("[", "{"):
+            self.nested(char, tables)
+        else:
+            # numbers, booleans, dates and times (a date-time may hold one space)
+            while self.pos < len(self.src) and self.src[self.pos] not in "\n#,]}":
                 self.pos += 1
-            # a date-time's space before the time is inside the value; trailing blanks are not
-            while self.pos > 0 and self.text[self.pos - 1] in _BLANK:
-                self.pos -= 1
+
+    def nested(self, opening: str, tables: list[int] | None = None) -> None:
+        closing = "]" if opening == "[" else "}"
+        self.advance()
+        while True:
+            self.space()
+            char = self.peek()
+            if not char:
+                raise _Stop
+            if char == closing:
+                self.advance()
+                return
+            if char == ",":
+                self.advance()
+                continue
+            if opening == "{":
+                self.key()
+                self.blanks()
+                if self.peek() != "=":
+                    raise _Stop
+                self.advance()
+                self.blanks()
+            elif tables is not None and char == "{":
+                tables.append(self.line)
+            self.value()
+
+    # -- the document ------------------------------------------------------------------------
+
+    def document(self) -> None:
+        table: tuple[str, ...] = ()
+        while True:
+            self.space()
+            char = self.peek()
+            if not char:
+                return
+            if char == "[":
+                array = self.src.startswith("[[", self.pos)
+                self.pos += 2 if array else 1
+                table = self.key()
+                self.blanks()
+                closing = "]]" if array else "]"
+                if not self.src.startswith(closing, self.pos):
+                    raise _Stop
+                self.pos += len(closing)
+                self.record(table)
+                if array and table == self.wanted:
+                    self.arrays.append(self.line)
+                continue
+            key = self.key()
+            path = table + key
+            self.record(path)
+            self.blanks()
+            if self.peek() != "=":
+                raise _Stop
+            self.advance()
+            self.blanks()
+            self.value(self.arrays if not table and key == self.wanted else None)
+
+
+def _scan(text: str, wanted: tuple[str, ...] | None = None) -> _Scanner:
+    scanner = _Scanner(text, wanted)
+    with contextlib.suppress(_Stop, IndexError):
+        scanner.document()
+    return scanner
+
+
+def key_lines(text: str) -> dict[tuple[str, ...], int]:
+    """Every key path of the TOML ``text`` (tables and keys, not inside inline tables) with
+    the 1-based line it first appears on."""
+    return _scan(text).keys
 
 
 def array_table_lines(text: str, key: str) -> list[int]:
     """1-based lines of the tables of the top-level array of tables ``key``, in order."""
-    doc = _Doc(text)
-    path: tuple[str, ...] = ()
-    found: list[int] = []
-    wanted = (key,)
-    while True:
-        doc.skip_space()
-        if doc.pos >= doc.n:
-            return found
-        start = doc.pos
-        if doc.peek() == "[":
-            double = doc.peek(1) == "["
-            doc.pos += 2 if double else 1
-            path = doc.key()
-            doc.skip_blank()
-            doc.pos += 2 if double else 1
-            if double and path == wanted:
-                found.append(doc.line_at(start))
-        else:
-            name = doc.key()
-            doc.skip_blank()
-            doc.pos += 1  # "="
-            doc.skip_blank()
-            if path == () and name == wanted:
-                tables: list[int] = []
-                doc.skip_value(tables)
-                found.extend(doc.line_at(p) for p in tables)
-            else:
-                doc.skip_value()
-        doc.skip_blank()
-        doc.skip_comment()
+    return _scan(text, (key,)).arrays

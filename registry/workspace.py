@@ -195,10 +195,10 @@ def registry_sources(sources: SourceMap) -> Any:
 
 def locate(mismatch: Mismatch, key: Sequence[str] | None, text: str | None) -> Mismatch:
     """Point a manifest finding at the line where ``key`` (a dependency's key path) is defined
-    in the manifest ``text`` (found by :func:`query.tomlkeys.key_lines`)."""
+    in the manifest ``text`` (found by :func:`query.toml_lines.key_lines`)."""
     if mismatch.line is not None or key is None or text is None:
         return mismatch
-    from query.tomlkeys import key_lines
+    from query.toml_lines import key_lines
 
     line = key_lines(text).get(tuple(key))
     if line is None:

@@ -1,4 +1,5 @@
-"""query/tomlkeys.py: the line each key of a TOML document is defined on."""
+"""query/toml_lines.py: the line each key of a TOML document is defined on, and the line of each
+table of an array of tables."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import tomli
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from query.tomlkeys import key_lines
+from query.toml_lines import array_table_lines, key_lines
 
 PROJECTS = Path(__file__).parent / "fixtures" / "projects"
 
@@ -140,3 +141,26 @@ def test_generated_dependency_tables(entries: list[tuple[str, int, str]]) -> Non
     tomli.loads(text)  # valid TOML
     found = key_lines(text)
     assert {name: found[("dependencies", name)] for name in expected} == expected
+
+
+ARRAY_TABLES = [
+    # (document, lines of the [[package]] tables)
+    ('[[package]]\nname = "a"\n\n[[package]]\nname = "b"\n', [1, 4]),
+    ('x = """\n[[package]]\n"""\n# [[package]]\n[[package]]\n', [5]),
+    ('[[ "package" ]]\n[[ \'package\' ]]\n[["p\\u0061ckage"]]\n', [1, 2, 3]),
+    ("[[package.dep]]\n[[packages]]\n[package2]\n", []),
+    (
+        'package = [\n  {name = "a"},\n  # {name = "no"}\n  {name = "b"}, {name = "c"},\n]\n',
+        [2, 4, 4],
+    ),
+    ('package = [[{name = "nested: not a table of package"}]]\n', []),
+    ('[meta]\npackage = [{name = "not top level"}]\n', []),
+    ('version = 3\r\n\r\n[[package]]\r\nname = "crlf"\r\n', [3]),
+    ('\ufeff[[package]]\nname = "bom"\n', [1]),
+    ('[[package]]\nname = "a"\n[[package]]\nname = "unterminated\n[[package]]\n', [1, 3]),
+]
+
+
+@pytest.mark.parametrize(("text", "lines"), ARRAY_TABLES)
+def test_array_table_lines(text: str, lines: list[int]) -> None:
+    assert array_table_lines(text, "package") == lines
