@@ -795,6 +795,7 @@ def t_default_features_inherit(ctx: Ctx, variant: str) -> None:
     tree.set_dep(dep, member)
     edition = "2024" if variant == "refuse" else ctx.rng.choice(("2018", "2021"))
     tree.doc(dep.rel)["package"]["edition"] = edition
+    _keep_rust_version_legal(tree.doc(dep.rel)["package"], edition)
     ctx.note(
         f"{dep.rel} (edition {edition}): {dep.key} = "
         "{ workspace = true, default-features = false }"
@@ -806,15 +807,22 @@ def t_default_features_inherit(ctx: Ctx, variant: str) -> None:
 EDITION_MSRV = {"2015": None, "2018": "1.31", "2021": "1.56", "2024": "1.85"}
 
 
+def _keep_rust_version_legal(pkg: Doc, edition: str) -> None:
+    """Raise a package's ``rust-version`` to what its new ``edition`` needs: cargo refuses a
+    rust-version older than the edition (found with MODERN_SEED=777: rust_version then
+    default_features_inherit moved a 1.31 package to edition 2021)."""
+    msrv = EDITION_MSRV[edition]
+    rust_version = pkg.get("rust-version")
+    if msrv and isinstance(rust_version, str) and _vkey(rust_version) < _vkey(msrv):
+        pkg["rust-version"] = msrv
+
+
 def _set_edition(ctx: Ctx, rel: str, edition: str) -> None:
     pkg = ctx.tree.doc(rel)["package"]
     if isinstance(pkg.get("edition"), dict):
         return  # inherited: leave it
     pkg["edition"] = edition
-    msrv = EDITION_MSRV[edition]
-    rust_version = pkg.get("rust-version")
-    if msrv and isinstance(rust_version, str) and _vkey(rust_version) < _vkey(msrv):
-        pkg["rust-version"] = msrv  # cargo refuses a rust-version older than the edition
+    _keep_rust_version_legal(pkg, edition)
     doc = ctx.tree.doc(rel)
     if edition == "2024" and (
         any(k in doc for k in ("dev_dependencies", "build_dependencies", "project"))
