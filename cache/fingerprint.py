@@ -60,10 +60,13 @@ def check_options(
     offline: bool,
     index_url: str | None,
     quiet: bool,
-    color: bool,
+    color: str,
     token_given: bool,
+    config: tuple[str, ...] = (),
 ) -> dict[str, object]:
-    """Everything besides files that a ``check`` verdict and its printed output depend on.
+    """Everything besides files that a ``check`` verdict and its printed output depend on:
+    ``color`` what the colours depend on besides cargo's configuration files, ``config`` the
+    ``--config`` arguments (cargo's configuration files are inputs of the record).
 
     The full CLI and the fast path both build the record key from this, so they must agree.
     The token itself never enters it (only whether one was given).
@@ -80,6 +83,7 @@ def check_options(
         "token": token_given,
         "cargo_home": os.environ.get("CARGO_HOME", ""),
         "cwd": os.getcwd(),
+        "config": list(config),
     }
 
 

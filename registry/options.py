@@ -10,14 +10,19 @@ carries a run's global options into every command.
     --refresh                                 off
     --timeout SECONDS    REGISTRY_TIMEOUT     30
     --token TOKEN        REGISTRY_TOKEN       none
+    --config KEY=VALUE                        none (repeatable; cargo's --config)
+    --color WHEN                              auto (or term.color, CARGO_TERM_COLOR)
     -q, --quiet                               off
     -v, --verbose                             0 (repeat for more)
 
 The command line's one parser (:mod:`registry.cli.argv`) and its help, shell completion and
 progress bar (:mod:`registry.cli.app`, built with click) both read `GLOBAL_OPTIONS` and
 `COMMANDS`; an option's ``parse`` function is its only validation. A value given on the command
-line wins over the environment, which wins over the default. Standard library only: this is on
-every path, including the warm ones.
+line wins over the environment, which wins over the default; `RunOptions.origins` records
+which options were set and how. --offline, --timeout and --color stand for cargo's net.offline,
+http.timeout and term.color, which cargo's configuration may also set
+(:mod:`registry.config.settings`). Standard library only: this is on every path, including the
+warm ones.
 """
 
 from __future__ import annotations
@@ -26,8 +31,7 @@ import os
 import sys
 
 from query import TYPE_CHECKING
-from query.cargo_facts import LOCKFILE, MANIFEST
-from query.record import Record
+from query.record import Record, field
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -42,12 +46,15 @@ UNKNOWN_POLICIES = ("error", "warn", "ignore")
 DEFAULT_TIMEOUT = 30.0
 #: The accepted --timeout range, in seconds.
 TIMEOUT_RANGE = (0.1, 3600.0)
+#: --color's choices (cargo's)
+COLORS = ("auto", "always", "never")
 
 # what an option takes
 FLAG = "flag"  # --offline: on when given
 COUNT = "count"  # -v: how many times given
 VALUE = "value"  # --format FORMAT or --format=FORMAT
 MANY = "many"  # --keep A B, --keep A --keep B: every value, in order (a tuple)
+EACH = "each"  # --config A --config B: one value per flag, every one in order (a tuple)
 
 
 def default_cache_dir() -> str:
@@ -194,6 +201,24 @@ GLOBAL_OPTIONS = (
         parse=parse_token,
         metavar="TOKEN",
     ),
+    Option(
+        ("--config",),
+        "config",
+        "A cargo configuration value, KEY=VALUE in TOML (http.timeout=60, "
+        "'http.proxy=\"host:3128\"'), or a configuration file; wins over the environment and "
+        "cargo's configuration files. Repeatable.",
+        kind=EACH,
+        default=(),
+        metavar="KEY=VALUE",
+    ),
+    Option(
+        ("--color",),
+        "color",
+        "Colours in validate/check's human output [default: term.color, CARGO_TERM_COLOR, "
+        "else auto: on a terminal, unless NO_COLOR is set].",
+        choices=COLORS,
+        metavar="WHEN",
+    ),
     Option(("-q", "--quiet"), "quiet", "Print only results and errors.", kind=FLAG, default=False),
     Option(("-v", "--verbose"), "verbose", "More detail on stderr.", kind=COUNT, default=0),
 )
@@ -265,10 +290,11 @@ COMMANDS = (
     ),
     Command(
         "validate",
-        "Check every registry package of LOCKFILE against its index.\n\n"
+        "Check every registry package of LOCKFILE against its index [default: the Cargo.lock "
+        "of the workspace of the nearest Cargo.toml here or in a parent directory].\n\n"
         "Exists, version exists, checksum equals the index cksum, not yanked, dependencies "
         "consistent. Path and git packages are skipped.",
-        (Argument("lockfile", required=False, default=LOCKFILE, parse=parse_file),),
+        (Argument("lockfile", required=False, parse=parse_file),),
         _REPORT_OPTIONS,
     ),
     Command(
@@ -284,8 +310,7 @@ COMMANDS = (
                 ("--manifest-path",),
                 "manifest_path",
                 "The workspace (or member) manifest; the lockfile next to the workspace root "
-                "is checked.",
-                default=MANIFEST,
+                "is checked [default: the nearest Cargo.toml here or in a parent directory].",
                 parse=parse_file,
                 metavar="PATH",
             ),
@@ -353,6 +378,11 @@ class RunOptions(Record):
     token: str | None
     quiet: bool
     verbose: int
+    config: tuple[str, ...] = ()
+    color: str | None = None
+    #: the options that were set, by name: the flag (``--offline``) or variable
+    #: (``REGISTRY_OFFLINE``) that set each
+    origins: dict[str, str] = field(default_factory=dict, compare=False)
 
     @classmethod
     def defaults(cls) -> RunOptions:

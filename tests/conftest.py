@@ -97,3 +97,30 @@ def index_server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Ind
 
 
 # ==== END transport / test HTTP server fixtures ==================================================
+
+
+# ==== BEGIN cargo configuration of the machine ===================================================
+# The variables cargo's configuration reads (registry/config/settings.py) come from the test,
+# never from the machine running it: a CI image's SSL_CERT_FILE or CARGO_NET_RETRY would change
+# answers, and -v lines. (Subprocesses get a clean environment: tests/reliability/support.py.)
+import os as _os
+
+_CONFIG_VARIABLES = (
+    "SSL_CERT_FILE",
+    "SSL_CERT_DIR",
+    "HTTP_TIMEOUT",
+    "NO_COLOR",
+    "CLICOLOR",
+    "CLICOLOR_FORCE",
+)
+_CONFIG_PREFIXES = ("CARGO_HTTP_", "CARGO_NET_", "CARGO_TERM_", "CARGO_REGISTRIES_")
+
+
+@pytest.fixture(autouse=True)
+def _no_cargo_settings_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in list(_os.environ):
+        if name in _CONFIG_VARIABLES or name.startswith(_CONFIG_PREFIXES):
+            monkeypatch.delenv(name, raising=False)
+
+
+# ==== END cargo configuration of the machine =====================================================

@@ -529,7 +529,11 @@ def test_replay_function_directly(check: Runner) -> None:
     (record_file,) = check.records()
     record = fingerprint.load(str(check.cache), record_file.stem)
     assert record is not None
-    # the options exactly as the command builds them (the record key includes them)
+    # the options exactly as the command builds them (the record key includes them); the
+    # colour's inputs besides cargo's configuration files: no --color, not a terminal
+    from registry.config.settings import color_key
+    from registry.options import RunOptions
+
     options = fingerprint.check_options(
         manifest=str(check.project / "Cargo.toml"),
         fmt="human",
@@ -538,7 +542,7 @@ def test_replay_function_directly(check: Runner) -> None:
         offline=True,
         index_url=record_options_index(check),
         quiet=False,
-        color=False,
+        color=color_key(RunOptions.defaults(), False, os.environ),
         token_given=False,
     )
     assert fingerprint.record_key(str(check.project / "Cargo.toml"), options) == record_file.stem
