@@ -36,6 +36,7 @@ from registry.errors import (
     OtherPackageError,
     RegistryError,
     UnusableCrateError,
+    UsageError,
 )
 from registry.index.loader import IndexLoader
 from registry.options import DEFAULT_TIMEOUT, default_cache_dir
@@ -121,6 +122,8 @@ class Registry:
                 return transport
             from registry.transport import open_transport
 
+            if token is not None and httpx_client is None:
+                _refuse_token_through_proxy(source.base, settings)
             if settings is None:
                 return open_transport(timeout, httpx_client)
             return open_transport(timeout, httpx_client, settings.transport_options())
@@ -436,6 +439,24 @@ class Registry:
             cached=len(results) - len(errors) - len(not_found) - fetched - revalidated,
             not_found=tuple(not_found),
             errors=errors,
+        )
+
+
+def _refuse_token_through_proxy(base: str, settings: Settings | None) -> None:
+    """A token for a cleartext http:// index never goes through a proxy: the proxy (and every
+    hop to it) would read it. UsageError naming the way out."""
+    if not base.startswith("http://"):
+        return  # https:// goes through a proxy as a CONNECT tunnel, the token inside TLS
+    from registry.config.settings import proxy_for
+
+    proxy = proxy_for(base, settings.proxy if settings is not None else None, os.environ)
+    if proxy is not None:
+        from registry.config.index_url import redacted
+
+        raise UsageError(
+            f"{base}: refusing to send the registry token through the proxy "
+            f"{redacted(proxy)} in clear text: use the registry's https:// URL, or exclude "
+            "its host from the proxy with NO_PROXY"
         )
 
 

@@ -34,7 +34,7 @@ from query import TYPE_CHECKING
 from query.record import Record, field
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Mapping
     from typing import Any
 
 #: The output formats of ``validate`` and ``check`` (--format), the default first.
@@ -61,6 +61,25 @@ def default_cache_dir() -> str:
     """``$XDG_CACHE_HOME/registry``, else ``~/.cache/registry``."""
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     return os.path.join(base, "registry")
+
+
+def wants_color(choice: str, isatty: bool, environ: Mapping[str, str]) -> bool:
+    """Whether ``choice`` (--color or term.color: auto, always, never) means colours on a
+    stream. For auto, anstream's rule, as cargo's shell applies it (anstream/src/auto.rs
+    ``choice``): CLICOLOR_FORCE set (not empty) forces them; else a terminal, with NO_COLOR
+    unset or empty, CLICOLOR not 0, and TERM set and not dumb (or CLICOLOR set, or CI set)."""
+    if choice != "auto":
+        return choice == "always"
+    if environ.get("CLICOLOR_FORCE"):
+        return True
+    clicolor = environ.get("CLICOLOR")
+    term = environ.get("TERM")
+    return (
+        isatty
+        and not environ.get("NO_COLOR")
+        and clicolor != "0"
+        and ((term is not None and term != "dumb") or clicolor is not None or "CI" in environ)
+    )
 
 
 # -- value parsers: each returns the value or raises ValueError saying what is wrong --------------
@@ -392,6 +411,21 @@ class RunOptions(Record):
     @property
     def cache_root(self) -> str:
         return self.cache_dir or default_cache_dir()
+
+    def offline_hint(self, environ: Mapping[str, str]) -> bool:
+        """Offline by the command line or the environment alone (cargo's configuration files
+        may still say so: :mod:`registry.config.settings`): ``--offline`` /
+        ``REGISTRY_OFFLINE``, else ``CARGO_NET_OFFLINE=true``. ``--config`` arguments are not
+        read here (the warm paths defer when there are any)."""
+        if "offline" in self.origins:
+            return self.offline
+        return environ.get("CARGO_NET_OFFLINE") == "true"
+
+    def color_key(self, isatty: bool, environ: Mapping[str, str]) -> str:
+        """What the colours of validate/check's output depend on besides cargo's configuration
+        files (term.color): for the null-build fingerprint's key, whose inputs hold the files."""
+        auto = wants_color("auto", isatty, environ)
+        return f"{self.color}|{environ.get('CARGO_TERM_COLOR')}|{auto}"
 
     def warn(self, message: str) -> None:
         if not self.quiet:

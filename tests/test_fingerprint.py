@@ -531,7 +531,6 @@ def test_replay_function_directly(check: Runner) -> None:
     assert record is not None
     # the options exactly as the command builds them (the record key includes them); the
     # colour's inputs besides cargo's configuration files: no --color, not a terminal
-    from registry.config.settings import color_key
     from registry.options import RunOptions
 
     options = fingerprint.check_options(
@@ -542,7 +541,7 @@ def test_replay_function_directly(check: Runner) -> None:
         offline=True,
         index_url=record_options_index(check),
         quiet=False,
-        color=color_key(RunOptions.defaults(), False, os.environ),
+        color=RunOptions.defaults().color_key(False, os.environ),
         token_given=False,
     )
     assert fingerprint.record_key(str(check.project / "Cargo.toml"), options) == record_file.stem

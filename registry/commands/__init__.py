@@ -91,11 +91,11 @@ def report(options: RunOptions, reg: Registry) -> None:
 
 def use_color(fmt: str, settings: Settings) -> bool:
     """Colours: human text, and --color / term.color / CARGO_TERM_COLOR say so (auto: on a
-    terminal, unless NO_COLOR...: `registry.config.settings.wants_color`)."""
+    terminal, unless NO_COLOR...: `registry.options.wants_color`)."""
     import os
     import sys
 
-    from registry.config.settings import wants_color
+    from registry.options import wants_color
 
     return fmt == "human" and wants_color(settings.color, sys.stdout.isatty(), os.environ)
 

@@ -41,19 +41,23 @@ def run(
     from registry import __version__
 
     if manifest_path is None:
-        from registry.workspace import find_manifest
+        from query.cargo_facts import MANIFEST
 
-        manifest_path = find_manifest()
+        if os.path.exists(MANIFEST):  # here: what find_manifest answers, without its import
+            manifest_path = MANIFEST
+        else:
+            from registry.workspace import find_manifest
+
+            manifest_path = find_manifest()
     cache_root = options.cache_root
     if not no_fingerprint:
         import sys
 
         from cache import fingerprint
-        from registry.config.settings import color_key, offline_hint
 
         # Only what the command line and the environment say: cargo's configuration files
         # are among the record's inputs, so a change there is a miss.
-        offline = offline_hint(options, os.environ)
+        offline = options.offline_hint(os.environ)
         record_options = fingerprint.check_options(
             manifest=manifest_path,
             fmt=fmt,
@@ -62,7 +66,7 @@ def run(
             offline=offline,
             index_url=options.index_url,  # as given: the record's key, never parsed here
             quiet=options.quiet,
-            color=color_key(options, sys.stdout.isatty(), os.environ) if fmt == "human" else "",
+            color=options.color_key(sys.stdout.isatty(), os.environ) if fmt == "human" else "",
             token_given=options.token is not None,
             config=options.config,
         )

@@ -94,7 +94,6 @@ def warm_exact(options: RunOptions, spec_text: str, as_json: bool) -> Outcome | 
     from query.errors import UsageError
     from query.names import index_path
     from registry.config.index_url import SPARSE, parse_index_url
-    from registry.config.settings import offline_hint
 
     try:
         if options.index_url is not None:
@@ -109,7 +108,7 @@ def warm_exact(options: RunOptions, spec_text: str, as_json: bool) -> Outcome | 
         return None
     index_dir = os.path.join(options.cache_root, "registry", "index", source.dir_name)
     rel = index_path(spec.name)
-    offline = offline_hint(options, os.environ)
+    offline = options.offline_hint(os.environ)
     if not offline:
         from cache.freshness import is_fresh, read_max_age
 

@@ -291,39 +291,50 @@ def run_settings(options: RunOptions, config: CargoConfig) -> Settings:
     return settings
 
 
-# -- what the warm paths may decide without reading configuration files ---------------------------
+# -- which proxy libcurl uses for a URL (for the token check of `registry.api.Registry`) -----------
 
 
-def offline_hint(options: RunOptions, environ: Mapping[str, str]) -> bool:
-    """Offline by the command line or the environment alone (the files may still say so):
-    ``--offline`` / ``REGISTRY_OFFLINE``, else ``CARGO_NET_OFFLINE=true``. ``--config``
-    arguments are not read here (the warm paths defer when there are any)."""
-    if "offline" in options.origins:
-        return options.offline
-    return environ.get("CARGO_NET_OFFLINE") == "true"
+def proxy_for(url: str, proxy: str | None, environ: Mapping[str, str]) -> str | None:
+    """The proxy libcurl sends a request for ``url`` through, or None: ``proxy`` (http.proxy;
+    "" is none) when set, else the scheme's variable (``http_proxy`` -- lower case only, as
+    curl reads it -- or ``https_proxy``/``HTTPS_PROXY``), else ``all_proxy``/``ALL_PROXY``;
+    either way not for a host ``no_proxy``/``NO_PROXY`` names (`no_proxy_matches`)."""
+    from registry.config.index_url import url_origin
+
+    scheme, host, _port = url_origin(url)
+    if proxy is None:
+        names = ("http_proxy",) if scheme == "http" else ("https_proxy", "HTTPS_PROXY")
+        for name in (*names, "all_proxy", "ALL_PROXY"):
+            if environ.get(name):
+                proxy = environ[name]
+                break
+    if not proxy:
+        return None
+    exclusions = environ.get("no_proxy") or environ.get("NO_PROXY") or ""
+    return None if no_proxy_matches(host, exclusions) else proxy
 
 
-def wants_color(choice: str, isatty: bool, environ: Mapping[str, str]) -> bool:
-    """Whether ``choice`` (auto, always, never) means colours on a stream: for auto, anstream's
-    rule (anstream/src/auto.rs ``choice``): CLICOLOR_FORCE set forces them; else a terminal,
-    NO_COLOR unset or empty, CLICOLOR not 0, and TERM set and not dumb (or CLICOLOR set, or
-    CI set)."""
-    if choice != "auto":
-        return choice == "always"
-    if environ.get("CLICOLOR_FORCE"):
-        return True
-    clicolor = environ.get("CLICOLOR")
-    term = environ.get("TERM")
-    return (
-        isatty
-        and not environ.get("NO_COLOR")
-        and clicolor != "0"
-        and ((term is not None and term != "dumb") or clicolor is not None or "CI" in environ)
-    )
+def no_proxy_matches(host: str, exclusions: str) -> bool:
+    """Whether libcurl's ``no_proxy`` list ``exclusions`` (comma or space separated: ``*``, host
+    names matching themselves and their subdomains, a leading dot ignored, IP addresses and
+    CIDR ranges) covers ``host`` (libcurl lib/noproxy.c ``Curl_check_noproxy``)."""
+    host = host.strip("[]").rstrip(".").lower()
+    for raw in exclusions.replace(",", " ").split():
+        entry = raw.strip().lower()
+        if entry == "*":
+            return True
+        name = entry.lstrip(".").rstrip(".")
+        if not name:
+            continue
+        if host == name or host.endswith("." + name):
+            return True
+        if any(c.isdigit() for c in name) and (":" in name or name[0].isdigit()):
+            import ipaddress
 
-
-def color_key(options: RunOptions, isatty: bool, environ: Mapping[str, str]) -> str:
-    """What the colour of a run's output depends on besides the configuration files: for the
-    null-build fingerprint's key (the files are among its inputs)."""
-    auto = wants_color("auto", isatty, environ)
-    return f"{options.color}|{environ.get('CARGO_TERM_COLOR')}|{auto}"
+            try:
+                network = ipaddress.ip_network(name.strip("[]"), strict=False)
+                if ipaddress.ip_address(host) in network:
+                    return True
+            except ValueError:
+                continue
+    return False

@@ -156,15 +156,15 @@ class IndexLoader:
         if self._transport is None:
             self._transport = self._connect()
         fixed = os.environ.get("REGISTRY_RETRY_SLEEP_MS")
-        retries = {} if self._retries is None else {"retries": self._retries}
         client = SparseClient(
             self.source.base,
             self._transport,
             user_agent=self._user_agent,
             token=self._token,
             fixed_sleep=int(fixed) / 1000 if fixed and fixed.isdigit() else None,
-            **retries,
         )
+        if self._retries is not None:  # else SparseClient's default: cargo's 3
+            client.retries = self._retries
         try:
             stored = self.store.read_config()
         except CacheReadError:  # unreadable (e.g. the cache dir is not a directory): refetch
