@@ -99,6 +99,7 @@ def run(
             fresh_until=inputs.fresh_until,
             output=text.removesuffix("\n"),
             exit_code=verdict.exit_code,
+            offline=settings.offline,
         )
         if problem:
             options.warn(problem)
