@@ -15,7 +15,7 @@ import posixpath
 
 from cache.pathstr import is_dir, is_file, spelled
 from query import TYPE_CHECKING
-from query.cargo_facts import CRATES_IO, CRATES_IO_LOCK_SOURCE, LOCKFILE, MANIFEST
+from query.cargo_facts import CRATES_IO, CRATES_IO_LOCK_SOURCE
 from query.record import Record, field
 from query.verdict import Mismatch
 from registry.errors import InputError
@@ -134,59 +134,6 @@ class DiskHost:
             return env
         index = self._sources.registries.get(name, {}).get("index")
         return index if isinstance(index, str) else None
-
-
-def find_manifest(cwd: str | None = None) -> str:
-    """The manifest cargo works on when none is named: the nearest ``Cargo.toml`` in the
-    current directory or a parent (cargo 0.96.0, src/cargo/util/important_paths.rs:6
-    ``find_root_manifest_for_wd``): ``Cargo.toml`` when it is here (as ``--manifest-path``'s
-    default spells it), else the absolute path. InputError, worded as cargo's, when there is
-    none."""
-    here = os.getcwd() if cwd is None else cwd
-    if cwd is None and os.path.exists(MANIFEST):  # the usual case: one stat
-        return MANIFEST
-    directory = here
-    misspelled = False
-    while True:
-        candidate = os.path.join(directory, MANIFEST)
-        if os.path.exists(candidate):
-            return MANIFEST if directory == here else candidate
-        misspelled = misspelled or os.path.exists(os.path.join(directory, "cargo.toml"))
-        up = os.path.dirname(directory)
-        if up == directory:
-            break
-        directory = up
-    hint = ", but found cargo.toml: rename it to Cargo.toml" if misspelled else ""
-    raise InputError(
-        f"could not find `{MANIFEST}` in `{here}` or any parent directory{hint} "
-        "(give --manifest-path, or run in a cargo project)"
-    )
-
-
-def find_lockfile() -> str:
-    """The lockfile cargo would use here: next to the workspace root of the nearest manifest
-    (`find_manifest`, :meth:`query.discovery.Loader.find_root`; cargo 0.96.0
-    src/cargo/core/workspace.rs ``find_root``, ops/lockfile.rs: ``<root>/Cargo.lock``), spelled
-    relative to the current directory; ``Cargo.lock`` when no manifest is found (a bare
-    lockfile). InputError when a manifest on the way cannot be read, as cargo fails then."""
-    try:
-        manifest = find_manifest()
-    except InputError:
-        return LOCKFILE
-    from query.discovery import Loader
-    from query.manifest import ManifestError
-    from registry.config.cargo_config import CargoConfig, cargo_home
-    from registry.config.source_replacement import SourceMap
-
-    start = spelled(os.path.abspath(manifest))
-    # the manifests are read as cargo reads them (their registries from the configuration)
-    sources = SourceMap.from_config(CargoConfig.discover(os.getcwd()))
-    try:
-        root_manifest = Loader(DiskHost(CheckInputs(), sources, cargo_home())).find_root(start)
-    except ManifestError as exc:
-        raise InputError(f"{exc} (give the lockfile's path)") from None
-    lock = posixpath.join(posixpath.dirname(root_manifest or start), LOCKFILE)
-    return os.path.relpath(lock)
 
 
 def config_patches(config: CargoConfig) -> list[ConfigPatch]:

@@ -86,7 +86,7 @@ def test_the_lockfile_is_the_one_of_cargos_workspace_root(
         if os.environ.get("CI"):
             pytest.fail("cargo is not installed, and CI is set")
         pytest.skip("cargo is not installed")
-    from registry.workspace import find_lockfile, find_manifest
+    from registry.locate import find_lockfile, find_manifest
 
     start = ripgrep / where
     start.mkdir(parents=True, exist_ok=True)

@@ -37,18 +37,13 @@ def run(
     no_fingerprint: bool,
 ) -> Outcome:
     """Check the workspace of ``manifest_path``; None: of the nearest Cargo.toml in the current
-    directory or a parent, as cargo finds it (`registry.workspace.find_manifest`)."""
+    directory or a parent, as cargo finds it (`registry.locate.find_manifest`)."""
     from registry import __version__
 
     if manifest_path is None:
-        from query.cargo_facts import MANIFEST
+        from registry.locate import find_manifest
 
-        if os.path.exists(MANIFEST):  # here: what find_manifest answers, without its import
-            manifest_path = MANIFEST
-        else:
-            from registry.workspace import find_manifest
-
-            manifest_path = find_manifest()
+        manifest_path = find_manifest()
     cache_root = options.cache_root
     if not no_fingerprint:
         import sys

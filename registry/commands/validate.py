@@ -60,14 +60,14 @@ def run(
     options: RunOptions, lockfile: str | None, fmt: str, unknown: str, deny_yanked: bool
 ) -> Outcome:
     """Validate ``lockfile``; None: the one cargo would use here (the workspace root's of the
-    nearest Cargo.toml upward, `registry.workspace.find_lockfile`)."""
+    nearest Cargo.toml upward, `registry.locate.find_lockfile`)."""
     from query.verdict import Verdict
     from registry.commands import use_color, verdict_text
     from registry.config.settings import run_settings
     from registry.input_files import load_lockfile
 
     if lockfile is None:
-        from registry.workspace import find_lockfile
+        from registry.locate import find_lockfile
 
         lockfile = find_lockfile()
     lock = load_lockfile(lockfile)
