@@ -366,3 +366,32 @@ def test_colours_of_validate_and_check(
         assert (RED in out) is colored, (command, out)
         code, out, _ = cli(*common, *command, "--format", "json")
         assert "\x1b" not in out
+
+
+def test_the_token_goes_to_the_replacement_that_is_the_runs_index(
+    cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """--token is for the run's own index: crates.io's replacement when there is one (an
+    auth-required mirror), never another host."""
+    import json
+
+    index = tmp_path / "private-index"
+    shutil.copytree(INDEX, index)
+    config = json.loads((index / "config.json").read_text())
+    (index / "config.json").write_text(json.dumps({**config, "auth-required": True}))
+    token = "Bearer mirror-token"
+    with IndexServer(index, auth_token=token) as mirror:
+        project = tmp_path / "proj"
+        (project / ".cargo").mkdir(parents=True)
+        (project / ".cargo" / "config.toml").write_text(
+            '[source.crates-io]\nreplace-with = "mirror"\n\n'
+            f'[source.mirror]\nregistry = "sparse+{mirror.url}"\n'
+        )
+        monkeypatch.chdir(project)
+        cache = ("--cache-dir", str(tmp_path / "c"))
+        code, out, err = cli(*cache, "query", "log")
+        assert code == 3 and "token" in err
+        code, out, err = cli(*cache, "--token", token, "query", "log")
+        assert code == 0, err
+        assert out.startswith("log 0.4.")
+        assert all(r.header("authorization") in (None, token) for r in mirror.requests)

@@ -290,3 +290,41 @@ def test_the_httpx_transport_takes_the_same_trust_store(served: Served) -> None:
     with HttpxTransport(TransportOptions()) as plain:
         (refused,) = plain.perform(request)
     assert isinstance(refused, TransportError) and refused.kind == "tls"
+
+
+def test_the_httpx_transport_takes_the_same_proxy(tmp_path: Path) -> None:
+    """http.proxy for the httpx transport: the proxy sees the request, unless NO_PROXY names
+    the host (as libcurl honours it with a proxy set)."""
+    from registry.transport.base import HttpRequest, HttpResponse, TransportOptions
+    from registry.transport.httpx import HttpxTransport
+
+    with IndexServer(FIXTURE_INDEX) as server, Proxy() as proxy:
+        request = [HttpRequest(server.url + "config.json")]
+        with HttpxTransport(TransportOptions(proxy=proxy.url)) as through:
+            (answer,) = through.perform(request)
+        assert isinstance(answer, HttpResponse) and answer.status == 200
+        assert [r.target for r in proxy.requests] == [server.url + "config.json"]
+        proxy.clear()
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setenv("NO_PROXY", "127.0.0.1")
+            with HttpxTransport(TransportOptions(proxy=proxy.url)) as direct:
+                (answer,) = direct.perform(request)
+        assert isinstance(answer, HttpResponse) and answer.status == 200
+        assert proxy.requests == []
+
+
+def test_the_python_api_takes_cargos_settings(served: Served, tmp_path: Path) -> None:
+    """``Registry(settings=Settings.from_cargo(project))``: the project's http.cainfo."""
+    from registry import Registry
+    from registry.config.settings import Settings
+    from registry.errors import NetworkError
+
+    project = tmp_path / "p"
+    (project / ".cargo").mkdir(parents=True)
+    (project / ".cargo" / "config.toml").write_text(f'[http]\ncainfo = "{served.tls.ca}"\n')
+    url = "sparse+" + served.https
+    with Registry(url, tmp_path / "c1", settings=Settings.from_cargo(project)) as reg:
+        assert reg.get("log", "0.4.8").vers == "0.4.8"
+    with Registry(url, tmp_path / "c2") as plain, pytest.raises(NetworkError) as info:
+        plain.get("log", "0.4.8")
+    assert "http.cainfo" in str(info.value)
