@@ -179,7 +179,8 @@ GLOBAL_OPTIONS = (
         ("--index-url",),
         "index_url",
         "Sparse index URL (sparse+https://, https://), file:// URL or local index directory. "
-        "When given, it also replaces crates.io for lockfile entries [default: crates.io].",
+        "When given, it also replaces crates.io for lockfile entries [default: crates.io, or "
+        "its replacement in cargo's configuration].",
         env="REGISTRY_INDEX_URL",
         metavar="URL",
     ),
@@ -194,7 +195,8 @@ GLOBAL_OPTIONS = (
     Option(
         ("--offline",),
         "offline",
-        "Never touch the network; answer from the cache only.",
+        "Never touch the network; answer from the cache only (also: net.offline, "
+        "CARGO_NET_OFFLINE).",
         kind=FLAG,
         env="REGISTRY_OFFLINE",
         default=False,
@@ -206,7 +208,8 @@ GLOBAL_OPTIONS = (
     Option(
         ("--timeout",),
         "timeout",
-        "Seconds to connect, and seconds a transfer may stall, before it fails (and retries).",
+        "Seconds to connect, and seconds a transfer may stall, before it fails (and retries) "
+        "(also: http.timeout, CARGO_HTTP_TIMEOUT).",
         env="REGISTRY_TIMEOUT",
         default=DEFAULT_TIMEOUT,
         parse=parse_timeout,
@@ -239,7 +242,13 @@ GLOBAL_OPTIONS = (
         metavar="WHEN",
     ),
     Option(("-q", "--quiet"), "quiet", "Print only results and errors.", kind=FLAG, default=False),
-    Option(("-v", "--verbose"), "verbose", "More detail on stderr.", kind=COUNT, default=0),
+    Option(
+        ("-v", "--verbose"),
+        "verbose",
+        "More detail on stderr, with where each setting of cargo's configuration came from.",
+        kind=COUNT,
+        default=0,
+    ),
 )
 
 _REPORT_OPTIONS = (
