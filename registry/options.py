@@ -426,7 +426,7 @@ class RunOptions(Record):
         may still say so: :mod:`registry.config.settings`): ``--offline`` /
         ``REGISTRY_OFFLINE``, else ``CARGO_NET_OFFLINE=true``. ``--config`` arguments are not
         read here (the warm paths defer when there are any)."""
-        if "offline" in self.origins:
+        if self.offline or "offline" in self.origins:
             return self.offline
         return environ.get("CARGO_NET_OFFLINE") == "true"
 

@@ -551,3 +551,20 @@ def test_registry_options_stand_for_cargos_keys(tmp_path: Path) -> None:
     }
     repeated = parse(["--config", "a.b=1", "query", "x", "--config", "c.d=2"], {}).options
     assert repeated.config == ("a.b=1", "c.d=2")
+
+
+def test_options_built_by_a_program_count_as_given(tmp_path: Path) -> None:
+    """A `RunOptions` made without the parser (no origins): a value off its default is taken
+    as the command line's, so offline=True stays offline whatever the files say."""
+    from query.record import replace
+    from registry.config.settings import given_options
+    from registry.options import RunOptions
+
+    (tmp_path / ".cargo").mkdir()
+    (tmp_path / ".cargo" / "config.toml").write_text("[net]\noffline = false\n")
+    options = replace(RunOptions.defaults(), offline=True, timeout=5.0)
+    assert given_options(options) == {"offline": (True, "--offline"), "timeout": (5.0, "--timeout")}
+    settings = resolve(CargoConfig.discover(tmp_path), {}, given_options(options))
+    assert (settings.offline, settings.timeout) == (True, 5.0)
+    assert options.offline_hint({}) is True
+    assert RunOptions.defaults().offline_hint({"CARGO_NET_OFFLINE": "true"}) is True

@@ -275,12 +275,21 @@ def _parsed(row: _Row, found: Found) -> tuple[Any, str]:
 
 
 def given_options(options: RunOptions) -> dict[str, tuple[Any, str]]:
-    """Registry's own options of this run that were set (flag or variable), by setting."""
-    return {
-        name: (getattr(options, name), where)
-        for name, where in options.origins.items()
-        if name in ("offline", "timeout", "color")
-    }
+    """Registry's own options of this run that were set, by setting: (value, the flag or
+    variable that set it). A value set without a recorded origin (a `RunOptions` built by a
+    program) counts as given on the command line when it is not the default."""
+    from registry.options import RunOptions
+
+    defaults = RunOptions.defaults()
+    given = {}
+    for name in ("offline", "timeout", "color"):
+        value = getattr(options, name)
+        where = options.origins.get(name)
+        if where is None and value != getattr(defaults, name):
+            where = "--" + name
+        if where is not None:
+            given[name] = (value, where)
+    return given
 
 
 def run_settings(options: RunOptions, config: CargoConfig) -> Settings:
