@@ -533,6 +533,7 @@ def test_offline_by_cargo_configuration_replays_like_offline(
     """net.offline in the project's .cargo/config.toml (or CARGO_NET_OFFLINE=true) makes the run
     offline: its record replays without a fresh_until, as one made with --offline does; turning
     it off (the file is an input) checks in full again."""
+    monkeypatch.chdir(project)  # cargo reads its configuration from the current directory up
     runner = Runner(capsys, tmp_path / "cache", project)
     (project / ".cargo").mkdir()
     config = project / ".cargo" / "config.toml"
