@@ -96,7 +96,7 @@ class World:
         return cli, env
 
     def cargo(
-        self, *args: str, env: dict[str, str] | None = None
+        self, *args: str, env: dict[str, str] | None = None, keep_lock: bool = False
     ) -> subprocess.CompletedProcess[str]:
         environ = {
             k: v
@@ -114,7 +114,8 @@ class World:
             __CARGO_TEST_FIXED_RETRY_SLEEP_MS="0",
             **(env or {}),
         )
-        (self.project / "Cargo.lock").unlink(missing_ok=True)
+        if not keep_lock:
+            (self.project / "Cargo.lock").unlink(missing_ok=True)
         return subprocess.run(
             [self.cargo_bin, *args],
             cwd=self.project,
@@ -238,3 +239,34 @@ def test_net_retry_is_the_number_of_retries_for_both(world: World, retries: int)
     ours = len(world.server.requests_for("3/l/log"))
     world.server.faults.pop("3/l/log", None)
     assert theirs == ours == retries + 1
+
+
+def test_a_patch_given_with_config_is_read_by_both(world: World) -> None:
+    """``[patch]`` through ``--config KEY=VALUE`` (a relative path starts at the current
+    directory), as cargo reads it: a lockfile made without the patch is stale for both under
+    it, one made with it is up to date for both under it and stale without it."""
+    world.set_layers({})
+    vendored = world.project / "vendor" / "log"
+    (vendored / "src").mkdir(parents=True)
+    (vendored / "src" / "lib.rs").write_text("")
+    (vendored / "Cargo.toml").write_text(
+        '[package]\nname = "log"\nversion = "0.4.99"\nedition = "2021"\n'
+    )
+    patch = ("--config", 'patch.crates-io.log.path="vendor/log"')
+    locked = ("update", "--workspace", "--locked", "--offline")
+
+    def verdicts(*config: str) -> tuple[bool, int]:
+        done = world.cargo(*locked, *config, keep_lock=True)
+        result = world.registry(*config, "check")
+        assert result.code in (0, 1), result.stderr
+        return done.returncode == 0, result.code
+
+    done = world.cargo("generate-lockfile")
+    assert done.returncode == 0, done.stderr
+    assert verdicts() == (True, 0)
+    assert verdicts(*patch) == (False, 1)
+    done = world.cargo("generate-lockfile", *patch)
+    assert done.returncode == 0, done.stderr
+    assert 'version = "0.4.99"' in (world.project / "Cargo.lock").read_text()
+    assert verdicts(*patch) == (True, 0)
+    assert verdicts() == (False, 1)

@@ -179,8 +179,10 @@ class CargoConfig(Record):
         data = [read_config_file(path) for path in files]
         return cls(files, absent, data, read_config_args(cli, cwd), cwd)
 
-    def _layers(self) -> Iterator[tuple[str, str, Mapping[str, Any]]]:
-        """(origin, root, tables) of every layer but the environment, highest priority first."""
+    def layers(self) -> Iterator[tuple[str, str, Mapping[str, Any]]]:
+        """(origin, root, tables) of every layer but the environment, highest priority first:
+        the ``--config`` arguments, then the files nearest first. ``root`` is the directory a
+        relative path in the layer starts from (cargo's ``Definition::root``)."""
         for arg in reversed(self.cli):
             origin = f"--config {arg.file}" if arg.file else f"--config {arg.argument}"
             yield origin, arg.root, arg.data
@@ -190,7 +192,7 @@ class CargoConfig(Record):
     def tables(self, key: str) -> dict[str, dict[str, Any]]:
         """``[key.<name>]`` tables merged over every layer, a nearer one's keys winning."""
         merged: dict[str, dict[str, Any]] = {}
-        for _origin, _root, data in self._layers():
+        for _origin, _root, data in self.layers():
             for name, table in table_of_tables(data, key).items():
                 into = merged.setdefault(name, {})
                 for item, value in table.items():
@@ -203,7 +205,7 @@ class CargoConfig(Record):
         (context/mod.rs:851 ``get_cv_with_env``). A value from the environment is the
         variable's text: how it reads as a number or a boolean is the caller's rule."""
         parts = key.split(".")
-        layers = list(self._layers())
+        layers = list(self.layers())
         for origin, root, data in layers[: len(self.cli)]:
             there, value = _dig(data, parts)
             if there:
