@@ -126,14 +126,10 @@ class DiskHost:
         return out
 
     def registry_index(self, name: str) -> str | None:
-        """``registries.<name>.index`` from the configuration, or its environment variable."""
+        """``registries.<name>.index`` (`SourceMap.registry_index`)."""
         if name == CRATES_IO:
             return "https://github.com/rust-lang/crates.io-index"
-        env = os.environ.get(f"CARGO_REGISTRIES_{name.upper().replace('-', '_')}_INDEX")
-        if env:
-            return env
-        index = self._sources.registries.get(name, {}).get("index")
-        return index if isinstance(index, str) else None
+        return self._sources.registry_index(name)
 
 
 def config_patches(config: CargoConfig) -> list[ConfigPatch]:
@@ -185,10 +181,8 @@ def registry_sources(sources: SourceMap) -> Any:
     def lookup(name: str | None) -> str | None:
         if name is None or name == CRATES_IO:
             return CRATES_IO_LOCK_SOURCE
-        index = sources.registries.get(name, {}).get("index")
-        if not isinstance(index, str):
-            index = os.environ.get(f"CARGO_REGISTRIES_{name.upper().replace('-', '_')}_INDEX")
-        if not isinstance(index, str):
+        index = sources.registry_index(name)
+        if index is None:
             return None
         return index if index.startswith(("sparse+", "registry+")) else "registry+" + index
 

@@ -270,3 +270,36 @@ def test_a_patch_given_with_config_is_read_by_both(world: World) -> None:
     assert 'version = "0.4.99"' in (world.project / "Cargo.lock").read_text()
     assert verdicts(*patch) == (True, 0)
     assert verdicts() == (False, 1)
+
+
+@pytest.mark.parametrize("where", ["CARGO_REGISTRIES_ALT_INDEX", "--config"])
+def test_a_registry_index_is_looked_up_as_cargo_does(world: World, where: str) -> None:
+    """``registries.alt.index`` from the environment or --config wins over the files' (cargo's
+    order): cargo locks ``log`` from the served index, and check agrees that the lock is up to
+    date, though the file names an index that does not answer."""
+    world.set_layers({})
+    (world.project / "Cargo.toml").write_text(
+        '[package]\nname = "a"\nversion = "0.1.0"\nedition = "2021"\n\n'
+        '[dependencies]\nlog = { version = "0.4", registry = "alt" }\n'
+    )
+    (world.project / ".cargo").mkdir(exist_ok=True)
+    (world.project / ".cargo" / "config.toml").write_text(
+        '[registries.alt]\nindex = "sparse+http://127.0.0.1:9/"\n'
+    )
+    served = f"sparse+{world.server.url}"
+    env = {"CARGO_REGISTRIES_ALT_INDEX": served} if where != "--config" else {}
+    config = ("--config", f'registries.alt.index="{served}"') if where == "--config" else ()
+    done = world.cargo("generate-lockfile", *config, env=env)
+    assert done.returncode == 0, done.stderr
+    assert f'source = "{served}' in (world.project / "Cargo.lock").read_text()
+    done = world.cargo(
+        "update", "--workspace", "--locked", "--offline", *config, env=env, keep_lock=True
+    )
+    assert done.returncode == 0, done.stderr
+    result = world.registry(*config, "check", env=env)
+    assert (result.code, result.stderr) == (0, ""), result.stdout
+    # without the override, both go to the file's index: the lock names another source
+    done = world.cargo("update", "--workspace", "--locked", "--offline", keep_lock=True)
+    assert done.returncode != 0
+    result = world.registry("check")
+    assert result.code != 0

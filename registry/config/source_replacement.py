@@ -75,6 +75,17 @@ class SourceMap(Record):
             )
         return found
 
+    def registry_index(self, name: str) -> str | None:
+        """``registries.<name>.index`` as cargo looks it up (`CargoConfig.get`): the --config
+        arguments, then ``CARGO_REGISTRIES_<NAME>_INDEX``, then the files nearest first; None
+        when it is not configured."""
+        import os
+
+        found = self.config.get(f"registries.{name}.index", os.environ)
+        if found is None or not isinstance(found.value, str) or not found.value:
+            return None
+        return found.value
+
     @property
     def files(self) -> list[str]:
         return self.config.files
