@@ -12,6 +12,8 @@ hit, docs/performance.md). It holds::
     cache       (path, mtime_ns, size) of every cache file the check consulted
     seeded      those of them read from cargo <= 1.84's directory (cache/store.py, "Seeding")
     fresh_until the earliest time a consulted cache file is due for revalidation (online only)
+    offline     whether the run was offline (the command line, the environment, or net.offline
+                in the configuration files, which are among the inputs)
     output      the exact text printed, and the exit code
 
 A rerun rebuilds the input digest (reads the same files, lists the same directories), stats the
@@ -60,10 +62,13 @@ def check_options(
     offline: bool,
     index_url: str | None,
     quiet: bool,
-    color: bool,
+    color: str,
     token_given: bool,
+    config: tuple[str, ...] = (),
 ) -> dict[str, object]:
-    """Everything besides files that a ``check`` verdict and its printed output depend on.
+    """Everything besides files that a ``check`` verdict and its printed output depend on:
+    ``color`` what the colours depend on besides cargo's configuration files, ``config`` the
+    ``--config`` arguments (cargo's configuration files are inputs of the record).
 
     The full CLI and the fast path both build the record key from this, so they must agree.
     The token itself never enters it (only whether one was given).
@@ -80,6 +85,7 @@ def check_options(
         "token": token_given,
         "cargo_home": os.environ.get("CARGO_HOME", ""),
         "cwd": os.getcwd(),
+        "config": list(config),
     }
 
 
@@ -207,7 +213,10 @@ def replay(
     assert isinstance(files, list) and isinstance(dirs, list)
     assert isinstance(absent, list) and isinstance(cache, list)
     assert isinstance(present, list)
-    if not offline:
+    # Offline by the command line or the environment (``offline``, part of the key), or by
+    # net.offline in cargo's configuration files when the record was made: those files are
+    # among the inputs, so if they are unchanged the run is offline again.
+    if not offline and record.get("offline") is not True:
         until = record.get("fresh_until")
         if not isinstance(until, int | float) or (now or time.time()) >= until:
             return None
@@ -278,8 +287,11 @@ def store(
     output: str,
     exit_code: int,
     seeded_files: Sequence[str] = (),
+    offline: bool = False,
 ) -> str | None:
-    """Write the record atomically; a warning string when it could not be written."""
+    """Write the record atomically; a warning string when it could not be written.
+    ``offline``: the run was offline, by the command line, the environment or cargo's
+    configuration files (net.offline)."""
     from cache.atomic import write_atomic
 
     digest = input_digest(version, options, files, dirs, absent, present)
@@ -299,6 +311,7 @@ def store(
         "fresh_until": fresh_until,
         "output": output,
         "exit_code": exit_code,
+        "offline": offline,
     }
     try:
         write_atomic(record_path(cache_root, key), encode(record))

@@ -90,8 +90,9 @@ class ConfigPatch(Record):
     """One ``[patch.<key>.<name>]`` entry of the cargo configuration, merged over the files:
     ``fields`` is the entry's table, and ``roots`` says, per field, the directory its file's
     relative paths start from (the parent of the ``.cargo`` directory holding it; for
-    ``$CARGO_HOME/config.toml``, the parent of ``$CARGO_HOME``). ``origin`` names the file that
-    defines the entry's first field."""
+    ``$CARGO_HOME/config.toml``, the parent of ``$CARGO_HOME``; for ``--config KEY=VALUE``, the
+    current directory). ``origin`` names the file (or the ``--config`` argument) that defines
+    the entry's first field."""
 
     key: str
     name: str

@@ -1,4 +1,5 @@
-"""Entry point of the ``registry`` console script and of ``python -m registry``."""
+"""Entry points of the ``registry`` and ``cargo-registry`` console scripts and of
+``python -m registry``."""
 
 from __future__ import annotations
 
@@ -40,6 +41,16 @@ def entry() -> None:
     except OSError:
         sys.exit(code)  # let the interpreter report it
     os._exit(code)
+
+
+def cargo_entry() -> None:
+    """The ``cargo-registry`` console script, which makes ``cargo registry ARGS`` work: cargo
+    runs an external subcommand found on PATH as ``cargo-registry registry ARGS`` (cargo 0.96.0,
+    src/bin/cargo/cli.rs:520; ``cargo help registry`` runs ``cargo-registry registry --help``,
+    commands/help.rs:63), so that first argument, the subcommand's name, is dropped."""
+    if len(sys.argv) > 1 and sys.argv[1] == "registry":
+        del sys.argv[1]
+    entry()
 
 
 if __name__ == "__main__":

@@ -28,6 +28,7 @@ from query import TYPE_CHECKING
 from query.cargo_facts import CRATES_IO_SPARSE
 from query.entry import EntryError, EntryMemo, IndexEntry, entry_from_line
 from query.record import Record
+from registry import USER_AGENT
 from registry.config.index_url import SPARSE, parse_index_url
 from registry.errors import (
     CacheEntryError,
@@ -35,6 +36,7 @@ from registry.errors import (
     OtherPackageError,
     RegistryError,
     UnusableCrateError,
+    UsageError,
 )
 from registry.index.loader import IndexLoader
 from registry.options import DEFAULT_TIMEOUT, default_cache_dir
@@ -48,6 +50,7 @@ if TYPE_CHECKING:
 
     from query.requirement import Requirement
     from registry.config.index_url import IndexSource
+    from registry.config.settings import Settings
     from registry.transport.base import Transport
 
     _T = TypeVar("_T")
@@ -100,7 +103,12 @@ class Registry:
         timeout: float = DEFAULT_TIMEOUT,
         warn: Callable[[str], None] | None = None,
         progress: Callable[[int], None] | None = None,
+        settings: Settings | None = None,
     ) -> None:
+        """``settings``: cargo's network configuration (`Settings.from_cargo()` reads it as the
+        command line does: http.cainfo, http.proxy, http.timeout, net.retry, net.offline, ...);
+        when given, its timeout replaces ``timeout``, and its net.offline turns ``offline`` on.
+        ``cache_dir`` may start with ``~``."""
         source = parse_index_url(index_url)
         store = IndexStore(
             os.path.expanduser(cache_dir) if cache_dir is not None else default_cache_dir(),
@@ -114,17 +122,23 @@ class Registry:
                 return transport
             from registry.transport import open_transport
 
-            return open_transport(timeout, httpx_client)
+            if token is not None and httpx_client is None:
+                _refuse_token_through_proxy(source.base, settings)
+            if settings is None:
+                return open_transport(timeout, httpx_client)
+            return open_transport(timeout, httpx_client, settings.transport_options())
 
         self._loader = IndexLoader(
             source,
             store,
             connect,
-            offline=offline,
+            offline=offline or (settings is not None and settings.offline),
             refresh=refresh,
             token=token,
             warn=warn,
             progress=progress,
+            retries=settings.retry if settings is not None else None,
+            user_agent=settings.user_agent if settings is not None else USER_AGENT,
         )
         # what classifying lines shares (parsed requirements, target verdicts...)
         self._memo = EntryMemo()
@@ -425,6 +439,24 @@ class Registry:
             cached=len(results) - len(errors) - len(not_found) - fetched - revalidated,
             not_found=tuple(not_found),
             errors=errors,
+        )
+
+
+def _refuse_token_through_proxy(base: str, settings: Settings | None) -> None:
+    """A token for a cleartext http:// index never goes through a proxy: the proxy (and every
+    hop to it) would read it. UsageError naming the way out."""
+    if not base.startswith("http://"):
+        return  # https:// goes through a proxy as a CONNECT tunnel, the token inside TLS
+    from registry.config.settings import proxy_for
+
+    proxy = proxy_for(base, settings.proxy if settings is not None else None, os.environ)
+    if proxy is not None:
+        from registry.config.index_url import redacted
+
+        raise UsageError(
+            f"{base}: refusing to send the registry token through the proxy "
+            f"{redacted(proxy)} in clear text: use the registry's https:// URL, or exclude "
+            "its host from the proxy with NO_PROXY"
         )
 
 

@@ -96,6 +96,46 @@ def read_toml(path: StrPath, *, kind: str = TOML) -> tuple[dict[str, Any], str]:
     return _parse_toml(path, text, True, kind), text
 
 
+def parse_config_argument(argument: str) -> dict[str, Any]:
+    """One ``--config KEY=VALUE`` argument as tables (``http.timeout=60`` ->
+    ``{"http": {"timeout": 60}}``), or a UsageError. As in cargo (src/cargo/util/context/
+    mod.rs:2341 ``toml_dotted_keys``): one dotted key set to a TOML value that is not an inline
+    table; tokens cannot be given this way (mod.rs:1531). Read as TOML 1.1, like the files
+    (`_parse_toml11`)."""
+    import tomli
+
+    from query.errors import UsageError
+
+    hint = (
+        f"--config argument {argument!r} is not a KEY=VALUE expression or an existing file "
+        """(e.g. --config http.timeout=60 or --config 'http.proxy="host:3128"')"""
+    )
+    if (
+        "\n" in argument
+        or "\r" in argument
+        or argument.lstrip().startswith("[")
+        or argument.partition("=")[2].lstrip().startswith("{")  # an inline table
+    ):
+        raise UsageError(hint)
+    try:
+        data = tomli.loads(argument)
+    except (tomli.TOMLDecodeError, RecursionError):
+        raise UsageError(hint) from None
+    value: Any = data
+    keys: list[str] = []
+    while isinstance(value, dict):
+        if len(value) != 1:
+            raise UsageError(hint)
+        (key, value), *_ = value.items()
+        keys.append(key)
+    if keys[0] in ("registry", "registries") and keys[-1] in ("token", "secret-key"):
+        raise UsageError(
+            f"{'.'.join(keys)} cannot be set through --config for security reasons "
+            "(cargo refuses it too): use --token or cargo's credentials"
+        )
+    return data
+
+
 def load_lockfile(path: StrPath, *, drop_dangling: bool = False) -> Lockfile:
     """Read and model a Cargo.lock (formats v1-v4); ``drop_dangling``: see
     :func:`query.lockfile.lockfile_from_mapping`."""

@@ -10,14 +10,19 @@ carries a run's global options into every command.
     --refresh                                 off
     --timeout SECONDS    REGISTRY_TIMEOUT     30
     --token TOKEN        REGISTRY_TOKEN       none
+    --config KEY=VALUE                        none (repeatable; cargo's --config)
+    --color WHEN                              auto (or term.color, CARGO_TERM_COLOR)
     -q, --quiet                               off
     -v, --verbose                             0 (repeat for more)
 
 The command line's one parser (:mod:`registry.cli.argv`) and its help, shell completion and
 progress bar (:mod:`registry.cli.app`, built with click) both read `GLOBAL_OPTIONS` and
 `COMMANDS`; an option's ``parse`` function is its only validation. A value given on the command
-line wins over the environment, which wins over the default. Standard library only: this is on
-every path, including the warm ones.
+line wins over the environment, which wins over the default; `RunOptions.origins` records
+which options were set and how. --offline, --timeout and --color stand for cargo's net.offline,
+http.timeout and term.color, which cargo's configuration may also set
+(:mod:`registry.config.settings`). Standard library only: this is on every path, including the
+warm ones.
 """
 
 from __future__ import annotations
@@ -26,11 +31,10 @@ import os
 import sys
 
 from query import TYPE_CHECKING
-from query.cargo_facts import LOCKFILE, MANIFEST
-from query.record import Record
+from query.record import Record, field
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Mapping
     from typing import Any
 
 #: The output formats of ``validate`` and ``check`` (--format), the default first.
@@ -42,18 +46,40 @@ UNKNOWN_POLICIES = ("error", "warn", "ignore")
 DEFAULT_TIMEOUT = 30.0
 #: The accepted --timeout range, in seconds.
 TIMEOUT_RANGE = (0.1, 3600.0)
+#: --color's choices (cargo's)
+COLORS = ("auto", "always", "never")
 
 # what an option takes
 FLAG = "flag"  # --offline: on when given
 COUNT = "count"  # -v: how many times given
 VALUE = "value"  # --format FORMAT or --format=FORMAT
 MANY = "many"  # --keep A B, --keep A --keep B: every value, in order (a tuple)
+EACH = "each"  # --config A --config B: one value per flag, every one in order (a tuple)
 
 
 def default_cache_dir() -> str:
     """``$XDG_CACHE_HOME/registry``, else ``~/.cache/registry``."""
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     return os.path.join(base, "registry")
+
+
+def wants_color(choice: str, isatty: bool, environ: Mapping[str, str]) -> bool:
+    """Whether ``choice`` (--color or term.color: auto, always, never) means colours on a
+    stream. For auto, anstream's rule, as cargo's shell applies it (anstream/src/auto.rs
+    ``choice``): CLICOLOR_FORCE set (not empty) forces them; else a terminal, with NO_COLOR
+    unset or empty, CLICOLOR not 0, and TERM set and not dumb (or CLICOLOR set, or CI set)."""
+    if choice != "auto":
+        return choice == "always"
+    if environ.get("CLICOLOR_FORCE"):
+        return True
+    clicolor = environ.get("CLICOLOR")
+    term = environ.get("TERM")
+    return (
+        isatty
+        and not environ.get("NO_COLOR")
+        and clicolor != "0"
+        and ((term is not None and term != "dumb") or clicolor is not None or "CI" in environ)
+    )
 
 
 # -- value parsers: each returns the value or raises ValueError saying what is wrong --------------
@@ -153,7 +179,8 @@ GLOBAL_OPTIONS = (
         ("--index-url",),
         "index_url",
         "Sparse index URL (sparse+https://, https://), file:// URL or local index directory. "
-        "When given, it also replaces crates.io for lockfile entries [default: crates.io].",
+        "When given, it also replaces crates.io for lockfile entries [default: crates.io, or "
+        "its replacement in cargo's configuration].",
         env="REGISTRY_INDEX_URL",
         metavar="URL",
     ),
@@ -168,7 +195,8 @@ GLOBAL_OPTIONS = (
     Option(
         ("--offline",),
         "offline",
-        "Never touch the network; answer from the cache only.",
+        "Never touch the network; answer from the cache only (also: net.offline, "
+        "CARGO_NET_OFFLINE).",
         kind=FLAG,
         env="REGISTRY_OFFLINE",
         default=False,
@@ -180,7 +208,8 @@ GLOBAL_OPTIONS = (
     Option(
         ("--timeout",),
         "timeout",
-        "Seconds to connect, and seconds a transfer may stall, before it fails (and retries).",
+        "Seconds to connect, and seconds a transfer may stall, before it fails (and retries) "
+        "(also: http.timeout, CARGO_HTTP_TIMEOUT).",
         env="REGISTRY_TIMEOUT",
         default=DEFAULT_TIMEOUT,
         parse=parse_timeout,
@@ -194,8 +223,32 @@ GLOBAL_OPTIONS = (
         parse=parse_token,
         metavar="TOKEN",
     ),
+    Option(
+        ("--config",),
+        "config",
+        "A cargo configuration value, KEY=VALUE in TOML (http.timeout=60, "
+        "'http.proxy=\"host:3128\"'), or a configuration file; wins over the environment and "
+        "cargo's configuration files. Repeatable.",
+        kind=EACH,
+        default=(),
+        metavar="KEY=VALUE",
+    ),
+    Option(
+        ("--color",),
+        "color",
+        "Colours in validate/check's human output [default: term.color, CARGO_TERM_COLOR, "
+        "else auto: on a terminal, unless NO_COLOR is set].",
+        choices=COLORS,
+        metavar="WHEN",
+    ),
     Option(("-q", "--quiet"), "quiet", "Print only results and errors.", kind=FLAG, default=False),
-    Option(("-v", "--verbose"), "verbose", "More detail on stderr.", kind=COUNT, default=0),
+    Option(
+        ("-v", "--verbose"),
+        "verbose",
+        "More detail on stderr, with where each setting of cargo's configuration came from.",
+        kind=COUNT,
+        default=0,
+    ),
 )
 
 _REPORT_OPTIONS = (
@@ -265,10 +318,11 @@ COMMANDS = (
     ),
     Command(
         "validate",
-        "Check every registry package of LOCKFILE against its index.\n\n"
+        "Check every registry package of LOCKFILE against its index [default: the Cargo.lock "
+        "of the workspace of the nearest Cargo.toml here or in a parent directory].\n\n"
         "Exists, version exists, checksum equals the index cksum, not yanked, dependencies "
         "consistent. Path and git packages are skipped.",
-        (Argument("lockfile", required=False, default=LOCKFILE, parse=parse_file),),
+        (Argument("lockfile", required=False, parse=parse_file),),
         _REPORT_OPTIONS,
     ),
     Command(
@@ -284,8 +338,7 @@ COMMANDS = (
                 ("--manifest-path",),
                 "manifest_path",
                 "The workspace (or member) manifest; the lockfile next to the workspace root "
-                "is checked.",
-                default=MANIFEST,
+                "is checked [default: the nearest Cargo.toml here or in a parent directory].",
                 parse=parse_file,
                 metavar="PATH",
             ),
@@ -353,6 +406,11 @@ class RunOptions(Record):
     token: str | None
     quiet: bool
     verbose: int
+    config: tuple[str, ...] = ()
+    color: str | None = None
+    #: the options that were set, by name: the flag (``--offline``) or variable
+    #: (``REGISTRY_OFFLINE``) that set each
+    origins: dict[str, str] = field(default_factory=dict, compare=False)
 
     @classmethod
     def defaults(cls) -> RunOptions:
@@ -362,6 +420,21 @@ class RunOptions(Record):
     @property
     def cache_root(self) -> str:
         return self.cache_dir or default_cache_dir()
+
+    def offline_hint(self, environ: Mapping[str, str]) -> bool:
+        """Offline by the command line or the environment alone (cargo's configuration files
+        may still say so: :mod:`registry.config.settings`): ``--offline`` /
+        ``REGISTRY_OFFLINE``, else ``CARGO_NET_OFFLINE=true``. ``--config`` arguments are not
+        read here (the warm paths defer when there are any)."""
+        if self.offline or "offline" in self.origins:
+            return self.offline
+        return environ.get("CARGO_NET_OFFLINE") == "true"
+
+    def color_key(self, isatty: bool, environ: Mapping[str, str]) -> str:
+        """What the colours of validate/check's output depend on besides cargo's configuration
+        files (term.color): for the null-build fingerprint's key, whose inputs hold the files."""
+        auto = wants_color("auto", isatty, environ)
+        return f"{self.color}|{environ.get('CARGO_TERM_COLOR')}|{auto}"
 
     def warn(self, message: str) -> None:
         if not self.quiet:

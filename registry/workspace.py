@@ -126,42 +126,40 @@ class DiskHost:
         return out
 
     def registry_index(self, name: str) -> str | None:
-        """``registries.<name>.index`` from the configuration, or its environment variable."""
+        """``registries.<name>.index`` (`SourceMap.registry_index`)."""
         if name == CRATES_IO:
             return "https://github.com/rust-lang/crates.io-index"
-        env = os.environ.get(f"CARGO_REGISTRIES_{name.upper().replace('-', '_')}_INDEX")
-        if env:
-            return env
-        index = self._sources.registries.get(name, {}).get("index")
-        return index if isinstance(index, str) else None
+        return self._sources.registry_index(name)
 
 
 def config_patches(config: CargoConfig) -> list[ConfigPatch]:
-    """The ``[patch]`` tables of the configuration files, merged as cargo merges them: key by
-    key down to each entry's fields, the nearer file winning; a relative ``path`` starts at the
-    directory holding the file's ``.cargo`` (for ``$CARGO_HOME/config.toml``: ``$CARGO_HOME``'s
-    parent), ``Definition::root`` in cargo (``util/context/value.rs``)."""
+    """The ``[patch]`` tables of cargo's configuration (the ``--config`` arguments, then the
+    files nearest first: `CargoConfig.layers`), merged as cargo merges them: key by key down to
+    each entry's fields, the higher layer winning; a relative ``path`` starts at the layer's
+    root, the directory holding the file's ``.cargo`` (for ``$CARGO_HOME/config.toml``:
+    ``$CARGO_HOME``'s parent; for ``--config KEY=VALUE``: the current directory),
+    ``Definition::root`` in cargo (``util/context/value.rs``)."""
     from query.discovery import ConfigPatch
 
     merged: dict[tuple[str, str], tuple[dict[str, object], dict[str, str], str]] = {}
     order: list[tuple[str, str]] = []
-    for path, data in zip(config.files, config.data, strict=True):
+    for origin, layer_root, data in config.layers():
         patch = data.get("patch")
         if not isinstance(patch, dict):
             continue
-        root = os.path.dirname(os.path.dirname(os.path.abspath(path)))
+        root = os.path.abspath(layer_root)
         for key, entries in patch.items():
             if not isinstance(entries, dict):
-                raise InputError(f"{path}: `patch.{key}` must be a table")
+                raise InputError(f"{origin}: `patch.{key}` must be a table")
             for name, value in entries.items():
                 spec = {"version": value} if isinstance(value, str) else value
                 if not isinstance(spec, dict):
                     raise InputError(
-                        f"{path}: `patch.{key}.{name}` must be a version string or a table"
+                        f"{origin}: `patch.{key}.{name}` must be a version string or a table"
                     )
                 slot = merged.get((key, name))
                 if slot is None:
-                    slot = merged[(key, name)] = ({}, {}, path)
+                    slot = merged[(key, name)] = ({}, {}, origin)
                     order.append((key, name))
                 fields, roots, _ = slot
                 for item, item_value in spec.items():
@@ -183,10 +181,8 @@ def registry_sources(sources: SourceMap) -> Any:
     def lookup(name: str | None) -> str | None:
         if name is None or name == CRATES_IO:
             return CRATES_IO_LOCK_SOURCE
-        index = sources.registries.get(name, {}).get("index")
-        if not isinstance(index, str):
-            index = os.environ.get(f"CARGO_REGISTRIES_{name.upper().replace('-', '_')}_INDEX")
-        if not isinstance(index, str):
+        index = sources.registry_index(name)
+        if index is None:
             return None
         return index if index.startswith(("sparse+", "registry+")) else "registry+" + index
 

@@ -79,7 +79,7 @@ TRICKS: dict[str, tuple[str, str, str, str, str]] = {
         "an exact query answered from one cache line without the Registry",
         "query",
         "registry/commands/query.py",
-        "    if options.refresh or options.verbose:",
+        "    if options.refresh or options.verbose or options.config:",
         "    if True:",
     ),
     "version_release": (

@@ -5,6 +5,7 @@ from __future__ import annotations
 # ==== BEGIN transport / test HTTP server fixtures ================================================
 # index_server, make_index_dir, and an autouse guard that keeps proxy variables out of every test.
 import json
+import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -97,3 +98,32 @@ def index_server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Ind
 
 
 # ==== END transport / test HTTP server fixtures ==================================================
+
+
+# ==== BEGIN cargo configuration of the machine ===================================================
+# The variables cargo's configuration reads (registry/config/settings.py) come from the test,
+# never from the machine running it: a CI image's SSL_CERT_FILE or CARGO_NET_RETRY would change
+# answers, and -v lines. (Subprocesses get a clean environment: tests/reliability/support.py.)
+_CONFIG_VARIABLES = (
+    "SSL_CERT_FILE",
+    "SSL_CERT_DIR",
+    "HTTP_TIMEOUT",
+    "NO_COLOR",
+    "CLICOLOR",
+    "CLICOLOR_FORCE",
+)
+_CONFIG_PREFIXES = ("CARGO_HTTP_", "CARGO_NET_", "CARGO_TERM_", "CARGO_REGISTRIES_")
+
+
+@pytest.fixture(autouse=True)
+def _no_cargo_settings_from_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """No cargo settings from the machine's environment, and a $CARGO_HOME of the test's own
+    (empty unless the test writes one): the developer's ~/.cargo/config.toml may replace
+    crates.io or set a proxy, and ``query`` and ``fetch`` read it."""
+    for name in list(os.environ):
+        if name in _CONFIG_VARIABLES or name.startswith(_CONFIG_PREFIXES):
+            monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("CARGO_HOME", str(tmp_path / "cargo-home-of-the-test"))
+
+
+# ==== END cargo configuration of the machine =====================================================

@@ -523,13 +523,48 @@ def test_online_record_without_fresh_until_is_not_replayed(
     assert len(full_checks) == 3
 
 
+def test_offline_by_cargo_configuration_replays_like_offline(
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    project: Path,
+    full_checks: list[Path],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """net.offline in the project's .cargo/config.toml (or CARGO_NET_OFFLINE=true) makes the run
+    offline: its record replays without a fresh_until, as one made with --offline does; turning
+    it off (the file is an input) checks in full again."""
+    monkeypatch.chdir(project)  # cargo reads its configuration from the current directory up
+    runner = Runner(capsys, tmp_path / "cache", project)
+    (project / ".cargo").mkdir()
+    config = project / ".cargo" / "config.toml"
+    config.write_text("[net]\noffline = true\n")
+    runner(offline=False)
+    runner(offline=False)
+    assert len(full_checks) == 1
+    (record_file,) = runner.records()
+    record = read_record(record_file)
+    assert record["offline"] is True and record["fresh_until"] is None
+    config.write_text("[net]\noffline = false\n")
+    runner(offline=False)
+    runner(offline=False)
+    assert len(full_checks) == 3  # online, no max-age from a local index: never replayed
+    config.unlink()
+    monkeypatch.setenv("CARGO_NET_OFFLINE", "true")
+    runner(offline=False)
+    runner(offline=False)
+    assert len(full_checks) == 4
+
+
 def test_replay_function_directly(check: Runner) -> None:
     """fingerprint.replay refuses an online record past its fresh_until, accepts it before."""
     check()
     (record_file,) = check.records()
     record = fingerprint.load(str(check.cache), record_file.stem)
     assert record is not None
-    # the options exactly as the command builds them (the record key includes them)
+    # the options exactly as the command builds them (the record key includes them); the
+    # colour's inputs besides cargo's configuration files: no --color, not a terminal
+    from registry.options import RunOptions
+
     options = fingerprint.check_options(
         manifest=str(check.project / "Cargo.toml"),
         fmt="human",
@@ -538,21 +573,27 @@ def test_replay_function_directly(check: Runner) -> None:
         offline=True,
         index_url=record_options_index(check),
         quiet=False,
-        color=False,
+        color=RunOptions.defaults().color_key(False, os.environ),
         token_given=False,
     )
     assert fingerprint.record_key(str(check.project / "Cargo.toml"), options) == record_file.stem
     from registry import __version__
 
     assert fingerprint.replay(record, __version__, options, offline=True) is not None
-    online = dict(record, fresh_until=time.time() + 60)
+    # as made by an online run
+    online = dict(record, fresh_until=time.time() + 60, offline=False)
     assert fingerprint.replay(online, __version__, options, offline=False) is not None
-    stale = dict(record, fresh_until=time.time() - 1)
+    stale = dict(record, fresh_until=time.time() - 1, offline=False)
     assert fingerprint.replay(stale, __version__, options, offline=False) is None
     assert (
-        fingerprint.replay(dict(record, fresh_until=None), __version__, options, offline=False)
+        fingerprint.replay(
+            dict(record, fresh_until=None, offline=False), __version__, options, offline=False
+        )
         is None
     )
+    # a run offline by net.offline in the (unchanged) configuration files: no freshness needed
+    assert record["offline"] is True and record["fresh_until"] is None
+    assert fingerprint.replay(record, __version__, options, offline=False) is not None
     assert fingerprint.replay(record, "0.0.0-other", options, offline=True) is None
 
 

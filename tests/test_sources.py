@@ -13,7 +13,9 @@ from registry.config.source_replacement import SourceMap
 
 
 def reference(start: Path) -> tuple[list[str], list[str]]:
-    """The lookup as it was written with pathlib."""
+    """The lookup written with pathlib: in each directory ``config`` before ``config.toml``, as
+    cargo's get_file_path (src/cargo/util/context/mod.rs:1604) prefers the file without an
+    extension."""
     home = os.environ.get("CARGO_HOME")
     home_dir = Path(home) if home else Path(os.path.expanduser("~")) / ".cargo"
     found: list[Path] = []

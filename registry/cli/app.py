@@ -17,7 +17,7 @@ import sys
 import click
 
 from query import TYPE_CHECKING
-from registry.options import COMMANDS, COUNT, FLAG, GLOBAL_OPTIONS, GROUPS, MANY
+from registry.options import COMMANDS, COUNT, EACH, FLAG, GLOBAL_OPTIONS, GROUPS, MANY
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -43,6 +43,8 @@ def _option(option: Option) -> click.Option:
         kwargs["is_flag"] = True
     elif option.kind == COUNT:
         kwargs["count"] = True
+    elif option.kind == EACH:
+        kwargs.update(multiple=True, metavar=option.metavar or None)
     else:
         kwargs["metavar"] = option.metavar or None
         if option.choices:

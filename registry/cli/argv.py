@@ -10,8 +10,9 @@ cost as much as a warm query takes in all: docs/performance.md). What it accepts
     -h/--help anywhere: that command's help;  --version;  no command: the help (exit 2)
 
 A value given on the command line wins over the option's environment variable, which wins over
-its default; the last of repeated options wins. Every error is a `UsageError` (exit 2) whose
-message names the option or argument and ends with a pointer to the help.
+its default; the last of repeated options wins (all of them are kept for --config). Every error
+is a `UsageError` (exit 2) whose message names the option or argument and ends with a pointer
+to the help.
 """
 
 from __future__ import annotations
@@ -19,7 +20,16 @@ from __future__ import annotations
 from query import TYPE_CHECKING
 from query.errors import UsageError
 from query.record import Record, field
-from registry.options import COMMANDS, COUNT, FLAG, GLOBAL_OPTIONS, GROUPS, MANY, RunOptions
+from registry.options import (
+    COMMANDS,
+    COUNT,
+    EACH,
+    FLAG,
+    GLOBAL_OPTIONS,
+    GROUPS,
+    MANY,
+    RunOptions,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping, Sequence
@@ -134,7 +144,13 @@ def parse(argv: Sequence[str], environ: Mapping[str, str]) -> Invocation:
         return Invocation(command, RunOptions.defaults(), help=command.path)
 
     values = {o.name: _value(o, given, environ) for o in GLOBAL_OPTIONS}
-    options = RunOptions(**values)
+    origins: dict[str, str] = {}
+    for option in GLOBAL_OPTIONS:
+        if option.name in given:
+            origins[option.name] = given[option.name][1]
+        elif option.env and environ.get(option.env):
+            origins[option.name] = option.env
+    options = RunOptions(**values, origins=origins)
     if options.offline and options.refresh:
         raise _usage("--offline and --refresh contradict each other")
     arguments: dict[str, object] = {o.name: _value(o, given, environ) for o in command.options}
@@ -161,7 +177,7 @@ def _value(
             return len(values)
         if option.kind == FLAG:
             return True
-        if option.kind == MANY:
+        if option.kind in (MANY, EACH):
             return tuple(_converted(option, value, spelling) for value in values)
         return _converted(option, values[-1], spelling)
     raw = environ.get(option.env) if option.env else None

@@ -23,6 +23,8 @@ from query.record import Record
 if TYPE_CHECKING:
     from query.verdict import Verdict
     from registry.api import Registry
+    from registry.config.settings import Settings
+    from registry.config.source_replacement import SourceMap
     from registry.options import RunOptions
 
 
@@ -36,25 +38,46 @@ class Outcome(Record):
 
 
 def open_registry(
-    options: RunOptions, index_url: str | None = None, token: str | None = None
+    options: RunOptions,
+    index_url: str | None = None,
+    token: str | None = None,
+    settings: Settings | None = None,
 ) -> Registry:
-    """A `Registry` for ``index_url`` (default: the run's index). The run's --token goes only to
-    the run's own index; another one gets ``token`` (from cargo's credentials) or none."""
-    from query.cargo_facts import CRATES_IO_SPARSE
+    """A `Registry` for ``index_url`` with ``token`` and ``settings``; by default the run's own
+    index (`run_sources`: --index-url, else what cargo's source replacement makes of crates.io,
+    else crates.io) with the run's --token (or its registry's token from cargo's credentials),
+    and the settings of cargo's configuration in the current directory."""
     from registry.api import Registry
-    from registry.config.index_url import parse_index_url
 
-    own = parse_index_url(options.index_url).url if options.index_url else CRATES_IO_SPARSE
-    url = index_url or own
+    if index_url is None or settings is None:
+        from registry.config.settings import run_settings
+
+        sources = run_sources(options)
+        if index_url is None:
+            index_url = sources.own_index()
+            token = sources.token_for(index_url, options.token)
+        if settings is None:
+            settings = run_settings(options, sources.config)
     return Registry(
-        url,
+        index_url,
         options.cache_root,
-        offline=options.offline,
+        offline=settings.offline,
         refresh=options.refresh,
-        token=options.token if url == own else token,
-        timeout=options.timeout,
+        token=token,
         warn=options.warn,
+        settings=settings,
     )
+
+
+def run_sources(options: RunOptions, start: str = ".") -> SourceMap:
+    """Cargo's configuration for a run in ``start`` (its files and the --config arguments) as
+    a source mapping, with --index-url (when given) replacing crates.io."""
+    from registry.config.cargo_config import CargoConfig
+    from registry.config.index_url import parse_index_url
+    from registry.config.source_replacement import SourceMap
+
+    explicit = parse_index_url(options.index_url).url if options.index_url else None
+    return SourceMap.from_config(CargoConfig.discover(start, options.config), index_url=explicit)
 
 
 def report(options: RunOptions, reg: Registry) -> None:
@@ -66,21 +89,21 @@ def report(options: RunOptions, reg: Registry) -> None:
         )
 
 
-def use_color(fmt: str) -> bool:
-    """Colours: human text on a terminal only."""
+def use_color(fmt: str, settings: Settings) -> bool:
+    """Colours: human text, and --color / term.color / CARGO_TERM_COLOR say so (auto: on a
+    terminal, unless NO_COLOR...: `registry.options.wants_color`)."""
+    import os
     import sys
 
-    return fmt == "human" and sys.stdout.isatty()
+    from registry.options import wants_color
+
+    return fmt == "human" and wants_color(settings.color, sys.stdout.isatty(), os.environ)
 
 
-def verdict_text(verdict: Verdict, fmt: str, quiet: bool) -> str:
-    """What ``validate`` and ``check`` print for ``verdict`` (colours on a terminal only)."""
+def verdict_text(verdict: Verdict, fmt: str, quiet: bool, color: bool) -> str:
+    """What ``validate`` and ``check`` print for ``verdict``."""
     from registry import __version__
     from registry.render.verdict import render
 
-    text = render(verdict, fmt, color=use_color(fmt), quiet=quiet, tool_version=__version__)
+    text = render(verdict, fmt, color=color, quiet=quiet, tool_version=__version__)
     return text + "\n" if text else ""
-
-
-def verdict_outcome(verdict: Verdict, fmt: str, quiet: bool) -> Outcome:
-    return Outcome(verdict.exit_code, verdict_text(verdict, fmt, quiet))

@@ -82,7 +82,7 @@ def needed_entries(options: RunOptions, lockfiles: tuple[str, ...]) -> dict[str,
     explicit = parse_index_url(options.index_url).url if options.index_url else None
     needed: dict[str, set[str]] = {}
     for lockfile in lockfiles:
-        groups, _sources = lockfile_groups(lockfile, explicit, options.warn)
+        groups, _sources = lockfile_groups(lockfile, explicit, options.warn, options.config)
         for url, names in groups.items():
             source = parse_index_url(url)
             rels = {index_path(name) for name in names}

@@ -23,51 +23,62 @@ from registry.commands import Outcome
 
 if TYPE_CHECKING:
     from query.verdict import Verdict
+    from registry.config.settings import Settings
     from registry.options import RunOptions
     from registry.workspace import CheckInputs
 
 
 def run(
     options: RunOptions,
-    manifest_path: str,
+    manifest_path: str | None,
     fmt: str,
     unknown: str,
     deny_yanked: bool,
     no_fingerprint: bool,
 ) -> Outcome:
+    """Check the workspace of ``manifest_path``; None: of the nearest Cargo.toml in the current
+    directory or a parent, as cargo finds it (`registry.locate.find_manifest`)."""
     from registry import __version__
-    from registry.commands import use_color
 
-    manifest_path = _manifest_for_cwd(manifest_path)
+    if manifest_path is None:
+        from registry.locate import find_manifest
+
+        manifest_path = find_manifest()
     cache_root = options.cache_root
     if not no_fingerprint:
+        import sys
+
         from cache import fingerprint
 
+        # Only what the command line and the environment say: cargo's configuration files
+        # are among the record's inputs, so a change there is a miss.
+        offline = options.offline_hint(os.environ)
         record_options = fingerprint.check_options(
             manifest=manifest_path,
             fmt=fmt,
             unknown=unknown,
             deny_yanked=deny_yanked,
-            offline=options.offline,
+            offline=offline,
             index_url=options.index_url,  # as given: the record's key, never parsed here
             quiet=options.quiet,
-            color=use_color(fmt),
+            color=options.color_key(sys.stdout.isatty(), os.environ) if fmt == "human" else "",
             token_given=options.token is not None,
+            config=options.config,
         )
         key = fingerprint.record_key(manifest_path, record_options)
         if not options.refresh:
             hit = fingerprint.try_replay(
-                cache_root, key, __version__, record_options, offline=options.offline
+                cache_root, key, __version__, record_options, offline=offline
             )
             if hit is not None:
                 text, code = hit
                 options.info(f"answered from the null-build fingerprint in {cache_root}")
                 return Outcome(code, text + "\n" if text else "")
 
-    from registry.commands import verdict_text
+    from registry.commands import use_color, verdict_text
 
-    verdict, inputs = full_check(options, manifest_path, deny_yanked, unknown)
-    text = verdict_text(verdict, fmt, options.quiet)
+    verdict, inputs, settings = full_check(options, manifest_path, deny_yanked, unknown)
+    text = verdict_text(verdict, fmt, options.quiet, use_color(fmt, settings))
     if not no_fingerprint and not verdict.unknowns:
         problem = fingerprint.store(
             cache_root,
@@ -83,30 +94,11 @@ def run(
             fresh_until=inputs.fresh_until,
             output=text.removesuffix("\n"),
             exit_code=verdict.exit_code,
+            offline=settings.offline,
         )
         if problem:
             options.warn(problem)
     return Outcome(verdict.exit_code, text)
-
-
-def _manifest_for_cwd(manifest_path: str) -> str:
-    """The default ``Cargo.toml`` when the current directory holds none: the first one in a
-    parent directory, as cargo finds it (``find_root_manifest_for_wd``); anything else as
-    given."""
-    from cache.pathstr import is_file
-    from query.cargo_facts import MANIFEST
-
-    if manifest_path != MANIFEST or is_file(manifest_path):
-        return manifest_path
-    directory = os.getcwd()
-    while True:
-        candidate = os.path.join(directory, MANIFEST)
-        if is_file(candidate):
-            return candidate
-        parent = os.path.dirname(directory)
-        if parent == directory:
-            return manifest_path  # none: the full check says "no such file"
-        directory = parent
 
 
 def _explicit_index_url(options: RunOptions) -> str | None:
@@ -120,13 +112,14 @@ def _explicit_index_url(options: RunOptions) -> str | None:
 
 def full_check(
     options: RunOptions, manifest_path: str, deny_yanked: bool, unknown_policy: str
-) -> tuple[Verdict, CheckInputs]:
-    """The verdict of the null-build check, and every input it depended on.
+) -> tuple[Verdict, CheckInputs, Settings]:
+    """The verdict of the null-build check, every input it depended on, and the settings of
+    cargo's configuration it ran with.
 
-    Like cargo, the configuration (source replacement, registries, ``[patch]``) is read from
-    the current directory upwards and ``$CARGO_HOME``; the workspace is found from the
-    manifest; every manifest cargo would load is loaded, and refused as cargo refuses it
-    (exit 2) before the lock is compared."""
+    Like cargo, the configuration (source replacement, registries, ``[patch]``, the network
+    settings) is read from the current directory upwards, ``$CARGO_HOME`` and the ``--config``
+    arguments; the workspace is found from the manifest; every manifest cargo would load is
+    loaded, and refused as cargo refuses it (exit 2) before the lock is compared."""
     from cache.pathstr import is_file, joined
     from query.discovery import activate, check_patches
     from query.lockfile import without_packages
@@ -135,16 +128,19 @@ def full_check(
     from query.verdict import Mismatch, Verdict
     from registry.commands.validate import judge_lockfile
     from registry.config.cargo_config import CargoConfig, cargo_home
+    from registry.config.settings import run_settings
     from registry.config.source_replacement import SourceMap
     from registry.errors import InputError
     from registry.input_files import load_lockfile
     from registry.workspace import CheckInputs, load_workspace, locate, registry_sources
 
     inputs = CheckInputs()
-    config = CargoConfig.discover(os.getcwd())
+    config = CargoConfig.discover(os.getcwd(), options.config)
     inputs.files.extend(config.files)
+    inputs.files.extend(arg.file for arg in config.cli if arg.file)
     inputs.absent.extend(config.absent)
     sources = SourceMap.from_config(config, index_url=_explicit_index_url(options))
+    settings = run_settings(options, config)
     loaded = load_workspace(manifest_path, sources, config, inputs, cargo_home())
     workspace = loaded.workspace
     try:
@@ -161,7 +157,8 @@ def full_check(
             f"{lock_name} does not exist: cargo would create it (run cargo generate-lockfile)",
             lock_name,
         )
-        return Verdict("check", lock_name, (), (mismatch,), 0, unknown_policy), inputs
+        verdict = Verdict("check", lock_name, (), (mismatch,), 0, unknown_policy)
+        return verdict, inputs, settings
     lock = load_lockfile(lock_path, drop_dangling=True)
     inputs.files.append(lock_path)
     # read as cargo reads it against this workspace: path entries of packages that no longer
@@ -171,7 +168,7 @@ def full_check(
         lock = without_packages(lock, dropped)
 
     judgement = judge_lockfile(
-        lock, lock_path, options, deny_yanked, sources=sources, summaries=True
+        lock, lock_path, options, deny_yanked, sources=sources, summaries=True, settings=settings
     )
     keys: list[tuple[str, ...] | None] = []
     try:
@@ -205,4 +202,4 @@ def full_check(
         judgement.skipped,
         unknown_policy,
     )
-    return verdict, inputs
+    return verdict, inputs, settings

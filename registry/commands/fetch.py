@@ -13,12 +13,13 @@ import time
 
 from query import TYPE_CHECKING
 from query.errors import UsageError
-from registry.commands import Outcome, open_registry, report
+from registry.commands import Outcome, open_registry, report, run_sources
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
     from registry.api import FetchReport
+    from registry.config.settings import Settings
     from registry.config.source_replacement import SourceMap
     from registry.options import RunOptions
 
@@ -27,16 +28,17 @@ if TYPE_CHECKING:
 
 
 def lockfile_groups(
-    path: str, index_url: str | None, warn: Callable[[str], None]
+    path: str, index_url: str | None, warn: Callable[[str], None], cli: tuple[str, ...] = ()
 ) -> tuple[dict[str, list[str]], SourceMap]:
-    """The lockfile's registry packages by the index that serves them (cargo's source mapping);
+    """The lockfile's registry packages by the index that serves them (cargo's source mapping,
+    from the configuration of the lockfile's directory and the --config arguments ``cli``);
     ``index_url``, the run's --index-url when given, replaces crates.io."""
     from cache.pathstr import parent, spelled
     from registry.config.source_replacement import SourceMap, Unresolved
     from registry.input_files import load_lockfile
 
     lock = load_lockfile(spelled(path))  # as str(Path(path)) spells it, without pathlib
-    sources = SourceMap.discover(parent(path), index_url=index_url)
+    sources = SourceMap.discover(parent(path), index_url=index_url, cli=cli)
     groups: dict[str, list[str]] = {}
     for package in lock.registry_packages():
         target = sources.resolve(package.source or "")
@@ -54,30 +56,39 @@ def run(
     progress: ProgressFactory | None = None,
 ) -> Outcome:
     """Fetch; ``progress`` draws a bar (the CLI passes one when stderr is a terminal)."""
-    from query.cargo_facts import CRATES_IO_SPARSE
     from query.names import validate_crate_name
-    from registry.config.index_url import parse_index_url
+    from registry.config.settings import run_settings
 
     if not names and not lockfile:
         raise UsageError("give crate names or --lockfile (see registry fetch --help)")
-    explicit = parse_index_url(options.index_url).url if options.index_url else None
-    default_url = explicit or CRATES_IO_SPARSE
+    # each index once: (url, token, settings) by url, the names' (the run's own index, cargo's
+    # configuration of the current directory) first
     groups: dict[str, list[str]] = {}
-    sources: SourceMap | None = None
+    opened: dict[str, tuple[str | None, Settings]] = {}
     if names:
-        groups[default_url] = [validate_crate_name(n) for n in names]
+        wanted = [validate_crate_name(n) for n in names]
+        own = run_sources(options)
+        url = own.own_index()
+        groups[url] = wanted
+        opened[url] = (own.token_for(url, options.token), run_settings(options, own.config))
     if lockfile:
-        lock_groups, sources = lockfile_groups(lockfile, explicit, options.warn)
+        from registry.config.index_url import parse_index_url
+
+        explicit = parse_index_url(options.index_url).url if options.index_url else None
+        lock_groups, sources = lockfile_groups(lockfile, explicit, options.warn, options.config)
+        lock_settings = run_settings(options, sources.config) if lock_groups else None
         for url, group in lock_groups.items():
             groups.setdefault(url, []).extend(group)
+            if url not in opened and lock_settings is not None:
+                opened[url] = (sources.token_for(url, options.token), lock_settings)
     total = sum(len(set(g)) for g in groups.values())
     started = time.perf_counter()
     reports: list[FetchReport] = []
     advance, finish = progress(total) if progress is not None and total else (None, None)
     try:
         for url, group in groups.items():
-            token = sources.token_for(url, None) if sources is not None else None
-            with open_registry(options, url, token) as reg:
+            token, settings = opened[url]
+            with open_registry(options, url, token, settings) as reg:
                 if advance is not None:
                     reg.progress = advance
                 reports.append(reg.fetch(group))

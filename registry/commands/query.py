@@ -52,9 +52,11 @@ def answer(options: RunOptions, spec: str, as_json: bool, all_versions: bool) ->
 # one cache file and classifies that single line with the same function as the general path
 # (query.entry.entry_from_line, which reads it with the stdlib ``json`` when it can), so what
 # is printed, ``yanked`` included, comes from parsed fields. It answers only when `answer`
-# could not answer otherwise: an exact query of a sparse index, no -v, and either --offline or
-# a cache entry still fresh by the server's max-age; anything else (a miss, a corrupt or
-# foreign entry, a line that is not exactly NAME VERSION) returns None and `answer` runs.
+# could not answer otherwise: an exact query of a sparse index (--index-url, else crates.io or
+# its replacement in cargo's configuration), no -v, no --config, and either offline
+# (--offline, REGISTRY_OFFLINE, CARGO_NET_OFFLINE) or a cache entry still fresh by the
+# server's max-age; anything else (a miss, a corrupt or foreign entry, a line that is not
+# exactly NAME VERSION, an error in cargo's configuration) returns None and `answer` runs.
 # Gain, end to end: undoing it adds ~11 ms to a ~20 ms exact query (docs/performance.md;
 # scripts/bench.py's "exact query" row times it). Pinned to `answer` by tests/test_cli.py
 # (test_fast_path_and_full_cli_print_the_same_bytes and the tests after it).
@@ -77,8 +79,8 @@ def _used(fd: int) -> None:
 
 def warm_exact(options: RunOptions, spec_text: str, as_json: bool) -> Outcome | None:
     """The outcome of an exact query answered from a warm cache entry, or None to defer."""
-    if options.refresh or options.verbose:
-        return None  # a revalidation, or a -v report line: the general path
+    if options.refresh or options.verbose or options.config:
+        return None  # a revalidation, a -v report line, --config arguments: the general path
     from query.spec import QuerySpecError, parse_query_spec
 
     try:
@@ -89,20 +91,25 @@ def warm_exact(options: RunOptions, spec_text: str, as_json: bool) -> Outcome | 
         return None
 
     from cache.format import CacheFormatError, find_exact
-    from query.cargo_facts import CRATES_IO_SPARSE
     from query.errors import UsageError
     from query.names import index_path
     from registry.config.index_url import SPARSE, parse_index_url
 
     try:
-        source = parse_index_url(options.index_url or CRATES_IO_SPARSE)
+        if options.index_url is not None:
+            source = parse_index_url(options.index_url)
+        else:  # crates.io, or what cargo's source replacement makes of it (as `answer` does)
+            from registry.commands import run_sources
+
+            source = parse_index_url(run_sources(options).own_index())
     except UsageError:
         return None
     if source.kind != SPARSE:
         return None
     index_dir = os.path.join(options.cache_root, "registry", "index", source.dir_name)
     rel = index_path(spec.name)
-    if not options.offline:
+    offline = options.offline_hint(os.environ)
+    if not offline:
         from cache.freshness import is_fresh, read_max_age
 
         fresh = read_max_age(os.path.join(index_dir, ".registry", "fresh", rel))
@@ -122,7 +129,7 @@ def warm_exact(options: RunOptions, spec_text: str, as_json: bool) -> Outcome | 
         return None
     if blob is None:
         return None
-    if state not in (VERIFIED, INTACT) and not (options.offline and state == FOREIGN):
+    if state not in (VERIFIED, INTACT) and not (offline and state == FOREIGN):
         return None
 
     from query.entry import EntryError, entry_from_line

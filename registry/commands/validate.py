@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from query.validate import Lookup
     from query.verdict import PackageResult
     from registry.api import Registry
+    from registry.config.settings import Settings
     from registry.options import RunOptions
     from registry.parallel import Judged
 
@@ -55,13 +56,26 @@ class LockfileJudgement(Record, frozen=False):
     summaries: dict[int, FeatureSummary] = field(default_factory=dict)
 
 
-def run(options: RunOptions, lockfile: str, fmt: str, unknown: str, deny_yanked: bool) -> Outcome:
+def run(
+    options: RunOptions, lockfile: str | None, fmt: str, unknown: str, deny_yanked: bool
+) -> Outcome:
+    """Validate ``lockfile``; None: the one cargo would use here (the workspace root's of the
+    nearest Cargo.toml upward, `registry.locate.find_lockfile`)."""
     from query.verdict import Verdict
-    from registry.commands import verdict_outcome
+    from registry.commands import use_color, verdict_text
+    from registry.config.settings import run_settings
     from registry.input_files import load_lockfile
 
+    if lockfile is None:
+        from registry.locate import find_lockfile
+
+        lockfile = find_lockfile()
     lock = load_lockfile(lockfile)
-    judgement = judge_lockfile(lock, lockfile, options, deny_yanked)
+    sources = lockfile_sources(options, lockfile)
+    settings = run_settings(options, sources.config)
+    judgement = judge_lockfile(
+        lock, lockfile, options, deny_yanked, sources=sources, settings=settings
+    )
     verdict = Verdict(
         command="validate",
         lockfile=lockfile,
@@ -69,7 +83,16 @@ def run(options: RunOptions, lockfile: str, fmt: str, unknown: str, deny_yanked:
         skipped=judgement.skipped,
         unknown_policy=unknown,
     )
-    return verdict_outcome(verdict, fmt, options.quiet)
+    text = verdict_text(verdict, fmt, options.quiet, use_color(fmt, settings))
+    return Outcome(verdict.exit_code, text)
+
+
+def lockfile_sources(options: RunOptions, path: StrPath) -> SourceMap:
+    """Cargo's configuration for a lockfile: its directory's files, nearest first, and the
+    --config arguments; --index-url (when given) replaces crates.io."""
+    explicit = parse_index_url(options.index_url).url if options.index_url else None
+    start = os.path.dirname(os.fspath(path)) or "."
+    return SourceMap.discover(start, index_url=explicit, cli=options.config)
 
 
 def _lookup(reg: Registry, package: LockedPackage, value: bytes | RegistryError) -> Lookup:
@@ -181,14 +204,19 @@ def judge_lockfile(
     *,
     sources: SourceMap | None = None,
     summaries: bool = False,
+    settings: Settings | None = None,
 ) -> LockfileJudgement:
     """Judge every locked registry package (``summaries``: also collect what
-    :func:`query.nullbuild.check_features` needs of their index entries)."""
+    :func:`query.nullbuild.check_features` needs of their index entries), with the
+    ``settings`` of cargo's configuration (default: `sources`' configuration's)."""
     from registry.api import Registry
 
     if sources is None:
-        explicit = parse_index_url(options.index_url).url if options.index_url else None
-        sources = SourceMap.discover(os.path.dirname(os.fspath(path)) or ".", index_url=explicit)
+        sources = lockfile_sources(options, path)
+    if settings is None:
+        from registry.config.settings import run_settings
+
+        settings = run_settings(options, sources.config)
     registry_packages = list(lock.registry_packages())
     skipped = len(lock.packages) - len(registry_packages)
     for package in registry_packages:
@@ -198,7 +226,7 @@ def judge_lockfile(
         except CrateNameError as exc:
             where = f"line {package.line}: " if package.line is not None else ""
             raise InputError(f"{path}: {where}{exc}") from None
-    judge = _Judge(lock, deny_yanked, summaries, options.offline)
+    judge = _Judge(lock, deny_yanked, summaries, settings.offline)
     groups: dict[str, list[LockedPackage]] = {}
     for package in registry_packages:
         target = sources.resolve(package.source or "")
@@ -216,11 +244,11 @@ def judge_lockfile(
             reg = Registry(
                 url,
                 options.cache_root,
-                offline=options.offline,
+                offline=settings.offline,
                 refresh=options.refresh,
                 token=sources.token_for(url, options.token),
-                timeout=options.timeout,
                 warn=options.warn,
+                settings=settings,
             )
             registries.append(reg)
             if reg.offline and reg.source.kind != LOCAL:

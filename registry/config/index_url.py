@@ -42,7 +42,7 @@ class IndexSource(Record):
         return f"IndexSource({self.kind!r}, {self.url!r})"
 
 
-def _redacted(url: str) -> str:
+def redacted(url: str) -> str:
     """``url`` with any ``user:password@`` replaced by ``***@``. Plain string work, so it never
     raises, even for the malformed URLs (bad port, broken IPv6) it is used to report."""
     scheme, sep, rest = url.partition("://")
@@ -107,7 +107,7 @@ def _sparse(text: str) -> IndexSource:
         dir_name = source_dir_name(url)
     except ValueError as exc:  # cargo's URL parser refuses it (a space in the host, ...)
         raise UsageError(
-            f"index URL {_redacted(text)!r} is not a valid URL ({exc}): "
+            f"index URL {redacted(text)!r} is not a valid URL ({exc}): "
             "give sparse+https://host/path/"
         ) from None
     return IndexSource(kind=SPARSE, url=url, base=http_url, dir_name=dir_name)
@@ -123,17 +123,17 @@ def _check_unusual_url(text: str, http_url: str) -> None:
         port = parts.port
     except ValueError as exc:
         raise UsageError(
-            f"index URL {_redacted(text)!r} is not a valid URL ({exc}): "
+            f"index URL {redacted(text)!r} is not a valid URL ({exc}): "
             "give sparse+https://host/path/"
         ) from None
     del port
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise UsageError(
-            f"index URL {_redacted(text)!r} is not an http(s) URL: give sparse+https://host/path/"
+            f"index URL {redacted(text)!r} is not an http(s) URL: give sparse+https://host/path/"
         )
     if parts.username is not None or parts.password is not None:
         raise UsageError(
-            f"index URL {_redacted(text)!r} carries credentials: remove them from the URL "
+            f"index URL {redacted(text)!r} carries credentials: remove them from the URL "
             "and pass the token with --token or REGISTRY_TOKEN"
         )
     if parts.query or parts.fragment:
@@ -175,17 +175,17 @@ def parse_index_url(text: str) -> IndexSource:
         parts = urlsplit(text)
         if parts.netloc not in ("", "localhost"):
             raise UsageError(
-                f"index URL {_redacted(text)!r} names a remote host: give file:///abs/dir"
+                f"index URL {redacted(text)!r} names a remote host: give file:///abs/dir"
             )
         return _local(unquote(parts.path))
     if text.startswith("registry+"):
         raise UsageError(
-            f"index URL {_redacted(text)!r} names a git registry: registry reads sparse "
+            f"index URL {redacted(text)!r} names a git registry: registry reads sparse "
             "indexes only; give the registry's sparse+https:// URL"
         )
     if "://" in text:
         raise UsageError(
-            f"index URL {_redacted(text)!r} has an unsupported scheme: "
+            f"index URL {redacted(text)!r} has an unsupported scheme: "
             "give sparse+https://..., https://..., file://... or a directory"
         )
     return _local(text)

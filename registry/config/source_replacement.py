@@ -5,10 +5,13 @@ protocol fetched it; alternative registries by their index URL. Each such string
 sparse index URL, in this order:
 
 1. crates.io, when ``--index-url`` was given: that URL (like cargo's source replacement);
-2. cargo configuration (registry/config/cargo_config.py): ``[source.<name>] replace-with``
-   chains and ``[registries.<name>]``;
+2. cargo configuration (registry/config/cargo_config.py: ``--config`` arguments, then the
+   files): ``[source.<name>] replace-with`` chains and ``[registries.<name>]``;
 3. crates.io: ``sparse+https://index.crates.io/``; a ``sparse+`` source: itself;
 4. anything else: unresolved, "no sparse index known for <source>".
+
+The same rule picks the run's own index (`SourceMap.own_index`) for ``query``, ``versions``,
+``fetch NAME`` and ``cache dir``: crates.io, unless --index-url or a replacement says otherwise.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from query.record import Record, field
 from registry.config.cargo_config import CargoConfig
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
     from typing import Any
 
     from cache.atomic import StrPath
@@ -42,14 +46,45 @@ class SourceMap(Record):
     registries: dict[str, dict[str, Any]] = field(default_factory=dict, compare=False)
 
     @classmethod
-    def discover(cls, start: StrPath, *, index_url: str | None = None) -> SourceMap:
-        """The source mapping that applies to ``start`` (its configuration files)."""
-        return cls.from_config(CargoConfig.discover(start), index_url=index_url)
+    def discover(
+        cls, start: StrPath, *, index_url: str | None = None, cli: Sequence[str] = ()
+    ) -> SourceMap:
+        """The source mapping that applies to ``start`` (its configuration files, and the
+        ``--config`` arguments ``cli``)."""
+        return cls.from_config(CargoConfig.discover(start, cli), index_url=index_url)
 
     @classmethod
     def from_config(cls, config: CargoConfig, *, index_url: str | None = None) -> SourceMap:
-        """The source mapping of configuration files already read."""
+        """The source mapping of a configuration already read."""
         return cls(config, index_url, config.tables("source"), config.tables("registries"))
+
+    def own_index(self) -> str:
+        """The run's own index, the one ``query``, ``versions`` and ``fetch NAME`` ask: the
+        --index-url, else what crates.io resolves to (cargo's source replacement), as cargo
+        treats a crate named on its command line (the same rule as a lockfile's crates.io
+        packages). UsageError when crates.io is replaced by something that is not a sparse
+        index."""
+        from query.errors import UsageError
+
+        found = self.resolve(CRATES_IO_LOCK_SOURCE)
+        if isinstance(found, Unresolved):
+            where = ", ".join(self.files) or "cargo's configuration"
+            raise UsageError(
+                f"crates.io is replaced in {where}: {found.reason}; registry reads sparse "
+                "indexes only: give --index-url"
+            )
+        return found
+
+    def registry_index(self, name: str) -> str | None:
+        """``registries.<name>.index`` as cargo looks it up (`CargoConfig.get`): the --config
+        arguments, then ``CARGO_REGISTRIES_<NAME>_INDEX``, then the files nearest first; None
+        when it is not configured."""
+        import os
+
+        found = self.config.get(f"registries.{name}.index", os.environ)
+        if found is None or not isinstance(found.value, str) or not found.value:
+            return None
+        return found.value
 
     @property
     def files(self) -> list[str]:
@@ -116,9 +151,10 @@ class SourceMap(Record):
         return Unresolved(f"no sparse index known for {source}")
 
     def token_for(self, url: str, explicit: str | None) -> str | None:
-        """The token for the registry at ``url``: ``explicit`` (--token) only for the
-        --index-url one; a named registry's from cargo's places (registry/config/tokens.py)."""
-        if explicit is not None and url == (self.index_url or CRATES_IO_SPARSE):
+        """The token for the registry at ``url``: ``explicit`` (--token) only for the run's own
+        index (`own_index`); a named registry's from cargo's places
+        (registry/config/tokens.py)."""
+        if explicit is not None and url == self.resolve(CRATES_IO_LOCK_SOURCE):
             return explicit
         for name, table in self.registries.items():
             if table.get("index") == url:

@@ -93,8 +93,11 @@ class IndexLoader:
         token: str | None,
         warn: Callable[[str], None] | None,
         progress: Callable[[int], None] | None,
+        retries: int | None = None,
+        user_agent: str = USER_AGENT,
     ) -> None:
-        """``connect`` opens the transport on the first request (never, offline)."""
+        """``connect`` opens the transport on the first request (never, offline); ``retries``
+        and ``user_agent`` are cargo's net.retry and http.user-agent (None: cargo's 3)."""
         self.source = source
         self.store = store
         self._connect = connect
@@ -103,6 +106,8 @@ class IndexLoader:
         self.offline = offline
         self.refresh = refresh
         self._token = token
+        self._retries = retries
+        self._user_agent = user_agent
         self._warn = warn
         self._warned: set[str] = set()
         self._write_warned = False
@@ -154,10 +159,12 @@ class IndexLoader:
         client = SparseClient(
             self.source.base,
             self._transport,
-            user_agent=USER_AGENT,
+            user_agent=self._user_agent,
             token=self._token,
             fixed_sleep=int(fixed) / 1000 if fixed and fixed.isdigit() else None,
         )
+        if self._retries is not None:  # else SparseClient's default: cargo's 3
+            client.retries = self._retries
         try:
             stored = self.store.read_config()
         except CacheReadError:  # unreadable (e.g. the cache dir is not a directory): refetch

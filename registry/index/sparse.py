@@ -37,6 +37,13 @@ from registry.errors import (
 from registry.transport.base import HttpRequest, HttpResponse, Transport, TransportError
 
 MAX_RETRIES = 3
+NETWORK_HINT = "; check the network or the registry, then run again"
+#: A TLS failure is most often a certificate from a CA the trust store lacks (a corporate
+#: mirror's, or a TLS-inspecting proxy's): cargo's own remedy (registry/config/settings.py).
+TLS_HINT = (
+    "; if the server's certificate comes from your own CA, set http.cainfo (cargo's "
+    "configuration) or CARGO_HTTP_CAINFO to your CA bundle"
+)
 MAX_REDIRECTS = 5
 RETRY_AFTER_CAP = 10.0
 NOT_FOUND_STATUSES = frozenset({404, 410, 451})
@@ -169,7 +176,7 @@ class SparseClient:
         self._user_agent = user_agent
         self._token = token
         self.auth_required = auth_required
-        self._retries = retries
+        self.retries = retries  # cargo's net.retry
         self._sleep = sleep
         self._fixed_sleep = fixed_sleep
         self._now = now
@@ -220,7 +227,7 @@ class SparseClient:
             delay = 0.0
             for item, outcome in zip(pending, outcomes, strict=True):
                 if isinstance(outcome, TransportError):
-                    if outcome.retryable and item.attempt < self._retries:
+                    if outcome.retryable and item.attempt < self.retries:
                         item.attempt += 1
                         delay = max(delay, backoff(item.attempt, self._rng))
                         again.append(item)
@@ -228,7 +235,7 @@ class SparseClient:
                         done[item.key] = NetworkError(
                             f"{item.url}: {outcome.message}"
                             + (f" (after {item.attempt + 1} attempts)" if item.attempt else "")
-                            + "; check the network or the registry, then run again"
+                            + (TLS_HINT if outcome.kind == "tls" else NETWORK_HINT)
                         )
                     continue
                 status = outcome.status
@@ -246,7 +253,7 @@ class SparseClient:
                     item.url = urljoin(item.url, outcome.headers["location"])
                     again.append(item)
                     continue
-                if (status == 429 or status >= 500) and item.attempt < self._retries:
+                if (status == 429 or status >= 500) and item.attempt < self.retries:
                     item.attempt += 1
                     wait = backoff(item.attempt, self._rng)
                     if status in (429, 503):

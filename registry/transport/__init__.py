@@ -14,17 +14,25 @@ from query import TYPE_CHECKING
 if TYPE_CHECKING:
     import httpx
 
-    from registry.transport.base import Transport
+    from registry.transport.base import Transport, TransportOptions
 
 
-def open_transport(timeout: float, httpx_client: httpx.Client | None = None) -> Transport:
+def open_transport(
+    timeout: float,
+    httpx_client: httpx.Client | None = None,
+    options: TransportOptions | None = None,
+) -> Transport:
     """The transport of a `Registry`: on ``httpx_client`` when given, else the default
-    (:func:`registry.transport.base.default_transport`), with ``timeout`` for connecting and
-    for a stalled transfer."""
+    (:func:`registry.transport.base.default_transport`), with ``options`` (cargo's network
+    settings: `registry.config.settings.Settings.transport_options`) or else ``timeout`` for
+    connecting and for a stalled transfer."""
     from registry import USER_AGENT
     from registry.transport.base import TransportOptions, default_transport
 
-    options = TransportOptions(connect_timeout=timeout, read_timeout=timeout, user_agent=USER_AGENT)
+    if options is None:
+        options = TransportOptions(
+            connect_timeout=timeout, read_timeout=timeout, user_agent=USER_AGENT
+        )
     if httpx_client is not None:
         from registry.transport.httpx import HttpxTransport
 

@@ -100,10 +100,14 @@ class TransportOptions(Record):
     """Knobs shared by every transport.
 
     `read_timeout` works like cargo's `http.timeout` + `http.low-speed-limit`: a transfer is
-    aborted when it moves fewer than 10 bytes/s for that many seconds (httpx: no byte at all for
-    that long). `http2` enables HTTP/2 over TLS (ALPN); cleartext `http://` stays on HTTP/1.1
-    unless `h2c_prior_knowledge` is set. `ca_file` overrides the TLS trust store (cargo's
-    `http.cainfo`).
+    aborted when it moves fewer than `low_speed_limit` bytes/s for that many seconds (httpx: no
+    byte at all for that long). `http2` enables HTTP/2 over TLS (ALPN; cargo's
+    `http.multiplexing`); cleartext `http://` stays on HTTP/1.1 unless `h2c_prior_knowledge` is
+    set. `ca_file` / `ca_path` override the TLS trust store (cargo's `http.cainfo`;
+    `SSL_CERT_FILE` / `SSL_CERT_DIR`). `proxy` is cargo's `http.proxy` (None: the proxy
+    variables of the environment, with NO_PROXY; "": no proxy at all, as in libcurl),
+    `proxy_ca_file` the trust store for an https:// proxy (`http.proxy-cainfo`).
+    The settings come from :mod:`registry.config.settings`.
     """
 
     connect_timeout: float = DEFAULT_TIMEOUT
@@ -114,6 +118,10 @@ class TransportOptions(Record):
     max_body_bytes: int = 256 * 1024 * 1024
     h2c_prior_knowledge: bool = False
     ca_file: str | None = None
+    ca_path: str | None = None
+    low_speed_limit: int = 10
+    proxy: str | None = None
+    proxy_ca_file: str | None = None
 
     def __post_init__(self) -> None:
         if self.connect_timeout <= 0 or self.read_timeout <= 0:
@@ -122,6 +130,8 @@ class TransportOptions(Record):
             raise ValueError("max_connections_per_host must be at least 1")
         if self.max_body_bytes < 0:
             raise ValueError("max_body_bytes must not be negative")
+        if self.low_speed_limit < 1:
+            raise ValueError("low_speed_limit must be at least 1")
 
 
 def default_transport(options: TransportOptions | None = None) -> Transport:

@@ -8,9 +8,12 @@ an `Upgrade: h2c` attempt costs a round trip, so h2c is only spoken with prior k
 request (`TransportOptions.h2c_prior_knowledge`). At most `max_connections_per_host`
 connections per host; further transfers queue inside libcurl.
 
-Proxies: no proxy option is set, so libcurl reads `http_proxy`, `https_proxy`/`HTTPS_PROXY`,
-`all_proxy`/`ALL_PROXY` and `no_proxy`/`NO_PROXY` from the environment itself (for plain http it
-honours only the lowercase `http_proxy`, as curl does).
+Proxies: without `TransportOptions.proxy` (cargo's `http.proxy`), libcurl reads `http_proxy`,
+`https_proxy`/`HTTPS_PROXY`, `all_proxy`/`ALL_PROXY` and `no_proxy`/`NO_PROXY` from the
+environment itself (for plain http it honours only the lowercase `http_proxy`, as curl does);
+with it, `CURLOPT_PROXY` is set as cargo sets it (src/cargo/util/network/http.rs:57), and
+libcurl still honours `no_proxy`/`NO_PROXY` ("" turns every proxy off). `ca_file`, `ca_path`
+and `proxy_ca_file` set `CAINFO`, `CAPATH` and `PROXY_CAINFO` (http.rs:59-66).
 
 The event loop is the plain `perform` loop: run `multi.perform()`, collect finished transfers,
 then wait on the multi's sockets for at most `multi.timeout()` (ignoring that timeout stalls
@@ -90,8 +93,6 @@ if not TYPE_CHECKING:
 # Transfers handed to libcurl at once; more wait in our queue. libcurl itself queues transfers
 # beyond MAX_HOST_CONNECTIONS (HTTP/1.1) or beyond the streams a connection allows (HTTP/2).
 _MAX_IN_FLIGHT: Final = 128
-# The speed under which a transfer counts as stalled (cargo's http.low-speed-limit).
-_LOW_SPEED_LIMIT: Final = 10
 # How long to wait when libcurl has neither a socket nor a timer for us (its docs suggest 100 ms).
 _IDLE_WAIT_S: Final = 0.1
 _NO_TIMER_WAIT_S: Final = 1.0
@@ -293,12 +294,18 @@ class CurlTransport:
         handle.setopt(pycurl.ACCEPT_ENCODING, "")  # every encoding this libcurl decodes
         handle.setopt(pycurl.USERAGENT, opts.user_agent)
         handle.setopt(pycurl.CONNECTTIMEOUT_MS, max(1, math.ceil(opts.connect_timeout * 1000)))
-        handle.setopt(pycurl.LOW_SPEED_LIMIT, _LOW_SPEED_LIMIT)
+        handle.setopt(pycurl.LOW_SPEED_LIMIT, opts.low_speed_limit)
         handle.setopt(pycurl.LOW_SPEED_TIME, max(1, math.ceil(opts.read_timeout)))
         if opts.max_body_bytes > 0:  # 0 would mean "no limit" to libcurl
             handle.setopt(pycurl.MAXFILESIZE_LARGE, opts.max_body_bytes)
         if opts.ca_file is not None:
             handle.setopt(pycurl.CAINFO, opts.ca_file)
+        if opts.ca_path is not None:
+            handle.setopt(pycurl.CAPATH, opts.ca_path)
+        if opts.proxy is not None:
+            handle.setopt(pycurl.PROXY, opts.proxy)
+        if opts.proxy_ca_file is not None:
+            handle.setopt(pycurl.PROXY_CAINFO, opts.proxy_ca_file)
         return handle
 
     def _http_version(self, scheme: str) -> int:

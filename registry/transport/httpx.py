@@ -5,11 +5,13 @@ certificates, event hooks ...). Requests run on a small thread pool (at most
 `max_connections_per_host` threads) over the synchronous client; a single request runs inline.
 Redirects are never followed, whatever the client's own setting.
 
-With our own client: HTTP/2 only if the `h2` package is installed (and `http2` is on), proxies
-from the environment (`trust_env`), `connect_timeout`, and `read_timeout` as httpx's read timeout
-(no byte for that long; libcurl's low-speed rule has no httpx equivalent). With a caller's
-client, its timeouts, limits, proxies and TLS settings apply, and closing the transport leaves
-the client open.
+With our own client: HTTP/2 only if the `h2` package is installed (and `http2` is on),
+`connect_timeout`, and `read_timeout` as httpx's read timeout (no byte for that long; libcurl's
+low-speed rule, `low_speed_limit`, has no httpx equivalent); `ca_file` / `ca_path` as the trust
+store; proxies as libcurl takes them: `proxy` when set (with NO_PROXY's hosts still direct; ""
+for none), else the environment's (`trust_env`), an https:// proxy trusted by `proxy_ca_file`.
+With a caller's client, its timeouts, limits, proxies and TLS settings apply, and closing the
+transport leaves the client open.
 
 httpx is imported by this module only, lazily (its import is the heaviest of all:
 docs/performance.md).
@@ -97,16 +99,19 @@ class HttpxTransport:
     def _new_client(self) -> httpx.Client:
         opts = self._options
         verify: ssl.SSLContext | bool = True
-        if opts.ca_file is not None:
-            verify = ssl.create_default_context(cafile=opts.ca_file)
+        if opts.ca_file is not None or opts.ca_path is not None:
+            verify = ssl.create_default_context(cafile=opts.ca_file, capath=opts.ca_path)
         workers = opts.max_connections_per_host
+        proxy, mounts = _proxy(opts)
         return httpx.Client(
             http2=opts.http2 and find_spec("h2") is not None,
             follow_redirects=False,
             timeout=httpx.Timeout(opts.read_timeout, connect=opts.connect_timeout, pool=None),
             limits=httpx.Limits(max_connections=workers, max_keepalive_connections=workers),
             verify=verify,
-            trust_env=True,
+            proxy=proxy,
+            mounts=mounts,
+            trust_env=opts.proxy != "",  # "": no proxy, not even the environment's
         )
 
     def _one(self, request: HttpRequest) -> HttpResponse | TransportError:
@@ -153,6 +158,27 @@ class HttpxTransport:
             return short
         version = response.http_version.removeprefix("HTTP/")
         return HttpResponse(url, response.status_code, freeze_headers(fields), body, version)
+
+
+def _proxy(
+    opts: TransportOptions,
+) -> tuple[httpx.Proxy | None, dict[str, httpx.BaseTransport | None] | None]:
+    """The client's proxy and mounts for `TransportOptions.proxy`: None (the environment's, read
+    by httpx itself), "" (none), or a proxy URL (``host:port`` means http://, as in libcurl)
+    with the hosts of NO_PROXY mounted direct, as libcurl still honours NO_PROXY then."""
+    if not opts.proxy:
+        return None, None
+    url = opts.proxy if "://" in opts.proxy else "http://" + opts.proxy
+    context = None
+    if url.startswith("https://") and opts.proxy_ca_file is not None:
+        context = ssl.create_default_context(cafile=opts.proxy_ca_file)
+    try:
+        from httpx._utils import get_environment_proxies
+    except ImportError:  # pragma: no cover - a future httpx: NO_PROXY is then not honoured
+        direct: dict[str, httpx.BaseTransport | None] = {}
+    else:
+        direct = {k: None for k, v in get_environment_proxies().items() if v is None}
+    return httpx.Proxy(url, ssl_context=context), direct or None
 
 
 def _error_kind(exc: Exception) -> ErrorKind:

@@ -35,6 +35,13 @@ _SCRUBBED = frozenset(
         "NO_PROXY",
         "XDG_CACHE_HOME",
         "HOME",
+        # what cargo's configuration reads (registry/config/settings.py)
+        "SSL_CERT_FILE",
+        "SSL_CERT_DIR",
+        "HTTP_TIMEOUT",
+        "NO_COLOR",
+        "CLICOLOR",
+        "CLICOLOR_FORCE",
     }
 )
 
