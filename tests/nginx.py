@@ -64,6 +64,22 @@ def world_readable(root: Path) -> None:
                 break
 
 
+def _same_user() -> str:
+    """``user`` for the workers: this process's own user and group when it runs as root (nginx
+    would drop them to ``nobody``, who cannot pass through pytest's 0700 tmp dirs: another
+    pytest run on the machine resets ``/tmp/pytest-of-<user>`` to 0700 at any moment, so
+    `world_readable` alone is not enough), nothing otherwise (nginx keeps the unprivileged
+    user it was started as)."""
+    if os.geteuid() != 0:
+        return ""
+    import grp
+    import pwd
+
+    user = pwd.getpwuid(os.geteuid()).pw_name
+    group = grp.getgrgid(os.getegid()).gr_name
+    return f"user {user} {group};\n"
+
+
 class Nginx:
     """One nginx on ``len(ports)`` listening sockets of 127.0.0.1.
 
@@ -97,7 +113,7 @@ class Nginx:
         access_log = f"{d}/access.log" if self.access_log else "off"
         return f"""\
 daemon off;
-worker_processes {self.workers};
+{_same_user()}worker_processes {self.workers};
 pid {d}/nginx.pid;
 error_log {d}/error.log notice;
 events {{ worker_connections 1024; }}
