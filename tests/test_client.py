@@ -746,7 +746,9 @@ def test_auth_without_token(
         open_registry(index_server.url).get("foo", "1.0.0")
     assert "--token" in str(info.value)
     assert info.value.exit_code == 3
-    assert [r.rel for r in index_server.requests] == ["config.json"]
+    # without a token, the index file goes in config.json's batch; nothing is sent twice
+    assert sorted(r.rel or "" for r in index_server.requests) == ["3/f/foo", "config.json"]
+    assert all(r.header("Authorization") is None for r in index_server.requests)
 
 
 @pytest.mark.parametrize("index_server", [{"auth_token": TOKEN}], indirect=True)
@@ -815,7 +817,74 @@ def test_auth_required_in_config_without_token(
         open_registry(index_server.url).get("foo", "1.0.0")
     text = str(info.value)
     assert "auth-required" in text and "--token" in text
-    assert index_server.requests_for("3/f/foo") == []
+    # the file went in config.json's batch, without a token, and only once
+    assert [r.header("Authorization") for r in index_server.requests_for("3/f/foo")] == [None]
+
+
+class Batches:
+    """A transport that records which index paths each `perform` call carried."""
+
+    def __init__(self, server: IndexServer) -> None:
+        from registry.transport import open_transport
+
+        self.inner = open_transport(10.0, None)
+        self.prefix = server.url
+        self.batches: list[list[str]] = []
+
+    def perform(self, requests: Any, *args: Any) -> Any:
+        self.batches.append(sorted(r.url.removeprefix(self.prefix) for r in requests))
+        return self.inner.perform(requests, *args)
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+def test_config_json_goes_in_the_first_batch(
+    index: Path, index_server: IndexServer, open_registry: Callable[..., Registry]
+) -> None:
+    """Cold, and on --refresh with config.json stored: config.json costs no round trip of its
+    own; without --refresh the stored copy is used, not asked for."""
+    both, files = ["3/b/bar", "3/f/foo", "config.json"], ["3/b/bar", "3/f/foo"]
+    for refresh, expected in ((False, both), (True, both), (False, files)):
+        batches = Batches(index_server)
+        reg = open_registry(index_server.url, transport=batches, refresh=refresh)
+        assert reg.fetch(["foo", "bar"]).errors == {}
+        assert batches.batches == [expected], refresh
+
+
+@pytest.mark.parametrize("index_server", [{"auth_token": TOKEN}], indirect=True)
+def test_refresh_sends_the_token_when_the_stored_config_asked_for_it(
+    auth_index: Path, index_server: IndexServer, open_registry: Callable[..., Registry]
+) -> None:
+    open_registry(index_server.url, token=TOKEN).fetch(["foo", "bar"])
+    index_server.clear_requests()
+    batches = Batches(index_server)
+    reg = open_registry(index_server.url, token=TOKEN, transport=batches, refresh=True)
+    report = reg.fetch(["foo", "bar"])
+    assert report.unchanged == 2
+    assert batches.batches == [["3/b/bar", "3/f/foo", "config.json"]]
+    assert {r.header("Authorization") for r in index_server.requests} == {TOKEN}
+
+
+def test_config_json_that_turns_auth_on_redoes_the_batch_with_the_token(
+    index: Path,
+    index_server: IndexServer, open_registry: Callable[..., Registry]
+) -> None:
+    """A --refresh finds config.json now says auth-required: what went without the token in
+    its batch is asked again with it."""
+    open_registry(index_server.url, token=TOKEN).fetch(["foo"])
+    index_server.write("config.json", json.dumps(AUTH_CONFIG))
+    index_server.auth_token = TOKEN
+    index_server.clear_requests()
+    batches = Batches(index_server)
+    reg = open_registry(index_server.url, token=TOKEN, transport=batches, refresh=True)
+    assert reg.get("foo", "1.0.0").vers == "1.0.0"
+    # (config.json itself now answers 401 without the token: cargo's dance asks again)
+    assert batches.batches == [["3/f/foo", "config.json"], ["config.json"], ["3/f/foo"]]
+    assert [r.header("Authorization") for r in index_server.requests_for("3/f/foo")] == [
+        None,
+        TOKEN,
+    ]
 
 
 # --- local index directories ---------------------------------------------------------------------

@@ -21,7 +21,11 @@ cargo can then use no version of the crate and caches nothing, and neither do we
 (`UnusableCrateError`).
 
 All requests of one :meth:`load` call go out as one concurrent batch (two when it both
-revalidates cached entries and fetches missing ones).
+revalidates cached entries and fetches missing ones). config.json, when it must be fetched (not
+stored yet, or --refresh), goes in the first batch with the index files instead of a round trip
+of its own; if its answer switches authentication on (cargo's 401 dance, or ``auth-required``),
+what went without the token is asked again with it. A first contact given a token is the
+exception: config.json goes alone, so no request goes out twice.
 
 Entries MISSING from the cache (absent or unreadable) are coalesced under cargo's package-cache
 lock, so that concurrent processes wanting the same missing file cost about one download: take
@@ -62,7 +66,7 @@ from registry.errors import (
 if TYPE_CHECKING:
     from typing import Self
 
-    from registry.index.sparse import Fetched, SparseClient
+    from registry.index.sparse import Fetched, FetchResult, SparseClient
     from registry.transport.base import Transport
 
 
@@ -149,8 +153,24 @@ class IndexLoader:
         return self._client.requests_made if self._client is not None else 0
 
     def _sparse(self) -> SparseClient:
-        if self._client is not None:
-            return self._client
+        """The client, config.json settled (its own request when it must be fetched)."""
+        if self._client is None:
+            self._configure(())
+        assert self._client is not None
+        return self._client
+
+    def _configure(
+        self,
+        items: Sequence[tuple[str, str | None]],
+        on_done: Callable[[int], None] | None = None,
+    ) -> dict[str, FetchResult | RegistryError] | None:
+        """Settle config.json: the stored copy when there is one (and no --refresh), else
+        fetched, with ``items`` (index paths and cached versions) in the same batch, so that
+        it costs no round trip of its own (a --refresh sends the token with them when the
+        stored copy asked for it). Returns the items' results when they went with it and
+        stand; None when they did not go (a first contact with a token: config.json goes
+        alone, so the token dance settles first), or must be asked again because config.json
+        switched authentication on (they went without the token)."""
         from registry.index.sparse import SparseClient
 
         if self._transport is None:
@@ -171,8 +191,18 @@ class IndexLoader:
             stored = None
         config = None if self.refresh else stored
         parsed = _parse_config(config) if config is not None else None
+        results = None
         if parsed is None:
-            config = client.fetch_config()
+            presumed = _parse_config(stored) if stored is not None else None
+            if presumed is None and self._token is not None:
+                # a first contact with a token: config.json alone says whether to send it
+                # (cargo's 401 dance) before hundreds of requests go out
+                items = ()
+            elif presumed is not None and presumed.get("auth-required") is True:
+                client.auth_required = self._token is not None  # as last time (--refresh)
+            config, results = client.fetch_config_with(items, on_done)
+            if not items:
+                results = None
             parsed = _parse_config(config)
             if parsed is None:
                 raise RegistryConfigError(
@@ -187,9 +217,11 @@ class IndexLoader:
                     f"{self.source.base}: the registry requires authentication "
                     "(auth-required in config.json): pass a token with --token or REGISTRY_TOKEN"
                 )
-            client.auth_required = True
+            if not client.auth_required:
+                client.auth_required = True
+                results = None
         self._client = client
-        return client
+        return results
 
     # -- loading cache entries --------------------------------------------------------------
 
@@ -359,7 +391,6 @@ class IndexLoader:
         missing = [rel for rel, _ in items if rel not in cached]
         if not missing:
             return self._fetch(items, cached)
-        self._sparse()  # config.json first, outside the lock
         revalidate = [item for item in items if item[0] in cached]
         out = self._fetch(revalidate, cached) if revalidate else {}
         with self.store.holding_lock():
@@ -381,13 +412,10 @@ class IndexLoader:
     ) -> dict[str, bytes | RegistryError]:
         from registry.index.sparse import CacheValid, Fetched, NotFound
 
-        client = self._sparse()
-        if client.requests_made == 0 and len(items) > 1:
-            # One connection set-up before going wide.
-            results = client.fetch(items[:1], self.progress)
-            results.update(client.fetch(items[1:], self.progress))
-        else:
-            results = client.fetch(items, self.progress)
+        # config.json, when it must be fetched, goes in the first batch
+        results = self._configure(items, self.progress) if self._client is None else None
+        if results is None:
+            results = self._sparse().fetch(items, self.progress)
         out: dict[str, bytes | RegistryError] = {}
         writes: dict[str, bytes | None] = {}
         max_ages: dict[str, int] = {}

@@ -48,6 +48,8 @@ MAX_REDIRECTS = 5
 RETRY_AFTER_CAP = 10.0
 NOT_FOUND_STATUSES = frozenset({404, 410, 451})
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+# config.json's key among a batch's index paths (which always contain a "/").
+_CONFIG = "config.json"
 BODY_EXCERPT = 200
 
 
@@ -273,8 +275,23 @@ class SparseClient:
 
     def fetch_config(self) -> bytes:
         """GET config.json, with cargo's 401 dance (§4.5). Returns the raw body."""
+        return self.fetch_config_with(())[0]
+
+    def fetch_config_with(
+        self,
+        items: Sequence[tuple[str, str | None]],
+        on_done: Callable[[int], None] | None = None,
+    ) -> tuple[bytes, dict[str, FetchResult | RegistryError] | None]:
+        """GET config.json with cargo's 401 dance (§4.5), and ``items`` (as :meth:`fetch`) in
+        the same batch: no round trip of its own before the index files. Returns config.json's
+        raw body and the items' results, or None for them when the dance switched
+        authentication on (they went without the token: ask again with :meth:`fetch`). The
+        caller still reads the body: an ``auth-required`` it sets also means asking again."""
         url = self.base_url + "config.json"
-        result = self._run([_Pending("config.json", url, ())], self.auth_required)["config.json"]
+        auth_before = self.auth_required
+        pending = [_Pending(_CONFIG, url, ()), *self._pending(items)]
+        raw = self._run(pending, self.auth_required, _skip_config(pending, on_done))
+        result = raw.pop(_CONFIG)
         if (
             isinstance(result, HttpResponse)
             and result.status in (400, 401, 403)
@@ -288,7 +305,7 @@ class SparseClient:
                     )
             else:
                 self.auth_required = True
-                result = self._run([_Pending("config.json", url, ())], True)["config.json"]
+                result = self._run([_Pending(_CONFIG, url, ())], True)[_CONFIG]
         if isinstance(result, RegistryError):
             raise self._redacted(result)
         if result.status in (401, 403) and self.auth_required:
@@ -302,7 +319,9 @@ class SparseClient:
             )
         if result.status != 200:
             raise self._redacted(_status_error(result, self._token))
-        return result.body
+        if self.auth_required != auth_before:
+            return result.body, None
+        return result.body, self._results(raw, dict(items))
 
     # -- index files ------------------------------------------------------------------------
 
@@ -316,12 +335,20 @@ class SparseClient:
         A None version means "no usable cache": the request is unconditional, and a 304 answer
         is an error.
         """
-        versions = dict(items)
-        pending = [
+        raw = self._run(self._pending(items), self.auth_required, on_done)
+        return self._results(raw, dict(items))
+
+    def _pending(self, items: Sequence[tuple[str, str | None]]) -> list[_Pending]:
+        return [
             _Pending(rel, self.base_url + rel, conditional_headers(version))
             for rel, version in items
         ]
-        raw = self._run(pending, self.auth_required, on_done)
+
+    def _results(
+        self,
+        raw: dict[str, HttpResponse | RegistryError],
+        versions: dict[str, str | None],
+    ) -> dict[str, FetchResult | RegistryError]:
         results: dict[str, FetchResult | RegistryError] = {}
         for rel, outcome in raw.items():
             result = self._interpret(outcome, versions[rel])
@@ -375,6 +402,25 @@ class SparseClient:
                 "pass a token with --token or REGISTRY_TOKEN"
             )
         return _status_error(outcome, self._token)
+
+
+def _skip_config(
+    pending: list[_Pending], on_done: Callable[[int], None] | None
+) -> Callable[[int], None] | None:
+    """``on_done`` counting one completion fewer (config.json's): progress counts index
+    files."""
+    if on_done is None:
+        return None
+    skipped = [False]
+
+    def advance(n: int) -> None:
+        if not skipped[0] and n > 0:
+            skipped[0] = True
+            n -= 1
+        if n:
+            on_done(n)
+
+    return advance
 
 
 def _status_error(response: HttpResponse, secret: str | None = None) -> HttpStatusError:
