@@ -79,7 +79,10 @@ class HttpxTransport:
         requests: Sequence[HttpRequest],
         on_done: Callable[[int], None] | None = None,
         on_result: Callable[[int, HttpResponse | TransportError], None] | None = None,
+        on_idle: Callable[[], bool] | None = None,
     ) -> list[HttpResponse | TransportError]:
+        """As `Transport.perform`; ``on_idle`` is never called (this thread blocks on the
+        workers' results)."""
         if self._closed:
             raise RuntimeError("HttpxTransport is closed")
         results: list[HttpResponse | TransportError | None] = [None] * len(requests)
