@@ -1117,9 +1117,11 @@ def test_nothing_is_written_before_config_json_answers_usably(
     make_index_dir(crates, config=config)
     trickling = Trickling()
     cache = tmp_path / "cache"
-    with Registry(index_server.url, cache_dir=cache, transport=trickling) as reg:
-        with pytest.raises(RegistryConfigError):
-            reg.fetch(list(crates))
+    with (
+        Registry(index_server.url, cache_dir=cache, transport=trickling) as reg,
+        pytest.raises(RegistryConfigError),
+    ):
+        reg.fetch(list(crates))
     assert len(index_server.requests) == 41  # config.json and every file, in one batch
     assert trickling.idle_turns == 0
     assert [p for p in cache.rglob("*") if p.is_file() and ".cache" in p.parts] == []

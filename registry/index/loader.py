@@ -202,8 +202,7 @@ class IndexLoader:
                 items = ()
             elif presumed is not None and presumed.get("auth-required") is True:
                 client.auth_required = self._token is not None  # as last time (--refresh)
-            # work on downloads while the rest are in flight only when the token cannot be
-            # switched on by config.json's answer (none given, or sent already)
+            # downloads in this batch are built once config.json has answered usably
             early = None
             if overlap is not None:
                 overlap.gate(client.auth_required)
