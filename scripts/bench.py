@@ -447,10 +447,8 @@ def hyperfine(
                 # low-speed timeout, with and without the relay): the round once more, noted
                 if attempt == 3 or "non-zero exit code" not in proc.stdout:
                     raise BenchError(f"hyperfine {label} failed:\n{proc.stdout[-4000:]}")
-                failed = next(
-                    (line for line in proc.stdout.splitlines() if line.startswith("Benchmark")),
-                    "?",
-                )
+                started = [ln for ln in proc.stdout.splitlines() if ln.startswith("Benchmark")]
+                failed = started[-1] if started else "?"
                 ctx.warnings.append(f"{label}: a run failed ({failed}); the round was run again")
                 log(ctx.warnings[-1])
                 continue
@@ -1148,10 +1146,16 @@ def main(argv: list[str] | None = None) -> int:
         for profile in profiles:
             for p in projects:
                 before = loadavg()
-                if profile.kind == LOOPBACK:
-                    r, n = bench_project(ctx, servers, p)
-                else:
-                    r, n = bench_network(ctx, servers, profile, p)
+                try:
+                    if profile.kind == LOOPBACK:
+                        r, n = bench_project(ctx, servers, p)
+                    else:
+                        r, n = bench_network(ctx, servers, profile, p)
+                except BenchError as e:  # this project's rows are missing, the others stand
+                    first = str(e).splitlines()[0]
+                    ctx.warnings.append(f"{p.name} @ {profile.spec}: no figures ({first})")
+                    log(f"error: {e}")
+                    continue
                 rows += r
                 notes += n
                 loads.append(f"{p.name} @ {profile.spec}: {before} → {loadavg()}")
