@@ -50,16 +50,23 @@ import statistics
 import subprocess
 import sys
 import tarfile
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
+if str(REPO) not in sys.path:  # tests.nginx, tests.tlsca: the one nginx runner and CA maker
+    sys.path.insert(0, str(REPO))
+
+from tests.nginx import Nginx, nginx_binary  # noqa: E402
+from tests.tlsca import make_ca  # noqa: E402
+
 FLOOR = REPO / "scripts" / "floor.py"
+LATENCY_PROXY = REPO / "scripts" / "latency_proxy.py"
 DEFAULT_SNAPSHOT = Path("/work/shared/data/crates-io-index-2019-11-10.tar.xz")
 DEFAULT_WORKDIR = Path("/tmp/registry-bench")
 DEFAULT_PROJECTS = REPO / "tests" / "fixtures" / "projects"
-NGINX = "/usr/sbin/nginx"
+# --projects names are looked up in --fixtures, then here (the ~800-package workspace).
+EXTRA_PROJECTS = REPO / "scripts"
 PACKAGES = ("registry", "cache", "query")
 
 # Targets: registry median / baseline median (None: no target, shown for information).
@@ -68,20 +75,60 @@ TARGET_REVALIDATE = 0.3
 TARGET_NULL = {"ripgrep": 0.7, "nushell": 0.35}
 TARGET_FINGERPRINT = 0.5  # of registry's own full check
 TARGET_QUERY_SECONDS = 0.050  # absolute median
+# Network profiles (issue 15): the ~800-package workspace at 40 ms over TLS + HTTP/2.
+TARGET_NETWORK = {("workspace800", 40.0): (0.35, 0.2)}  # (cold, revalidation)
 
 KEEP_MARKER = "<!-- notes below this line are kept when bench.py rewrites the file -->"
 BASELINE_MARK = "[baseline]"
 
-# TransportOptions is a frozen record: a copy with h2c set.
-H2_SHIM = (
-    "import sys,registry.transport.base as b;"
-    "from query.record import replace;"
-    "f=b.default_transport;"
-    "T=b.TransportOptions;"
-    "b.default_transport=lambda o=None:f(replace(o or T(),h2c_prior_knowledge=True));"
-    "from registry.__main__ import main;"
-    "sys.exit(main(sys.argv[1:]))"
-)
+LOOPBACK = "loopback"
+TLS = "tls"
+
+
+@dataclass(frozen=True)
+class Profile:
+    """``loopback``: every scenario over cleartext HTTP/1.1 (and h2c) on 127.0.0.1, no added
+    latency. ``tls:RTT``: the fetch scenarios over TLS + HTTP/2 + gzip with ``RTT`` ms added by
+    scripts/latency_proxy.py (none for 0)."""
+
+    kind: str
+    rtt_ms: float = 0.0
+
+    @staticmethod
+    def parse(text: str) -> Profile:
+        kind, _, rtt = text.strip().partition(":")
+        if kind == LOOPBACK and not rtt:
+            return Profile(LOOPBACK)
+        if kind == TLS:
+            return Profile(TLS, float(rtt or 0))
+        raise ValueError(f"unknown profile {text!r} (loopback, tls:RTT_MS)")
+
+    @property
+    def label(self) -> str:
+        if self.kind == LOOPBACK:
+            return "loopback HTTP/1.1"
+        return f"TLS+HTTP/2+gzip, {self.rtt_ms:g} ms RTT"
+
+    @property
+    def spec(self) -> str:
+        return LOOPBACK if self.kind == LOOPBACK else f"{TLS}:{self.rtt_ms:g}"
+
+
+def shim(**fields: object) -> str:
+    """``python -c`` code running registry's CLI with ``TransportOptions`` fields set (a frozen
+    record: a copy with them replaced) where the CLI has no switch for them."""
+    return (
+        "import sys,registry.transport.base as b;"
+        "from query.record import replace;"
+        "f=b.default_transport;"
+        "T=b.TransportOptions;"
+        f"b.default_transport=lambda o=None:f(replace(o or T(),**{fields!r}));"
+        "from registry.__main__ import main;"
+        "sys.exit(main(sys.argv[1:]))"
+    )
+
+
+H2_SHIM = shim(h2c_prior_knowledge=True)
 
 
 class BenchError(RuntimeError):
@@ -191,91 +238,92 @@ def unpack_snapshot(snapshot: Path, workdir: Path) -> Path:
     return index
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+class Servers:
+    """nginx (tests/nginx.py) serving the index on three ports, and latency relays in front of
+    its TLS port (scripts/latency_proxy.py), all children of this process.
 
+    Ports: HTTP/1.1 (cleartext), h2c (prior knowledge) and TLS with HTTP/2 by ALPN and gzip, with
+    a certificate from a throwaway CA (tests/tlsca.py) that cargo and registry are told to
+    trust. The loopback profile uses the first two as before; a network profile uses the TLS
+    port, directly for 0 ms or through a relay adding its round-trip time."""
 
-class Nginx:
-    """nginx in the foreground (``daemon off``) as our child; stopped by its pid."""
-
-    def __init__(self, workdir: Path, root: Path) -> None:
-        self.dir = workdir / "nginx"
+    def __init__(self, workdir: Path, root: Path, python: str) -> None:
+        self.workdir = workdir
+        self.python = python
+        self.tls = make_ca(workdir / "tls")
+        self.nginx = Nginx(workdir / "nginx", 3, workers=2, access_log=False)
+        self.relays: dict[float, tuple[subprocess.Popen[bytes], int]] = {}
+        http1, h2c, _tls = self.nginx.ports
+        self.http1 = f"sparse+http://127.0.0.1:{http1}/"
+        self.h2c = f"sparse+http://127.0.0.1:{h2c}/"
         self.root = root
-        self.http1 = free_port()
-        self.http2 = free_port()
-        while self.http2 == self.http1:
-            self.http2 = free_port()
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    def config(self) -> str:
-        d = self.dir
-        return f"""\
-daemon off;
-worker_processes 2;
-pid {d}/nginx.pid;
-error_log {d}/error.log;
-events {{ worker_connections 1024; }}
-http {{
-  access_log off;
-  default_type text/plain;
-  sendfile on;
-  keepalive_requests 100000;
-  client_body_temp_path {d}/tmp/body;
-  proxy_temp_path {d}/tmp/proxy;
-  fastcgi_temp_path {d}/tmp/fastcgi;
-  uwsgi_temp_path {d}/tmp/uwsgi;
-  scgi_temp_path {d}/tmp/scgi;
-  server {{ listen 127.0.0.1:{self.http1}; root {self.root}; }}
-  server {{ listen 127.0.0.1:{self.http2} http2; root {self.root}; }}
-}}
-"""
 
     def start(self) -> None:
-        (self.dir / "tmp").mkdir(parents=True, exist_ok=True)
-        conf = self.dir / "nginx.conf"
-        conf.write_text(self.config())
-        err = open(self.dir / "stderr.log", "wb")  # noqa: SIM115 - kept for the child
-        self.proc = subprocess.Popen(
-            [NGINX, "-p", f"{self.dir}/", "-c", str(conf), "-e", str(self.dir / "error.log")],
-            stdin=subprocess.DEVNULL,
-            stdout=err,
-            stderr=err,
-            start_new_session=True,
+        http1, h2c, tls = self.nginx.ports
+        self.nginx.start(
+            f"""
+  server {{ listen 127.0.0.1:{http1}; default_type text/plain; root {self.root}; }}
+  server {{ listen 127.0.0.1:{h2c} http2; default_type text/plain; root {self.root}; }}
+  server {{
+    listen 127.0.0.1:{tls} ssl http2;
+    default_type text/plain;
+    ssl_certificate {self.tls.cert};
+    ssl_certificate_key {self.tls.key};
+    gzip on;
+    gzip_types *;
+    root {self.root};
+  }}
+"""
         )
-        deadline = time.monotonic() + 10
-        for port in (self.http1, self.http2):
-            while True:
-                if self.proc.poll() is not None:
-                    raise BenchError(
-                        f"nginx exited ({self.proc.returncode}): "
-                        + (self.dir / "stderr.log").read_text(errors="replace")
-                        + (self.dir / "error.log").read_text(errors="replace")
-                    )
-                try:
-                    socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-                    break
-                except OSError:
-                    if time.monotonic() > deadline:
-                        raise BenchError(f"nginx did not listen on {port}") from None
-                    time.sleep(0.05)
-        log(f"nginx pid {self.proc.pid}: HTTP/1.1 on {self.http1}, h2c on {self.http2}")
+        log(f"nginx: HTTP/1.1, h2c and TLS on ports {self.nginx.ports}")
+
+    def url(self, profile: Profile) -> str:
+        """The sparse index URL of a profile (starting its relay on first use)."""
+        if profile.kind == LOOPBACK:
+            return self.http1
+        port = self.nginx.ports[2]
+        if profile.rtt_ms > 0:
+            port = self.relay(profile.rtt_ms)
+        return f"sparse+https://127.0.0.1:{port}/"
+
+    def relay(self, rtt_ms: float) -> int:
+        if rtt_ms not in self.relays:
+            sock = socket.socket()
+            sock.bind(("127.0.0.1", 0))
+            sock.listen(1024)
+            proc = subprocess.Popen(
+                [
+                    self.python,
+                    str(LATENCY_PROXY),
+                    "--listen",
+                    f"fd:{sock.fileno()}",
+                    "--to",
+                    f"127.0.0.1:{self.nginx.ports[2]}",
+                    "--rtt-ms",
+                    f"{rtt_ms:g}",
+                ],
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                pass_fds=[sock.fileno()],
+                start_new_session=True,
+            )
+            port = int(sock.getsockname()[1])
+            sock.close()  # the relay holds its own copy
+            self.relays[rtt_ms] = (proc, port)
+            log(f"latency relay pid {proc.pid}: {rtt_ms:g} ms RTT on {port}")
+        return self.relays[rtt_ms][1]
 
     def stop(self) -> None:
-        if self.proc is None or self.proc.poll() is not None:
-            return
-        self.proc.send_signal(signal.SIGQUIT)  # graceful: master stops its workers
-        try:
-            self.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        log(f"nginx pid {self.proc.pid} stopped")
+        for proc, _port in self.relays.values():
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+                try:
+                    proc.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait()
+        self.nginx.stop()
+        log("nginx and relays stopped")
 
 
 # --------------------------------------------------------------------------- measuring
@@ -337,6 +385,18 @@ class Context:
     baseline_dirs: list[str] = field(default_factory=list)
 
 
+def baseline_twin(ctx: Context, command: str) -> str | None:
+    """A registry command run by the --baseline install instead (None: not a registry one)."""
+    if ctx.baseline is None or ctx.baseline_python is None:
+        return None
+    if command.startswith(q(ctx.registry)):
+        return command.replace(q(ctx.registry), q(ctx.baseline), 1)
+    shimmed = q(ctx.python, "-c") + " " + shlex.quote(H2_SHIM)[:40]
+    if command.startswith(shimmed):
+        return command.replace(q(ctx.python), q(ctx.baseline_python), 1)
+    return None
+
+
 def hyperfine(
     ctx: Context, label: str, cmds: list[tuple[str, str, str | None]], env: dict[str, str]
 ) -> dict[str, Stat]:
@@ -349,9 +409,9 @@ def hyperfine(
     if ctx.baseline is not None:
         # the same registry command from the baseline install, in the same rounds
         cmds = cmds + [
-            (f"{name} {BASELINE_MARK}", command.replace(ctx.registry, ctx.baseline, 1), prepare)
+            (f"{name} {BASELINE_MARK}", twin, prepare)
             for name, command, prepare in cmds
-            if command.startswith(q(ctx.registry))
+            if (twin := baseline_twin(ctx, command)) is not None
         ]
     per_round = [ctx.runs // ctx.rounds + (i < ctx.runs % ctx.rounds) for i in range(ctx.rounds)]
     times: dict[str, list[float]] = {name: [] for name, _, _ in cmds}
@@ -383,7 +443,15 @@ def hyperfine(
                 check=False,
             )
             if proc.returncode != 0:
-                raise BenchError(f"hyperfine {label} failed:\n{proc.stdout[-4000:]}")
+                # a command failed (seen: cargo's HTTP/2 transfers stalling until its
+                # low-speed timeout, with and without the relay): the round once more, noted
+                if attempt == 3 or "non-zero exit code" not in proc.stdout:
+                    raise BenchError(f"hyperfine {label} failed:\n{proc.stdout[-4000:]}")
+                started = [ln for ln in proc.stdout.splitlines() if ln.startswith("Benchmark")]
+                failed = started[-1] if started else "?"
+                ctx.warnings.append(f"{label}: a run failed ({failed}); the round was run again")
+                log(ctx.warnings[-1])
+                continue
             stale = stale_sources(ctx.dirs)
             if not stale:
                 break
@@ -444,7 +512,143 @@ def floor_rows(scenario: str, project: str, cargo: Stat, registry: Stat, floor: 
     ]
 
 
-def bench_project(ctx: Context, nginx: Nginx, src: Path) -> tuple[list[Row], list[str]]:
+def cargo_home(home: Path, url: str) -> None:
+    shutil.rmtree(home, ignore_errors=True)
+    home.mkdir(parents=True)
+    (home / "config.toml").write_text(
+        '[source.crates-io]\nreplace-with = "local-sparse"\n'
+        f'[source.local-sparse]\nregistry = "{url}"\n'
+    )
+
+
+def cargo_cold_prepare(home: Path, restore: str) -> str:
+    """Empty cargo's caches (index, package-cache locks, global cache) and put Cargo.lock back."""
+    return "sh -c " + shlex.quote(
+        f"rm -rf {q(home / 'registry')} {q(home / '.package-cache')} "
+        f"{q(home / '.package-cache-mutate')} {q(home / '.global-cache')} && {restore}"
+    )
+
+
+def bench_network(
+    ctx: Context, servers: Servers, profile: Profile, src: Path
+) -> tuple[list[Row], list[str]]:
+    """Cold fetch and revalidation of one project over a network profile (TLS + HTTP/2 + gzip,
+    an added round trip): registry against cargo, as in the loopback rows."""
+    name = src.name
+    ctx.project = f"{name} @ {profile.label}"
+    tag = f"{name}-{profile.kind}{profile.rtt_ms:g}"
+    w = ctx.workdir
+    proj = w / "projects" / name
+    shutil.rmtree(proj, ignore_errors=True)
+    shutil.copytree(src, proj)
+    manifest, lock = proj / "Cargo.toml", proj / "Cargo.lock"
+    orig = w / "projects" / f"{name}.Cargo.lock.orig"
+    shutil.copy2(lock, orig)
+    restore = q("cp", orig, lock)
+    url = servers.url(profile)
+    homes = {k: w / "cargo-home" / f"{tag}-{k}" for k in ("cold", "warm")}
+    for home in homes.values():
+        cargo_home(home, url)
+    caches = {k: w / "registry-cache" / f"{tag}-{k}" for k in ("cold", "warm")}
+    for cache in caches.values():
+        shutil.rmtree(cache, ignore_errors=True)
+    # cargo trusts the throwaway CA through its own setting; registry's CLI through the shim
+    env = dict(ctx.env, CARGO_HTTP_CAINFO=str(servers.tls.ca))
+    cold_env = dict(env, CARGO_HOME=str(homes["cold"]))
+    warm_env = dict(env, CARGO_HOME=str(homes["warm"]))
+    cargo, py = ctx.cargo, ctx.python
+    reg = (py, "-c", shim(ca_file=str(servers.tls.ca)), "--index-url", url)
+
+    log(f"{ctx.project}: warming cargo and registry caches")
+    warmed = run(
+        [cargo, "generate-lockfile", "--manifest-path", str(manifest)],
+        env=warm_env,
+        cwd=w,
+        check=False,
+    )
+    if warmed.returncode != 0:
+        # seen once through the relay at 20 ms: cargo's HTTP/2 transfers stalled until its
+        # low-speed timeout; a second attempt goes on from what the first cached
+        first = warmed.stderr.strip().splitlines()[-1:] or [""]
+        ctx.warnings.append(f"{ctx.project}: cargo's warming run failed once ({first[0]})")
+        run([cargo, "generate-lockfile", "--manifest-path", str(manifest)], env=warm_env, cwd=w)
+    shutil.copy2(orig, lock)
+    run(
+        [cargo, "update", "--workspace", "--locked", "--manifest-path", str(manifest)],
+        env=warm_env,
+        cwd=w,
+    )
+    if lock.read_bytes() != orig.read_bytes():
+        raise BenchError(f"{name}: cargo update --locked changed Cargo.lock")
+    warm = caches["warm"]
+    fetched = run(
+        [*reg, "--cache-dir", str(warm), "fetch", "--lockfile", str(lock)], env=env, cwd=w
+    )
+    log(f"{ctx.project}: {fetched.stderr.strip() or fetched.stdout.strip()}")
+    s = hyperfine(
+        ctx,
+        f"{tag}-cold",
+        [
+            (
+                "cargo generate-lockfile",
+                q(cargo, "generate-lockfile", "--manifest-path", manifest),
+                cargo_cold_prepare(homes["cold"], restore),
+            ),
+            (
+                "registry fetch",
+                q(*reg, "--cache-dir", caches["cold"], "fetch", "--lockfile", lock),
+                "sh -c " + shlex.quote(f"rm -rf {q(caches['cold'])} && {restore}"),
+            ),
+        ],
+        cold_env,
+    )
+    shutil.copy2(orig, lock)
+    cold_target, revalidate_target = TARGET_NETWORK.get((name, profile.rtt_ms), (None, None))
+    rows = [
+        Row(
+            "cold fetch, empty cache",
+            ctx.project,
+            s["cargo generate-lockfile"],
+            s["registry fetch"],
+            cold_target,
+        )
+    ]
+    s = hyperfine(
+        ctx,
+        f"{tag}-revalidate",
+        [
+            (
+                "cargo update --dry-run",
+                q(cargo, "update", "--dry-run", "--manifest-path", manifest),
+                None,
+            ),
+            (
+                "registry --refresh fetch",
+                q(*reg, "--cache-dir", warm, "--refresh", "fetch", "--lockfile", lock),
+                None,
+            ),
+        ],
+        warm_env,
+    )
+    if lock.read_bytes() != orig.read_bytes():
+        raise BenchError(f"{name}: cargo update --dry-run changed Cargo.lock")
+    rows.append(
+        Row(
+            "revalidation, all 304",
+            ctx.project,
+            s["cargo update --dry-run"],
+            s["registry --refresh fetch"],
+            revalidate_target,
+        )
+    )
+    notes = [
+        f"{ctx.project}: cold cargo fetched {cache_files(homes['cold'])} index files (fresh "
+        f"resolution), registry {cache_files(caches['cold'])} (the lockfile's packages)"
+    ]
+    return rows, notes
+
+
+def bench_project(ctx: Context, servers: Servers, src: Path) -> tuple[list[Row], list[str]]:
     name = src.name
     ctx.project = name
     w = ctx.workdir
@@ -454,16 +658,11 @@ def bench_project(ctx: Context, nginx: Nginx, src: Path) -> tuple[list[Row], lis
     manifest, lock = proj / "Cargo.toml", proj / "Cargo.lock"
     orig = w / "projects" / f"{name}.Cargo.lock.orig"
     shutil.copy2(lock, orig)
-    url1 = f"sparse+http://127.0.0.1:{nginx.http1}/"
-    url2 = f"sparse+http://127.0.0.1:{nginx.http2}/"
+    url1 = servers.http1
+    url2 = servers.h2c
     homes = {k: w / "cargo-home" / f"{name}-{k}" for k in ("cold", "warm")}
     for home in homes.values():
-        shutil.rmtree(home, ignore_errors=True)
-        home.mkdir(parents=True)
-        (home / "config.toml").write_text(
-            '[source.crates-io]\nreplace-with = "local-sparse"\n'
-            f'[source.local-sparse]\nregistry = "{url1}"\n'
-        )
+        cargo_home(home, url1)
     caches = {k: w / "registry-cache" / f"{name}-{k}" for k in ("cold", "h2cold", "warm", "floor")}
     for cache in caches.values():
         shutil.rmtree(cache, ignore_errors=True)
@@ -538,11 +737,7 @@ def bench_project(ctx: Context, nginx: Nginx, src: Path) -> tuple[list[Row], lis
             (
                 "cargo generate-lockfile",
                 q(cargo, "generate-lockfile", "--manifest-path", manifest),
-                "sh -c "
-                + shlex.quote(
-                    f"rm -rf {q(ch / 'registry')} {q(ch / '.package-cache')} "
-                    f"{q(ch / '.package-cache-mutate')} {q(ch / '.global-cache')} && {restore}"
-                ),
+                cargo_cold_prepare(ch, restore),
             ),
             (
                 "registry fetch (HTTP/1.1)",
@@ -851,6 +1046,12 @@ def main(argv: list[str] | None = None) -> int:
         help="split the runs into this many hyperfine invocations, alternating command order",
     )
     ap.add_argument("--projects", default="ripgrep,nushell")
+    ap.add_argument(
+        "--profiles",
+        default=LOOPBACK,
+        help="comma-separated: loopback (every scenario, cleartext HTTP/1.1 and h2c), "
+        "tls:RTT_MS (cold fetch and revalidation over TLS + HTTP/2 + gzip with RTT_MS added)",
+    )
     ap.add_argument("--out", type=Path)
     ap.add_argument("--workdir", type=Path, default=DEFAULT_WORKDIR)
     ap.add_argument("--snapshot", type=Path, default=DEFAULT_SNAPSHOT)
@@ -870,12 +1071,19 @@ def main(argv: list[str] | None = None) -> int:
         ap.error(f"no registry console script next to {sys.executable}: run with the venv python")
     tools = {t: shutil.which(t) for t in ("cargo", "hyperfine")}
     missing = [t for t, p in tools.items() if p is None]
-    if missing or not Path(NGINX).exists():
-        ap.error(f"missing: {', '.join(missing) or NGINX}")
-    projects = [args.fixtures / p.strip() for p in args.projects.split(",") if p.strip()]
-    for p in projects:
-        if not (p / "Cargo.toml").is_file():
-            ap.error(f"no project {p}")
+    nginx = nginx_binary()
+    if missing or nginx is None:
+        ap.error(f"missing: {', '.join(missing) or 'nginx'}")
+    projects = []
+    for p in (p.strip() for p in args.projects.split(",") if p.strip()):
+        found = [d / p for d in (args.fixtures, EXTRA_PROJECTS) if (d / p / "Cargo.toml").is_file()]
+        if not found:
+            ap.error(f"no project {p} in {args.fixtures} or {EXTRA_PROJECTS}")
+        projects.append(found[0])
+    try:
+        profiles = [Profile.parse(p) for p in args.profiles.split(",") if p.strip()]
+    except ValueError as e:
+        ap.error(str(e))
 
     def on_term(signum: int, _frame: object) -> None:
         raise KeyboardInterrupt(f"signal {signum}")
@@ -929,18 +1137,28 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     shutil.rmtree(workdir / "results", ignore_errors=True)
     index = unpack_snapshot(args.snapshot, workdir)
-    nginx = Nginx(workdir, index)
+    servers = Servers(workdir, index, python)
     rows: list[Row] = []
     notes: list[str] = []
     loads: list[str] = []
     try:
-        nginx.start()
-        for p in projects:
-            before = loadavg()
-            r, n = bench_project(ctx, nginx, p)
-            rows += r
-            notes += n
-            loads.append(f"{p.name}: {before} → {loadavg()}")
+        servers.start()
+        for profile in profiles:
+            for p in projects:
+                before = loadavg()
+                try:
+                    if profile.kind == LOOPBACK:
+                        r, n = bench_project(ctx, servers, p)
+                    else:
+                        r, n = bench_network(ctx, servers, profile, p)
+                except BenchError as e:  # this project's rows are missing, the others stand
+                    first = str(e).splitlines()[0]
+                    ctx.warnings.append(f"{p.name} @ {profile.spec}: no figures ({first})")
+                    log(f"error: {e}")
+                    continue
+                rows += r
+                notes += n
+                loads.append(f"{p.name} @ {profile.spec}: {before} → {loadavg()}")
     except KeyboardInterrupt:
         log("interrupted")
         return 130
@@ -948,7 +1166,7 @@ def main(argv: list[str] | None = None) -> int:
         log(f"error: {e}")
         return 1
     finally:
-        nginx.stop()
+        servers.stop()
 
     load_after = loadavg()
     code_after = (git_state(), source_digest(dirs))
@@ -962,6 +1180,7 @@ def main(argv: list[str] | None = None) -> int:
         + " && "
         + shlex.join(
             [python, "scripts/bench.py", "--runs", str(args.runs), "--projects", args.projects]
+            + (["--profiles", args.profiles] if args.profiles != LOOPBACK else [])
             + (["--warmup", str(args.warmup)] if args.warmup != 3 else [])
             + (["--rounds", str(args.rounds)] if args.rounds != 2 else [])
             + (["--workdir", str(args.workdir)] if args.workdir != DEFAULT_WORKDIR else [])
@@ -984,7 +1203,13 @@ def main(argv: list[str] | None = None) -> int:
             + f", -N, {args.runs} runs per command in {ctx.rounds} rounds of alternating order "
             f"(warmup {args.warmup} per round), medians; work dir {workdir}",
         ),
-        ("nginx", version_of([NGINX, "-v"]) + ", 127.0.0.1, HTTP/1.1 + h2c ports"),
+        (
+            "nginx",
+            version_of([nginx, "-v"])
+            + ", 127.0.0.1: HTTP/1.1, h2c and TLS (HTTP/2 by ALPN, gzip, throwaway CA) ports; "
+            + "added round trips by scripts/latency_proxy.py",
+        ),
+        ("profiles", ", ".join(p.label for p in profiles)),
         (
             "load average (1/5/15 min)",
             f"before {load_before}, after {load_after}; per project: " + "; ".join(loads),

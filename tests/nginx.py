@@ -64,17 +64,38 @@ def world_readable(root: Path) -> None:
                 break
 
 
+def _same_user() -> str:
+    """``user`` for the workers: this process's own user and group when it runs as root (nginx
+    would drop them to ``nobody``, who cannot pass through pytest's 0700 tmp dirs: another
+    pytest run on the machine resets ``/tmp/pytest-of-<user>`` to 0700 at any moment, so
+    `world_readable` alone is not enough), nothing otherwise (nginx keeps the unprivileged
+    user it was started as)."""
+    if os.geteuid() != 0:
+        return ""
+    import grp
+    import pwd
+
+    user = pwd.getpwuid(os.geteuid()).pw_name
+    group = grp.getgrgid(os.getegid()).gr_name
+    return f"user {user} {group};\n"
+
+
 class Nginx:
     """One nginx on ``len(ports)`` listening sockets of 127.0.0.1.
 
     ``Nginx(prefix, n)`` binds ``n`` ports (``.ports``); :meth:`start` runs nginx with the given
-    ``server { ... }`` blocks, which must listen on exactly those ports; the ``with`` block's end
-    stops it. ``url(i)`` is ``http://127.0.0.1:<ports[i]>/``."""
+    ``server { ... }`` blocks (and any other directives of nginx's ``http`` context), which must
+    listen on exactly those ports; the ``with`` block's end stops it. ``url(i)`` is
+    ``http://127.0.0.1:<ports[i]>/``. ``access_log=False`` turns the default access log off
+    (benchmarks); a server block may still log on its own."""
 
-    def __init__(self, prefix: Path, count: int = 1, *, workers: int = 1) -> None:
+    def __init__(
+        self, prefix: Path, count: int = 1, *, workers: int = 1, access_log: bool = True
+    ) -> None:
         self.binary = require_nginx()
         self.prefix = prefix
         self.workers = workers
+        self.access_log = access_log
         self.sockets: list[socket.socket] = []
         for _ in range(count):
             sock = socket.socket()
@@ -89,14 +110,15 @@ class Nginx:
 
     def config(self, servers: str) -> str:
         d = self.prefix
+        access_log = f"{d}/access.log" if self.access_log else "off"
         return f"""\
 daemon off;
-worker_processes {self.workers};
+{_same_user()}worker_processes {self.workers};
 pid {d}/nginx.pid;
 error_log {d}/error.log notice;
 events {{ worker_connections 1024; }}
 http {{
-  access_log {d}/access.log;
+  access_log {access_log};
   default_type application/octet-stream;
   sendfile on;
   keepalive_requests 100000;

@@ -746,7 +746,9 @@ def test_auth_without_token(
         open_registry(index_server.url).get("foo", "1.0.0")
     assert "--token" in str(info.value)
     assert info.value.exit_code == 3
-    assert [r.rel for r in index_server.requests] == ["config.json"]
+    # without a token, the index file goes in config.json's batch; nothing is sent twice
+    assert sorted(r.rel or "" for r in index_server.requests) == ["3/f/foo", "config.json"]
+    assert all(r.header("Authorization") is None for r in index_server.requests)
 
 
 @pytest.mark.parametrize("index_server", [{"auth_token": TOKEN}], indirect=True)
@@ -815,7 +817,74 @@ def test_auth_required_in_config_without_token(
         open_registry(index_server.url).get("foo", "1.0.0")
     text = str(info.value)
     assert "auth-required" in text and "--token" in text
-    assert index_server.requests_for("3/f/foo") == []
+    # the file went in config.json's batch, without a token, and only once
+    assert [r.header("Authorization") for r in index_server.requests_for("3/f/foo")] == [None]
+
+
+class Batches:
+    """A transport that records which index paths each `perform` call carried."""
+
+    def __init__(self, server: IndexServer) -> None:
+        from registry.transport import open_transport
+
+        self.inner = open_transport(10.0, None)
+        self.prefix = server.url
+        self.batches: list[list[str]] = []
+
+    def perform(self, requests: Any, *args: Any) -> Any:
+        self.batches.append(sorted(r.url.removeprefix(self.prefix) for r in requests))
+        return self.inner.perform(requests, *args)
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+def test_config_json_goes_in_the_first_batch(
+    index: Path, index_server: IndexServer, open_registry: Callable[..., Registry]
+) -> None:
+    """Cold, and on --refresh with config.json stored: config.json costs no round trip of its
+    own; without --refresh the stored copy is used, not asked for."""
+    both, files = ["3/b/bar", "3/f/foo", "config.json"], ["3/b/bar", "3/f/foo"]
+    for refresh, expected in ((False, both), (True, both), (False, files)):
+        batches = Batches(index_server)
+        reg = open_registry(index_server.url, transport=batches, refresh=refresh)
+        assert reg.fetch(["foo", "bar"]).errors == {}
+        assert batches.batches == [expected], refresh
+
+
+@pytest.mark.parametrize("index_server", [{"auth_token": TOKEN}], indirect=True)
+def test_refresh_sends_the_token_when_the_stored_config_asked_for_it(
+    auth_index: Path, index_server: IndexServer, open_registry: Callable[..., Registry]
+) -> None:
+    open_registry(index_server.url, token=TOKEN).fetch(["foo", "bar"])
+    index_server.clear_requests()
+    batches = Batches(index_server)
+    reg = open_registry(index_server.url, token=TOKEN, transport=batches, refresh=True)
+    report = reg.fetch(["foo", "bar"])
+    assert report.unchanged == 2
+    assert batches.batches == [["3/b/bar", "3/f/foo", "config.json"]]
+    assert {r.header("Authorization") for r in index_server.requests} == {TOKEN}
+
+
+def test_config_json_that_turns_auth_on_redoes_the_batch_with_the_token(
+    index: Path,
+    index_server: IndexServer, open_registry: Callable[..., Registry]
+) -> None:
+    """A --refresh finds config.json now says auth-required: what went without the token in
+    its batch is asked again with it."""
+    open_registry(index_server.url, token=TOKEN).fetch(["foo"])
+    index_server.write("config.json", json.dumps(AUTH_CONFIG))
+    index_server.auth_token = TOKEN
+    index_server.clear_requests()
+    batches = Batches(index_server)
+    reg = open_registry(index_server.url, token=TOKEN, transport=batches, refresh=True)
+    assert reg.get("foo", "1.0.0").vers == "1.0.0"
+    # (config.json itself now answers 401 without the token: cargo's dance asks again)
+    assert batches.batches == [["3/f/foo", "config.json"], ["config.json"], ["3/f/foo"]]
+    assert [r.header("Authorization") for r in index_server.requests_for("3/f/foo")] == [
+        None,
+        TOKEN,
+    ]
 
 
 # --- local index directories ---------------------------------------------------------------------
@@ -955,3 +1024,104 @@ def test_local_index_file_url_forms(
     assert [reg.query("bar").vers for reg in registries] == ["1.0.1"] * 3
     with pytest.raises(UsageError, match="remote host"):
         open_registry("file://elsewhere" + quote(str(root)))
+
+
+# --- downloads built while the rest of the batch is in flight (loader._Overlap) -------------------
+
+
+class Trickling:
+    """Runs each batch on a real transport, then hands its results over as a slow network
+    would: one at a time, the first half each followed by idle turns until the caller has no
+    more work (registry/transport/base.py ``on_idle``), the rest at the end."""
+
+    def __init__(self) -> None:
+        from registry.transport import open_transport
+
+        self.inner = open_transport(10.0, None)
+        self.idle_turns = 0
+
+    def perform(
+        self, requests: Any, on_done: Any = None, on_result: Any = None, on_idle: Any = None
+    ) -> Any:
+        results = self.inner.perform(requests)
+        for i, result in enumerate(results):
+            if on_result is not None:
+                on_result(i, result)
+            while on_idle is not None and i < len(results) // 2 and on_idle():
+                self.idle_turns += 1
+        return results
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+def test_downloads_built_in_idle_turns_are_the_files_built_after_the_batch(
+    make_index_dir: MakeIndexDir,
+    index_server: IndexServer,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The overlap's twin is `IndexLoader._build_and_write`: the same bytes on disk, the same
+    answers (a file cargo crashes on, one that is not an index file), whichever built them."""
+    import registry.index.loader as loader_module
+
+    crates: dict[str, Any] = {f"c{i:02}": [line(f"c{i:02}", "1.0.0")] for i in range(40)}
+    empty_name = {
+        "name": "",
+        "req": "^1",
+        "features": [],
+        "optional": False,
+        "default_features": True,
+        "target": None,
+        "kind": "normal",
+    }
+    crates["odd"] = [line("odd", "1.0.0"), line("odd", "1.0.1", deps=[empty_name])]
+    make_index_dir(crates)
+    (index_server.root / index_path("html")).parent.mkdir(parents=True, exist_ok=True)
+    (index_server.root / index_path("html")).write_text("<html>captive portal</html>\n")
+    names = ["odd", "html", "missing", *crates]  # the odd ones among the first half
+
+    def run(cache: Path, transport: Any) -> tuple[dict[str, bytes], list[str], list[str]]:
+        with Registry(index_server.url, cache_dir=cache, transport=transport) as reg:
+            report = reg.fetch(names)
+        files = {
+            str(p.relative_to(cache)): p.read_bytes() for p in cache.rglob("*") if p.is_file()
+        }
+        files.pop(".package-cache", None)
+        return files, sorted(report.errors), sorted(report.not_found)
+
+    trickling = Trickling()
+    overlapped = run(tmp_path / "overlap", trickling)
+    assert trickling.idle_turns >= len(names) // 2 - 2  # the overlap built about half
+    monkeypatch.setattr(loader_module, "_Overlap", lambda loader: None)
+    after = run(tmp_path / "after", Trickling())
+    assert overlapped == after
+    assert overlapped[1] == ["html", "odd"] and overlapped[2] == ["missing"]
+    assert len(overlapped[0]) > 40
+
+
+@pytest.mark.parametrize(
+    "config",
+    [b"<html>portal</html>", b'{"no-dl": 1}', json.dumps(AUTH_CONFIG).encode()],
+    ids=["not-json", "no-dl", "auth-required-without-token"],
+)
+def test_nothing_is_written_before_config_json_answers_usably(
+    make_index_dir: MakeIndexDir,
+    index_server: IndexServer,
+    tmp_path: Path,
+    config: bytes,
+) -> None:
+    """The downloads that went in config.json's batch wait for its answer: a config.json that
+    is not one, or that asks for a token the batch went without, leaves the cache empty."""
+    crates: dict[str, Any] = {f"c{i:02}": [line(f"c{i:02}", "1.0.0")] for i in range(40)}
+    make_index_dir(crates, config=config)
+    trickling = Trickling()
+    cache = tmp_path / "cache"
+    with (
+        Registry(index_server.url, cache_dir=cache, transport=trickling) as reg,
+        pytest.raises(RegistryConfigError),
+    ):
+        reg.fetch(list(crates))
+    assert len(index_server.requests) == 41  # config.json and every file, in one batch
+    assert trickling.idle_turns == 0
+    assert [p for p in cache.rglob("*") if p.is_file() and ".cache" in p.parts] == []

@@ -785,3 +785,39 @@ def test_through_httpx_transport_redirect_to_file_url_is_refused() -> None:
         http_client.close()
     assert isinstance(result, NetworkError)
     assert "unsupported URL scheme" in str(result)
+
+
+# --- config.json with the index files, in one batch ----------------------------------------------
+
+
+def test_config_json_with_index_files_is_one_batch() -> None:
+    t = FakeTransport(
+        {
+            CONFIG: [response(CONFIG, 200, {}, b'{"dl":"x"}')],
+            URL: [response(URL, 304)],
+            BASE + "3/b/bar": [response(BASE + "3/b/bar", 200, {"ETag": '"b"'}, b"{}\n")],
+        }
+    )
+    body, results = client(t).fetch_config_with([(FILE, 'etag: "f"'), ("3/b/bar", None)])
+    assert body == b'{"dl":"x"}'
+    assert t.batches == [3]
+    assert t.requests[0].url == CONFIG
+    assert results == {FILE: CacheValid(None), "3/b/bar": Fetched(b"{}\n", 'etag: "b"', None)}
+
+
+def test_config_json_401_dance_voids_what_went_without_the_token() -> None:
+    t = FakeTransport({CONFIG: [needs_token], URL: [response(URL, 401)]})
+    c = client(t, token=TOKEN)
+    body, results = c.fetch_config_with([(FILE, None)])
+    assert body == CONFIG_BODY
+    assert results is None  # asked again by the caller, now with the token
+    assert c.auth_required is True
+    assert t.batches == [2, 1]
+    assert "Authorization" not in headers_of(t.requests[1])
+
+
+def test_config_json_failing_fails_the_batch_whatever_the_files_got() -> None:
+    t = FakeTransport({CONFIG: [response(CONFIG, 404)], URL: [response(URL, 200, {}, b"{}\n")]})
+    with pytest.raises(RegistryConfigError):
+        client(t).fetch_config_with([(FILE, None)])
+    assert t.batches == [2]

@@ -982,25 +982,31 @@ def test_missing_files_are_fetched_in_one_concurrent_batch(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """The fetches go out through as few transport calls as the client allows (not one per
-    package): count calls to SparseClient.fetch."""
+    package): count calls to SparseClient.fetch and fetch_config_with (config.json goes in
+    the first batch)."""
     from registry.index.sparse import SparseClient
 
     calls: list[int] = []
-    original = SparseClient.fetch
 
-    def counting(self: SparseClient, items: Any, *args: Any, **kwargs: Any) -> Any:
-        calls.append(len(list(items)))
-        return original(self, items, *args, **kwargs)
+    def counting(name: str) -> None:
+        original = getattr(SparseClient, name)
 
-    monkeypatch.setattr(SparseClient, "fetch", counting)
+        def count(self: SparseClient, items: Any, *args: Any, **kwargs: Any) -> Any:
+            calls.append(len(list(items)))
+            return original(self, items, *args, **kwargs)
+
+        monkeypatch.setattr(SparseClient, name, count)
+
+    counting("fetch")
+    counting("fetch_config_with")
     lockfile = PROJECTS / "bat" / "Cargo.lock"
     names = {p["name"] for p in lock_packages(lockfile) if "source" in p}
     with IndexServer(INDEX) as server:
         result = validate(capsys, tmp_path / "cache", lockfile, index="sparse+" + server.url)
         assert result.code == 0
-    # one warm-up request, then everything else at once
-    assert sum(calls) == len(names)
-    assert len(calls) <= 2, calls
+        # config.json and every file at once
+        assert len(server.requests) == len(names) + 1
+    assert calls == [len(names)]
 
 
 # =============================================================================================

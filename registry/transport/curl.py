@@ -1,12 +1,25 @@
 """`CurlTransport`: the default transport, on pycurl's `CurlMulti`.
 
-One multi handle lives as long as the transport, so its connection cache (keep-alive), DNS cache
-and HTTP/2 connections carry over from one `perform` call to the next. Easy handles are pooled
-and reused. HTTP/2 is negotiated by ALPN on `https://` (`CURL_HTTP_VERSION_2TLS`) and multiplexed
-(`CURLPIPE_MULTIPLEX` + `PIPEWAIT`, like cargo, spec §4.6). Cleartext `http://` uses HTTP/1.1:
-an `Upgrade: h2c` attempt costs a round trip, so h2c is only spoken with prior knowledge, on
-request (`TransportOptions.h2c_prior_knowledge`). At most `max_connections_per_host`
-connections per host; further transfers queue inside libcurl.
+Connections live in **lanes**: one `CurlMulti` each, holding at most one connection per host
+(``M_MAX_HOST_CONNECTIONS`` = 1), opened on demand up to `max_connections_per_host` lanes and kept
+as long as the transport, so keep-alive connections, DNS caches and HTTP/2 connections carry over
+from one `perform` call to the next. Easy handles are pooled and reused.
+
+Why lanes rather than one multi with several connections per host: libcurl 8.23 (the one pycurl's
+wheels bundle) stalls HTTP/2 streams over TLS when one multi spreads a host's transfers over
+several connections: now and then every stream of one connection stops at 64 KiB or before its
+headers, until the low-speed timeout (seen against nginx; h2c and single connections never
+stalled; tests/reliability/test_nginx.py fetches hundreds of files that way). One connection per
+multi never stalled.
+
+HTTP/2 is negotiated by ALPN on `https://` (`CURL_HTTP_VERSION_2TLS`) and multiplexed
+(`CURLPIPE_MULTIPLEX` + `PIPEWAIT`, like cargo, spec §4.6): a lane carries up to
+`_STREAMS_PER_CONNECTION` transfers at once (libcurl's own cap on concurrent streams; nginx and
+CDNs allow 128), so a batch of n files goes out on ``ceil(n / 100)`` connections at once, all in
+one round trip when n <= 100 x lanes. Cleartext `http://` uses HTTP/1.1: an `Upgrade: h2c` attempt
+costs a round trip, so h2c is only spoken with prior knowledge, on request
+(`TransportOptions.h2c_prior_knowledge`). An HTTP/1.1 lane holds two transfers (one on the wire,
+the next queued inside libcurl), so HTTP/1.1 uses every lane, one request at a time on each.
 
 Proxies: without `TransportOptions.proxy` (cargo's `http.proxy`), libcurl reads `http_proxy`,
 `https_proxy`/`HTTPS_PROXY`, `all_proxy`/`ALL_PROXY` and `no_proxy`/`NO_PROXY` from the
@@ -15,9 +28,12 @@ with it, `CURLOPT_PROXY` is set as cargo sets it (src/cargo/util/network/http.rs
 libcurl still honours `no_proxy`/`NO_PROXY` ("" turns every proxy off). `ca_file`, `ca_path`
 and `proxy_ca_file` set `CAINFO`, `CAPATH` and `PROXY_CAINFO` (http.rs:59-66).
 
-The event loop is the plain `perform` loop: run `multi.perform()`, collect finished transfers,
-then wait on the multi's sockets for at most `multi.timeout()` (ignoring that timeout stalls
-HTTP/2 by a second, see shared/spec/http-clients.md).
+The event loop is the plain `perform` loop over the lanes: run each lane's `multi.perform()`,
+collect finished transfers (handing each result to ``on_result`` at once), then, when none
+finished, give ``on_idle`` a turn (the caller's work on earlier results, overlapping the
+transfers: a cold fetch builds and writes cache files there) or wait on every lane's sockets for
+at most the earliest `multi.timeout()` (ignoring that timeout stalls HTTP/2 by a second, see
+shared/spec/http-clients.md).
 """
 
 from __future__ import annotations
@@ -90,9 +106,11 @@ def _load_pycurl() -> ModuleType:
 if not TYPE_CHECKING:
     pycurl = _load_pycurl()
 
-# Transfers handed to libcurl at once; more wait in our queue. libcurl itself queues transfers
-# beyond MAX_HOST_CONNECTIONS (HTTP/1.1) or beyond the streams a connection allows (HTTP/2).
-_MAX_IN_FLIGHT: Final = 128
+# Transfers handed to one lane at once; more wait in our queue. HTTP/2: libcurl's default
+# CURLMOPT_MAX_CONCURRENT_STREAMS (a server allowing fewer makes libcurl queue the rest).
+# HTTP/1.1: one on the wire and the next queued inside libcurl.
+_STREAMS_PER_CONNECTION: Final = 100
+_HTTP1_PER_CONNECTION: Final = 2
 # How long to wait when libcurl has neither a socket nor a timer for us (its docs suggest 100 ms).
 _IDLE_WAIT_S: Final = 0.1
 _NO_TIMER_WAIT_S: Final = 1.0
@@ -181,14 +199,25 @@ class _Transfer:
             add_header_line(self.headers, line.decode("latin-1"))
 
 
+class _Lane:
+    """One `CurlMulti` with at most one connection per host, and the transfers it runs."""
+
+    __slots__ = ("active", "multi")
+
+    def __init__(self, multiplex: bool) -> None:
+        self.multi = pycurl.CurlMulti()
+        self.multi.setopt(pycurl.M_PIPELINING, pycurl.PIPE_MULTIPLEX if multiplex else 0)
+        self.multi.setopt(pycurl.M_MAX_HOST_CONNECTIONS, 1)
+        self.active: dict[pycurl.Curl, _Transfer] = {}
+
+
 class CurlTransport:
-    """A `Transport` on one long-lived `pycurl.CurlMulti`. Not thread-safe."""
+    """A `Transport` on long-lived `pycurl.CurlMulti` lanes. Not thread-safe."""
 
     def __init__(self, options: TransportOptions | None = None) -> None:
         self._options = options if options is not None else TransportOptions()
-        self._multi: pycurl.CurlMulti | None = pycurl.CurlMulti()
-        self._multi.setopt(pycurl.M_PIPELINING, pycurl.PIPE_MULTIPLEX if self._options.http2 else 0)
-        self._multi.setopt(pycurl.M_MAX_HOST_CONNECTIONS, self._options.max_connections_per_host)
+        self._lanes: list[_Lane] = []
+        self._closed = False
         self._idle: list[pycurl.Curl] = []
 
     def __enter__(self) -> CurlTransport:
@@ -198,61 +227,89 @@ class CurlTransport:
         self.close()
 
     def close(self) -> None:
-        """Close every pooled handle and the multi (and with it every cached connection)."""
+        """Close every pooled handle and every lane (and with them every cached connection)."""
         for handle in self._idle:
             handle.close()
         self._idle.clear()
-        if self._multi is not None:
-            self._multi.close()
-            self._multi = None
+        for lane in self._lanes:
+            lane.multi.close()
+        self._lanes.clear()
+        self._closed = True
 
     def perform(
-        self, requests: Sequence[HttpRequest], on_done: Callable[[int], None] | None = None
+        self,
+        requests: Sequence[HttpRequest],
+        on_done: Callable[[int], None] | None = None,
+        on_result: Callable[[int, HttpResponse | TransportError], None] | None = None,
+        on_idle: Callable[[], bool] | None = None,
     ) -> list[HttpResponse | TransportError]:
-        multi = self._multi
-        if multi is None:
+        if self._closed:
             raise RuntimeError("CurlTransport is closed")
         results: list[HttpResponse | TransportError | None] = [None] * len(requests)
+
+        def finished(index: int, result: HttpResponse | TransportError) -> None:
+            results[index] = result
+            if on_result is not None:
+                on_result(index, result)
+
         queue: deque[int] = deque(range(len(requests)))
-        active: dict[pycurl.Curl, _Transfer] = {}
         try:
-            while queue or active:
-                while queue and len(active) < _MAX_IN_FLIGHT:
+            while True:
+                while queue:
+                    request = requests[queue[0]]
+                    lane = self._lane_for(request)
+                    if lane is None:
+                        break
                     index = queue.popleft()
-                    early = self._start(multi, index, requests[index], active)
+                    early = self._start(lane, index, request)
                     if early is not None:
-                        results[index] = early
+                        finished(index, early)
                         if on_done is not None:
                             on_done(1)
-                if not active:
+                busy = [lane for lane in self._lanes if lane.active]
+                if not busy:
                     break
-                while True:
-                    status, _running = multi.perform()
-                    if status != pycurl.E_CALL_MULTI_PERFORM:
-                        break
-                finished = self._collect(multi, active, results)
-                if finished == 0:
-                    self._wait(multi)
+                done = 0
+                for lane in busy:
+                    while True:
+                        status, _running = lane.multi.perform()
+                        if status != pycurl.E_CALL_MULTI_PERFORM:
+                            break
+                    done += self._collect(lane, finished)
+                if done == 0:
+                    if on_idle is not None and on_idle():
+                        continue  # poll the lanes again before more of it, or waiting
+                    self._wait(busy)
                 elif on_done is not None:
-                    on_done(finished)
+                    on_done(done)
         finally:
             # Only reached with transfers left when interrupted (e.g. KeyboardInterrupt).
-            for handle in active:
-                multi.remove_handle(handle)
-                handle.close()
-        done = [r for r in results if r is not None]
-        assert len(done) == len(requests)
-        return done
+            for lane in self._lanes:
+                for handle in lane.active:
+                    lane.multi.remove_handle(handle)
+                    handle.close()
+                lane.active.clear()
+        done_results = [r for r in results if r is not None]
+        assert len(done_results) == len(requests)
+        return done_results
 
     # --- internals --------------------------------------------------------------------------
 
-    def _start(
-        self,
-        multi: pycurl.CurlMulti,
-        index: int,
-        request: HttpRequest,
-        active: dict[pycurl.Curl, _Transfer],
-    ) -> TransportError | None:
+    def _lane_for(self, request: HttpRequest) -> _Lane | None:
+        """The first lane with room for ``request`` (opening one when allowed), or None."""
+        scheme = request.url.partition(":")[0].lower()
+        multiplex = self._may_multiplex(scheme)
+        room = _STREAMS_PER_CONNECTION if multiplex else _HTTP1_PER_CONNECTION
+        for lane in self._lanes:
+            if len(lane.active) < room:
+                return lane
+        if len(self._lanes) < self._options.max_connections_per_host:
+            lane = _Lane(self._options.http2)
+            self._lanes.append(lane)
+            return lane
+        return None
+
+    def _start(self, lane: _Lane, index: int, request: HttpRequest) -> TransportError | None:
         """Hand one request to libcurl, or say why it cannot be sent."""
         scheme = request.url.partition(":")[0].lower()
         if scheme not in ("http", "https"):
@@ -282,8 +339,8 @@ class CurlTransport:
         except (pycurl.error, UnicodeError, ValueError, TypeError):
             handle.close()
             return TransportError(request.url, "other", "invalid URL")
-        multi.add_handle(handle)
-        active[handle] = transfer
+        lane.multi.add_handle(handle)
+        lane.active[handle] = transfer
         return None
 
     def _new_handle(self) -> pycurl.Curl:
@@ -321,26 +378,25 @@ class CurlTransport:
         return opts.http2 and (scheme == "https" or opts.h2c_prior_knowledge)
 
     def _collect(
-        self,
-        multi: pycurl.CurlMulti,
-        active: dict[pycurl.Curl, _Transfer],
-        results: list[HttpResponse | TransportError | None],
+        self, lane: _Lane, finished: Callable[[int, HttpResponse | TransportError], None]
     ) -> int:
-        """Turn finished transfers into results; return how many finished."""
-        finished = 0
+        """Turn a lane's finished transfers into results; return how many finished."""
+        count = 0
+        multi = lane.multi
         while True:
             queued, ok_list, err_list = multi.info_read()
             done: list[tuple[pycurl.Curl, int, str]] = [(h, 0, "") for h in ok_list]
             done.extend(err_list)
             for handle, code, message in done:
                 multi.remove_handle(handle)
-                transfer = active.pop(handle)
-                results[transfer.index] = self._result(handle, transfer, code, message)
+                transfer = lane.active.pop(handle)
+                result = self._result(handle, transfer, code, message)
                 transfer.chunks = []
                 self._idle.append(handle)
-                finished += 1
+                finished(transfer.index, result)
+                count += 1
             if queued == 0:
-                return finished
+                return count
 
     def _result(
         self, handle: pycurl.Curl, transfer: _Transfer, code: int, message: str
@@ -363,13 +419,20 @@ class CurlTransport:
         version = _HTTP_VERSIONS.get(int(handle.getinfo(pycurl.INFO_HTTP_VERSION)), "")
         return HttpResponse(url, status, freeze_headers(headers), body, version)
 
-    def _wait(self, multi: pycurl.CurlMulti) -> None:
-        """Sleep until a socket is ready or libcurl's next timeout is due."""
-        timeout_ms = multi.timeout()
-        if timeout_ms == 0:
+    def _wait(self, lanes: list[_Lane]) -> None:
+        """Sleep until a socket of any lane is ready or the earliest libcurl timeout is due."""
+        timeouts = [t for t in (lane.multi.timeout() for lane in lanes) if t >= 0]
+        if 0 in timeouts:
             return
-        wait_s = _NO_TIMER_WAIT_S if timeout_ms < 0 else timeout_ms / 1000
-        readable, writable, exceptional = multi.fdset()
+        wait_s = min(timeouts) / 1000 if timeouts else _NO_TIMER_WAIT_S
+        readable: list[int] = []
+        writable: list[int] = []
+        exceptional: list[int] = []
+        for lane in lanes:
+            r, w, x = lane.multi.fdset()
+            readable += r
+            writable += w
+            exceptional += x
         if readable or writable or exceptional:
             select.select(readable, writable, exceptional, wait_s)
         else:

@@ -22,7 +22,7 @@ from __future__ import annotations
 import socket
 import ssl
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from importlib.util import find_spec
 
 import httpx
@@ -75,24 +75,42 @@ class HttpxTransport:
             self._client.close()
 
     def perform(
-        self, requests: Sequence[HttpRequest], on_done: Callable[[int], None] | None = None
+        self,
+        requests: Sequence[HttpRequest],
+        on_done: Callable[[int], None] | None = None,
+        on_result: Callable[[int, HttpResponse | TransportError], None] | None = None,
+        on_idle: Callable[[], bool] | None = None,
     ) -> list[HttpResponse | TransportError]:
+        """As `Transport.perform`; ``on_idle`` is never called (this thread blocks on the
+        workers' results)."""
         if self._closed:
             raise RuntimeError("HttpxTransport is closed")
+        results: list[HttpResponse | TransportError | None] = [None] * len(requests)
 
-        def one(request: HttpRequest) -> HttpResponse | TransportError:
-            result = self._one(request)
+        def finished(index: int, result: HttpResponse | TransportError) -> None:
+            results[index] = result
             if on_done is not None:
                 on_done(1)
-            return result
+            if on_result is not None:
+                on_result(index, result)
 
         if len(requests) <= 1:
-            return [one(request) for request in requests]
-        if self._executor is None:
-            self._executor = ThreadPoolExecutor(
-                max_workers=self._workers, thread_name_prefix="registry-http"
-            )
-        return list(self._executor.map(one, requests))
+            for index, request in enumerate(requests):
+                finished(index, self._one(request))
+        else:
+            if self._executor is None:
+                self._executor = ThreadPoolExecutor(
+                    max_workers=self._workers, thread_name_prefix="registry-http"
+                )
+            futures = {self._executor.submit(self._one, r): i for i, r in enumerate(requests)}
+            try:
+                # results are handed over in this thread, as they complete
+                for future in as_completed(futures):
+                    finished(futures[future], future.result())
+            finally:
+                for future in futures:
+                    future.cancel()
+        return [r for r in results if r is not None]
 
     # --- internals --------------------------------------------------------------------------
 

@@ -202,7 +202,8 @@ class HeldLock:
 
     def __init__(self, cache_root: Path) -> None:
         cache_root.mkdir(parents=True, exist_ok=True)
-        self.fd = os.open(cache_root / ".package-cache", os.O_RDWR | os.O_CREAT, 0o644)
+        self.path = os.path.realpath(cache_root / ".package-cache")
+        self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
         fcntl.flock(self.fd, fcntl.LOCK_EX)
 
     def release(self) -> None:
