@@ -38,6 +38,7 @@ from __future__ import annotations
 import marshal
 import os
 import time
+from stat import S_ISREG
 
 from query import TYPE_CHECKING
 
@@ -51,6 +52,8 @@ MAGIC = b"registry-fingerprint\x00\x03\n"
 _MARSHAL_VERSION = 4
 # cache.lastuse.RESOLUTION, without importing it on the fast path (test_lastuse pins the two)
 _ATIME_RESOLUTION = 86400.0
+#: registry.options.MAX_INPUT_BYTES (cache/ imports nothing of registry/; a test pins the two).
+MAX_INPUT_BYTES = 256 * 1024 * 1024
 
 
 def check_options(
@@ -142,7 +145,14 @@ def input_digest(
     try:
         for path in files:
             with open(path, "rb") as handle:
-                data = handle.read()
+                st = os.fstat(handle.fileno())
+                # Only regular files have a fingerprint: a pipe cannot be read twice, and a
+                # device may never end. Larger than the input cap: the check refuses it.
+                if not S_ISREG(st.st_mode) or st.st_size > MAX_INPUT_BYTES:
+                    return None
+                data = handle.read(st.st_size + 1)
+            if len(data) > st.st_size:  # growing as we read: no verdict to store or replay
+                return None
             hasher.update(f"F{path}\0{len(data)}\0".encode())
             hasher.update(data)
         for path in dirs:

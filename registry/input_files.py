@@ -12,6 +12,7 @@ import os
 
 from query import TYPE_CHECKING
 from registry.errors import InputError
+from registry.options import MAX_INPUT_BYTES
 
 if TYPE_CHECKING:
     from typing import Any, TypeAlias
@@ -19,8 +20,6 @@ if TYPE_CHECKING:
     from query.lockfile import Lockfile
 
     StrPath: TypeAlias = "str | os.PathLike[str]"
-
-MAX_INPUT_BYTES = 256 * 1024 * 1024
 
 
 #: How the messages name a file of each kind: "invalid TOML", "invalid cargo configuration".
@@ -33,10 +32,19 @@ def _read_text(path: StrPath, kind: str = TOML) -> str:
     noun = "" if kind == TOML else f" {kind}"
     try:
         with open(path, "rb") as file:
+            # A regular file's size is known before reading it. A pipe or a device reports 0
+            # (/dev/zero never ends), and a file may grow meanwhile: those are read up to the
+            # cap, and refused beyond it.
             size = os.fstat(file.fileno()).st_size
+            if size <= MAX_INPUT_BYTES:
+                raw = file.read(size + 1 if size else MAX_INPUT_BYTES + 1)
+                if size and len(raw) > size:
+                    raw += file.read(MAX_INPUT_BYTES + 1 - len(raw))
+                size = len(raw)
             if size > MAX_INPUT_BYTES:
-                raise InputError(f"{path}: {size} bytes is too large for a TOML input")
-            raw = file.read()
+                raise InputError(
+                    f"{path}: too large for a TOML input (over {MAX_INPUT_BYTES >> 20} MiB)"
+                )
     except FileNotFoundError:
         raise InputError(f"{path}: no such file") from None
     except IsADirectoryError:

@@ -48,6 +48,14 @@ DEFAULT_TIMEOUT = 30.0
 TIMEOUT_RANGE = (0.1, 3600.0)
 #: --color's choices (cargo's)
 COLORS = ("auto", "always", "never")
+#: A request's total deadline is this many times --timeout (5 minutes by default): however
+#: steadily a server trickles bytes, a transfer ends by then (and is not retried).
+TOTAL_TIMEOUT_FACTOR = 10
+#: The largest input file (Cargo.lock, Cargo.toml, cargo configuration) read, in bytes; the
+#: same cap holds for a pipe or a device, which are read only up to it.
+MAX_INPUT_BYTES = 256 * 1024 * 1024
+#: The largest response body (decoded) or local index file read, in bytes.
+MAX_BODY_BYTES = 256 * 1024 * 1024
 
 # what an option takes
 FLAG = "flag"  # --offline: on when given

@@ -125,6 +125,15 @@ class Fault:
         return Fault("stall", seconds=seconds, mid_body=mid_body)
 
     @staticmethod
+    def drip(interval: float = 0.02, *, in_headers: bool = False) -> Fault:
+        """A response that never ends, trickling one byte every `interval` seconds (50 bytes/s
+        by default: above libcurl's low-speed limit, and never a read timeout): 200 headers
+        without a Content-Length, then body bytes; or, `in_headers`, the status line, then
+        header bytes. Ends, closing the connection, when the client hangs up or the server
+        stops."""
+        return Fault("drip", seconds=interval, mid_body=in_headers)
+
+    @staticmethod
     def garbage(data: bytes) -> Fault:
         """Send `data` instead of an HTTP response, then close."""
         return Fault("garbage", body=data)
@@ -235,6 +244,9 @@ class _Handler(BaseHTTPRequestHandler):
         if fault is not None and fault.action == "status":
             self._send(_Response(fault.code, list(fault.headers), fault.body), send_body)
             return
+        if fault is not None and fault.action == "drip":
+            self._drip(fault)
+            return
         if fault is not None and fault.action in ("reset", "close", "garbage"):
             if fault.action == "garbage":
                 self.wfile.write(fault.body)
@@ -329,6 +341,21 @@ class _Handler(BaseHTTPRequestHandler):
                 self.wfile.write(body[len(half) :])
             return
         self._hang_up(reset=fault.action == "reset_mid_body")
+
+    def _drip(self, fault: Fault) -> None:
+        self.close_connection = True
+        stopping = self.server.owner._stopping
+        if fault.mid_body:  # in the headers: a header line a byte at a time, forever
+            head, tick = b"HTTP/1.1 200 OK\r\nX-Drip: ", b"d"
+        else:
+            head, tick = b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\n", b"x"
+        try:
+            self.wfile.write(head)
+            while not stopping.wait(fault.seconds):
+                self.wfile.write(tick)
+        except OSError:  # the client gave up
+            pass
+        self._hang_up(reset=False)
 
     def _hang_up(self, *, reset: bool) -> None:
         """End the connection: RST (SO_LINGER 0) when `reset`, else a clean FIN."""

@@ -22,12 +22,14 @@ from registry.errors import (
     RegistryError,
 )
 from registry.index.sparse import (
+    RETRY_AFTER_CAP,
     CacheValid,
     Fetched,
     NotFound,
     SparseClient,
     backoff,
     conditional_headers,
+    fixed_sleep_ms,
     index_version,
     max_age,
     retry_after,
@@ -207,6 +209,10 @@ def test_conditional_headers(version: str | None, expected: tuple[tuple[str, str
         ("max-age=600, no-store", None),
         ("max-age=soon", None),
         ("max-age=", None),
+        ("max-age=²", None),
+        ("max-age=٣", None),
+        ("max-age=1_0", None),
+        ("max-age=" + "9" * 5000, 10**18),
         ("public", None),
         ("garbage;;;", None),
         ("", None),
@@ -234,6 +240,14 @@ def test_max_age(value: str | None, expected: int | None) -> None:
         ("1.5", None),
         ("", None),
         (None, None),
+        # digits to str.isdigit or int(), not HTTP's delta-seconds: no delay, never a crash
+        ("²", None),
+        ("٣", None),
+        ("\U0001d7d7", None),  # MATHEMATICAL BOLD DIGIT NINE
+        ("1_0", None),
+        ("+5", None),
+        ("9" * 5000, 10.0),  # beyond int()'s digit limit, still capped
+        ("Wed, 21 Oct 99999999999999 07:28:00 GMT", None),  # a year datetime cannot hold
     ],
     ids=[
         "7",
@@ -249,6 +263,13 @@ def test_max_age(value: str | None, expected: int | None) -> None:
         "fraction",
         "empty",
         "absent",
+        "superscript-two",
+        "arabic-indic-three",
+        "math-nine",
+        "underscore",
+        "plus",
+        "5000-digits",
+        "huge-year",
     ],
 )
 def test_retry_after(value: str | None, expected: float | None) -> None:
@@ -441,6 +462,27 @@ def test_fixed_sleep_overrides_backoff() -> None:
     sleeps = Sleeps()
     assert isinstance(fetch_one(client(t, sleep=sleeps, fixed_sleep=0.0)), Fetched)
     assert sleeps == [0.0]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("0", 0.0),
+        (" 250 ", 0.25),
+        ("99999999", RETRY_AFTER_CAP),
+        ("9" * 5000, RETRY_AFTER_CAP),
+        ("²", None),
+        ("٣", None),
+        ("1_0", None),
+        ("-1", None),
+        ("1e3", None),
+        ("", None),
+        (None, None),
+    ],
+)
+def test_fixed_sleep_from_the_environment(text: str | None, expected: float | None) -> None:
+    """REGISTRY_RETRY_SLEEP_MS: ASCII digits, at most the Retry-After cap; else ignored."""
+    assert fixed_sleep_ms(text) == expected
 
 
 @pytest.mark.parametrize("status", [429, 503])

@@ -185,11 +185,13 @@ class Settings(Record):
 
     def transport_options(self) -> TransportOptions:
         """The transport's knobs for these settings."""
+        from registry.options import TOTAL_TIMEOUT_FACTOR
         from registry.transport.base import TransportOptions
 
         return TransportOptions(
             connect_timeout=self.timeout,
             read_timeout=self.timeout,
+            total_timeout=TOTAL_TIMEOUT_FACTOR * self.timeout,
             low_speed_limit=self.low_speed_limit,
             http2=self.multiplexing,
             user_agent=self.user_agent,

@@ -173,17 +173,16 @@ class IndexLoader:
         stand; None when they did not go (a first contact with a token: config.json goes
         alone, so the token dance settles first), or must be asked again because config.json
         switched authentication on (they went without the token)."""
-        from registry.index.sparse import SparseClient
+        from registry.index.sparse import SparseClient, fixed_sleep_ms
 
         if self._transport is None:
             self._transport = self._connect()
-        fixed = os.environ.get("REGISTRY_RETRY_SLEEP_MS")
         client = SparseClient(
             self.source.base,
             self._transport,
             user_agent=self._user_agent,
             token=self._token,
-            fixed_sleep=int(fixed) / 1000 if fixed and fixed.isdigit() else None,
+            fixed_sleep=fixed_sleep_ms(os.environ.get("REGISTRY_RETRY_SLEEP_MS")),
         )
         if self._retries is not None:  # else SparseClient's default: cargo's 3
             client.retries = self._retries

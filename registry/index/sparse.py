@@ -12,8 +12,8 @@ plain code, and each index path ends in one narrow result, like cargo's ``http_r
 Retries (cargo's ``net.retry`` = 3, so at most 4 attempts) cover transport failures that cargo
 calls spurious and HTTP 5xx / 429. The sleep before retry n is 0.5 s + up to 1 s of jitter for
 n = 1, then ``min(0.5 + 3 (n - 1), 10)`` s; a ``Retry-After`` on 429/503 replaces it, capped at
-10 s. ``REGISTRY_RETRY_SLEEP_MS`` fixes the sleep (tests use 0), like cargo's
-``__CARGO_TEST_FIXED_RETRY_SLEEP_MS``.
+10 s. ``REGISTRY_RETRY_SLEEP_MS`` fixes the sleep (tests use 0; ASCII digits, at most 10 s,
+anything else is ignored), like cargo's ``__CARGO_TEST_FIXED_RETRY_SLEEP_MS``.
 
 Redirects are followed here (at most 5 hops) so that ``Authorization`` is dropped as soon as a hop
 leaves the registry's own scheme, host and port.
@@ -34,6 +34,7 @@ from registry.errors import (
     RegistryConfigError,
     RegistryError,
 )
+from registry.options import TOTAL_TIMEOUT_FACTOR
 from registry.transport.base import HttpRequest, HttpResponse, Transport, TransportError
 
 MAX_RETRIES = 3
@@ -108,11 +109,27 @@ def max_age(headers: Mapping[str, str]) -> int | None:
         if name in ("no-cache", "no-store"):
             return None
         if name == "max-age":
-            try:
-                age = int(arg.strip().strip('"'))
-            except ValueError:
+            age = _delta_seconds(arg.strip().strip('"'))
+            if age is None:
                 return None
     return age if age and age > 0 else None
+
+
+def _delta_seconds(text: str) -> int | None:
+    """HTTP's ``delta-seconds`` (RFC 9111 §1.2.2): ASCII digits only. ``str.isdigit`` and
+    ``int`` also take "²", "٣", "1_0" or "+1"; a server sending them gets None, not a crash.
+    More than 18 digits (beyond any delay) count as 10**18."""
+    if not text or not text.isascii() or not text.isdigit():
+        return None
+    return int(text) if len(text) <= 18 else 10**18
+
+
+def fixed_sleep_ms(text: str | None) -> float | None:
+    """``REGISTRY_RETRY_SLEEP_MS`` (a test knob, like cargo's
+    ``__CARGO_TEST_FIXED_RETRY_SLEEP_MS``): the fixed sleep before a retry in seconds, capped at
+    `RETRY_AFTER_CAP`; None (cargo's backoff) when unset or not ASCII digits."""
+    millis = _delta_seconds(text.strip()) if text else None
+    return None if millis is None else min(millis / 1000, RETRY_AFTER_CAP)
 
 
 def retry_after(headers: Mapping[str, str], now: float) -> float | None:
@@ -121,15 +138,16 @@ def retry_after(headers: Mapping[str, str], now: float) -> float | None:
     if not value:
         return None
     value = value.strip()
-    if value.isdigit():
-        return min(float(value), RETRY_AFTER_CAP)
+    seconds = _delta_seconds(value)
+    if seconds is not None:
+        return min(float(seconds), RETRY_AFTER_CAP)
     try:
         import email.utils  # only for an HTTP-date Retry-After (docs/performance.md)
 
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
+        delay = email.utils.parsedate_to_datetime(value).timestamp() - now
+    except (TypeError, ValueError, OverflowError):  # OverflowError: a year of 20 digits
         return None
-    return max(0.0, min(when.timestamp() - now, RETRY_AFTER_CAP))
+    return max(0.0, min(delay, RETRY_AFTER_CAP))
 
 
 def backoff(attempt: int, rng: random.Random) -> float:
@@ -248,10 +266,17 @@ class SparseClient:
                         delay = max(delay, backoff(item.attempt, self._rng))
                         again.append(item)
                     else:
+                        if outcome.kind == "deadline":
+                            hint = (
+                                "; the registry is too slow: try again later, or raise --timeout "
+                                f"(a request's deadline is {TOTAL_TIMEOUT_FACTOR} x --timeout)"
+                            )
+                        else:
+                            hint = TLS_HINT if outcome.kind == "tls" else NETWORK_HINT
                         done[item.key] = NetworkError(
                             f"{item.url}: {outcome.message}"
                             + (f" (after {item.attempt + 1} attempts)" if item.attempt else "")
-                            + (TLS_HINT if outcome.kind == "tls" else NETWORK_HINT)
+                            + hint
                         )
                     continue
                 status = outcome.status

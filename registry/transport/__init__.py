@@ -25,13 +25,18 @@ def open_transport(
     """The transport of a `Registry`: on ``httpx_client`` when given, else the default
     (:func:`registry.transport.base.default_transport`), with ``options`` (cargo's network
     settings: `registry.config.settings.Settings.transport_options`) or else ``timeout`` for
-    connecting and for a stalled transfer."""
+    connecting and for a stalled transfer, and `TOTAL_TIMEOUT_FACTOR` times it for a whole
+    transfer."""
     from registry import USER_AGENT
+    from registry.options import TOTAL_TIMEOUT_FACTOR
     from registry.transport.base import TransportOptions, default_transport
 
     if options is None:
         options = TransportOptions(
-            connect_timeout=timeout, read_timeout=timeout, user_agent=USER_AGENT
+            connect_timeout=timeout,
+            read_timeout=timeout,
+            total_timeout=TOTAL_TIMEOUT_FACTOR * timeout,
+            user_agent=USER_AGENT,
         )
     if httpx_client is not None:
         from registry.transport.httpx import HttpxTransport

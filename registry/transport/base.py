@@ -24,24 +24,28 @@ from types import MappingProxyType
 from query import TYPE_CHECKING
 from query.record import Record
 from registry import USER_AGENT
-from registry.options import DEFAULT_TIMEOUT
+from registry.options import DEFAULT_TIMEOUT, MAX_BODY_BYTES, TOTAL_TIMEOUT_FACTOR
 
 if TYPE_CHECKING:
     from typing import Final, Literal, Protocol, TypeAlias
 
     ErrorKind: TypeAlias = Literal[
-        "connect", "resolve", "timeout", "reset", "partial", "tls", "protocol", "other"
+        "connect", "resolve", "timeout", "deadline", "reset", "partial", "tls", "protocol", "other"
     ]
 else:
     Protocol = object
 
 #: Kinds worth retrying: cargo's "spurious" curl errors (spec §4.7) without the TLS ones.
+#: "deadline" (the transfer outlived `TransportOptions.total_timeout`) is not one: a server that
+#: slow would only take the whole deadline again.
 RETRYABLE_KINDS: Final = frozenset(
     {"connect", "resolve", "timeout", "reset", "partial", "protocol"}
 )
 
 
 _MAX_MESSAGE_CHARS: Final = 200
+# Beyond this, seconds overflow libcurl's milliseconds (a C long) and mean "never" anyway.
+_MAX_TIMEOUT: Final = 10.0**8
 
 
 class HttpRequest(Record):
@@ -67,7 +71,11 @@ class HttpResponse(Record):
 
 
 class TransportError(Record):
-    """No complete response for `url`. `message` is one short line without header values."""
+    """No complete response for `url`. `message` is one short line without header values.
+
+    `kind` is one of: connect, resolve, timeout (connect timeout, or a stalled transfer),
+    deadline (the transfer outlived `TransportOptions.total_timeout`), reset, partial, tls,
+    protocol, other."""
 
     url: str
     kind: ErrorKind
@@ -111,7 +119,10 @@ class TransportOptions(Record):
 
     `read_timeout` works like cargo's `http.timeout` + `http.low-speed-limit`: a transfer is
     aborted when it moves fewer than `low_speed_limit` bytes/s for that many seconds (httpx: no
-    byte at all for that long). `http2` enables HTTP/2 over TLS (ALPN; cargo's
+    byte at all for that long). `total_timeout` bounds a transfer as a whole, however steadily
+    bytes trickle in (a "deadline" error, which is not retried): by default
+    `TOTAL_TIMEOUT_FACTOR` times the read timeout. `max_body_bytes` bounds a response body
+    (decoded), which is never buffered beyond it. `http2` enables HTTP/2 over TLS (ALPN; cargo's
     `http.multiplexing`); cleartext `http://` stays on HTTP/1.1 unless `h2c_prior_knowledge` is
     set. `ca_file` / `ca_path` override the TLS trust store (cargo's `http.cainfo`;
     `SSL_CERT_FILE` / `SSL_CERT_DIR`). `proxy` is cargo's `http.proxy` (None: the proxy
@@ -122,10 +133,11 @@ class TransportOptions(Record):
 
     connect_timeout: float = DEFAULT_TIMEOUT
     read_timeout: float = DEFAULT_TIMEOUT
+    total_timeout: float = TOTAL_TIMEOUT_FACTOR * DEFAULT_TIMEOUT
     max_connections_per_host: int = 8
     http2: bool = True
     user_agent: str = USER_AGENT
-    max_body_bytes: int = 256 * 1024 * 1024
+    max_body_bytes: int = MAX_BODY_BYTES
     h2c_prior_knowledge: bool = False
     ca_file: str | None = None
     ca_path: str | None = None
@@ -134,8 +146,9 @@ class TransportOptions(Record):
     proxy_ca_file: str | None = None
 
     def __post_init__(self) -> None:
-        if self.connect_timeout <= 0 or self.read_timeout <= 0:
-            raise ValueError("timeouts must be positive")
+        for timeout in (self.connect_timeout, self.read_timeout, self.total_timeout):
+            if not 0 < timeout < _MAX_TIMEOUT:  # NaN fails too
+                raise ValueError(f"timeouts must be positive seconds, not {timeout!r}")
         if self.max_connections_per_host < 1:
             raise ValueError("max_connections_per_host must be at least 1")
         if self.max_body_bytes < 0:
@@ -211,16 +224,30 @@ def short_body_error(
     """
     if status in (204, 304) or "content-encoding" in headers:
         return None
-    declared = headers.get("content-length")
-    if declared is None or not declared.isdigit():
-        return None
-    if len(body) < int(declared):
-        return TransportError(url, "partial", f"received {len(body)} of {int(declared)} body bytes")
+    declared = content_length(headers)
+    if declared is not None and len(body) < declared:
+        return TransportError(url, "partial", f"received {len(body)} of {declared} body bytes")
     return None
+
+
+def content_length(headers: Mapping[str, str]) -> int | None:
+    """The ``Content-Length`` as a number, or None when absent or not ASCII digits ("²" is a
+    digit to ``str.isdigit``, not to ``int``)."""
+    declared = headers.get("content-length", "")
+    if not declared or not declared.isascii() or not declared.isdigit():
+        return None
+    return int(declared) if len(declared) <= 18 else 10**18
 
 
 def body_too_large(url: str, limit: int) -> TransportError:
     return TransportError(url, "other", f"response body over {limit} bytes")
+
+
+def deadline_exceeded(url: str, seconds: float) -> TransportError:
+    """The "deadline" error: no complete response within ``total_timeout`` seconds."""
+    return TransportError(
+        url, "deadline", f"no complete response within {seconds:g} s, the total deadline"
+    )
 
 
 def clean_message(message: str, request: HttpRequest) -> str:

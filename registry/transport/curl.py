@@ -43,6 +43,7 @@ import select
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
+from io import BytesIO
 
 from query import TYPE_CHECKING
 from registry.transport.base import (
@@ -53,6 +54,7 @@ from registry.transport.base import (
     add_header_line,
     body_too_large,
     clean_message,
+    deadline_exceeded,
     freeze_headers,
     invalid_header_reason,
     short_body_error,
@@ -169,25 +171,30 @@ _HTTP_VERSIONS: Final[dict[int, str]] = {
 
 
 class _Transfer:
-    """Per-request state that the pycurl callbacks fill in."""
+    """Per-request state that the pycurl callbacks fill in.
 
-    __slots__ = ("chunks", "headers", "index", "limit", "request", "size", "too_big")
+    The body goes into a `BytesIO`, whose ``getvalue()`` hands over its buffer without a copy:
+    a body costs its own size once (a list of chunks joined at the end costs it twice).
+    """
+
+    __slots__ = ("body", "headers", "index", "limit", "request", "size", "started", "too_big")
 
     def __init__(self, index: int, request: HttpRequest, limit: int) -> None:
         self.index = index
         self.request = request
         self.limit = limit
-        self.chunks: list[bytes] = []
+        self.body = BytesIO()
         self.size = 0
         self.headers: dict[str, str] = {}
         self.too_big = False
+        self.started = time.monotonic()
 
     def on_body(self, data: bytes) -> int | None:
         self.size += len(data)
         if self.size > self.limit:
             self.too_big = True
             return 0  # makes libcurl abort the transfer with E_WRITE_ERROR
-        self.chunks.append(data)
+        self.body.write(data)
         return None
 
     def on_header(self, line: bytes) -> None:
@@ -353,6 +360,9 @@ class CurlTransport:
         handle.setopt(pycurl.CONNECTTIMEOUT_MS, max(1, math.ceil(opts.connect_timeout * 1000)))
         handle.setopt(pycurl.LOW_SPEED_LIMIT, opts.low_speed_limit)
         handle.setopt(pycurl.LOW_SPEED_TIME, max(1, math.ceil(opts.read_timeout)))
+        # The total deadline: libcurl ends the transfer with E_OPERATION_TIMEDOUT, which
+        # `_result` tells from the other timeouts by the time the transfer took.
+        handle.setopt(pycurl.TIMEOUT_MS, max(1, math.ceil(opts.total_timeout * 1000)))
         if opts.max_body_bytes > 0:  # 0 would mean "no limit" to libcurl
             handle.setopt(pycurl.MAXFILESIZE_LARGE, opts.max_body_bytes)
         if opts.ca_file is not None:
@@ -391,7 +401,7 @@ class CurlTransport:
                 multi.remove_handle(handle)
                 transfer = lane.active.pop(handle)
                 result = self._result(handle, transfer, code, message)
-                transfer.chunks = []
+                transfer.body = BytesIO()
                 self._idle.append(handle)
                 finished(transfer.index, result)
                 count += 1
@@ -404,6 +414,10 @@ class CurlTransport:
         url = transfer.request.url
         if transfer.too_big or code == pycurl.E_FILESIZE_EXCEEDED:
             return body_too_large(url, self._options.max_body_bytes)
+        if code == pycurl.E_OPERATION_TIMEDOUT:
+            total = self._options.total_timeout
+            if time.monotonic() - transfer.started >= total:
+                return deadline_exceeded(url, total)
         if code != 0:
             kind = _ERROR_KINDS.get(code, "other")
             text = message or pycurl.easy_strerror(code)
@@ -412,7 +426,7 @@ class CurlTransport:
             )
         status = int(handle.getinfo(pycurl.RESPONSE_CODE))
         headers = transfer.headers
-        body = b"".join(transfer.chunks)
+        body = transfer.body.getvalue()
         short = short_body_error(url, status, headers, body)
         if short is not None:
             return short

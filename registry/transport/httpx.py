@@ -10,7 +10,10 @@ With our own client: HTTP/2 only if the `h2` package is installed (and `http2` i
 low-speed rule, `low_speed_limit`, has no httpx equivalent); `ca_file` / `ca_path` as the trust
 store; proxies as libcurl takes them: `proxy` when set (with NO_PROXY's hosts still direct; ""
 for none), else the environment's (`trust_env`), an https:// proxy trusted by `proxy_ca_file`.
-With a caller's client, its timeouts, limits, proxies and TLS settings apply, and closing the
+httpx has no total timeout: `total_timeout` is kept by a network backend (`_DeadlineBackend`)
+under each of our client's connection pools, which cuts every socket read, write and connect to
+the time the current request has left. With a caller's client, its timeouts, limits, proxies
+and TLS settings apply, the total deadline is checked between body chunks only, and closing the
 transport leaves the client open.
 
 httpx is imported by this module only, lazily (its import is the heaviest of all:
@@ -21,10 +24,14 @@ from __future__ import annotations
 
 import socket
 import ssl
-from collections.abc import Callable, Sequence
+import threading
+import time
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from importlib.util import find_spec
+from io import BytesIO
 
+import httpcore
 import httpx
 
 from query import TYPE_CHECKING
@@ -36,6 +43,8 @@ from registry.transport.base import (
     add_header_line,
     body_too_large,
     clean_message,
+    content_length,
+    deadline_exceeded,
     freeze_headers,
     has_header,
     invalid_header_reason,
@@ -43,7 +52,104 @@ from registry.transport.base import (
 )
 
 if TYPE_CHECKING:
+    from typing import Any
+
     from registry.transport.base import ErrorKind
+
+
+class _Deadline(threading.local):
+    """When the request running on this thread must be done (`time.monotonic`), or None."""
+
+    at: float | None = None
+
+    def bound(self, timeout: float | None) -> float | None:
+        """``timeout`` cut to the time left; an httpcore timeout once none is left."""
+        if self.at is None:
+            return timeout
+        left = self.at - time.monotonic()
+        if left <= 0:
+            raise httpcore.ReadTimeout("total deadline reached")
+        return left if timeout is None else min(timeout, left)
+
+
+class _DeadlineStream(httpcore.NetworkStream):
+    """A connection's stream whose every blocking call ends by the current request's deadline
+    (a connection outlives requests: the deadline is the one of whichever thread uses it)."""
+
+    def __init__(self, stream: httpcore.NetworkStream, deadline: _Deadline) -> None:
+        self._stream = stream
+        self._deadline = deadline
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        return self._stream.read(max_bytes, self._deadline.bound(timeout))
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        self._stream.write(buffer, self._deadline.bound(timeout))
+
+    def close(self) -> None:
+        self._stream.close()
+
+    def start_tls(
+        self,
+        ssl_context: ssl.SSLContext,
+        server_hostname: str | None = None,
+        timeout: float | None = None,
+    ) -> httpcore.NetworkStream:
+        tls = self._stream.start_tls(ssl_context, server_hostname, self._deadline.bound(timeout))
+        return _DeadlineStream(tls, self._deadline)
+
+    def get_extra_info(self, info: str) -> Any:
+        return self._stream.get_extra_info(info)
+
+
+class _DeadlineBackend(httpcore.NetworkBackend):
+    """httpcore's network backend with `_DeadlineStream` connections."""
+
+    def __init__(self, backend: httpcore.NetworkBackend, deadline: _Deadline) -> None:
+        self._backend = backend
+        self._deadline = deadline
+
+    def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[Any] | None = None,
+    ) -> httpcore.NetworkStream:
+        stream = self._backend.connect_tcp(
+            host, port, self._deadline.bound(timeout), local_address, socket_options
+        )
+        return _DeadlineStream(stream, self._deadline)
+
+    def connect_unix_socket(
+        self, path: str, timeout: float | None = None, socket_options: Iterable[Any] | None = None
+    ) -> httpcore.NetworkStream:
+        stream = self._backend.connect_unix_socket(
+            path, self._deadline.bound(timeout), socket_options
+        )
+        return _DeadlineStream(stream, self._deadline)
+
+    def sleep(self, seconds: float) -> None:
+        self._backend.sleep(seconds)
+
+
+def _keep_deadlines(client: httpx.Client, deadline: _Deadline) -> bool:
+    """Put a `_DeadlineBackend` under each connection pool of our own ``client`` (its default
+    transport and the proxy mounts made from the environment). httpx offers no public way to
+    choose the backend, so this reaches into httpx's and httpcore's attributes; False when
+    they are not there (tests/test_transport.py checks that they are)."""
+    transports = [getattr(client, "_transport", None)]
+    transports += list(getattr(client, "_mounts", {}).values())
+    done = True
+    for transport in transports:
+        pool = getattr(transport, "_pool", None)
+        backend = getattr(pool, "_network_backend", None)
+        if backend is None:
+            done = done and transport is None
+            continue
+        pool._network_backend = _DeadlineBackend(backend, deadline)  # type: ignore[union-attr]
+    return done
 
 
 class HttpxTransport:
@@ -54,7 +160,11 @@ class HttpxTransport:
     ) -> None:
         self._options = options if options is not None else TransportOptions()
         self._owns_client = client is None
+        self._deadline = _Deadline()
         self._client: httpx.Client = client if client is not None else self._new_client()
+        #: Whether every socket call keeps the total deadline (our own client), not just the
+        #: checks between body chunks.
+        self.keeps_deadline = self._owns_client and _keep_deadlines(self._client, self._deadline)
         self._workers = self._options.max_connections_per_host
         self._executor: ThreadPoolExecutor | None = None
         self._closed = False
@@ -143,6 +253,8 @@ class HttpxTransport:
         if not has_header(request, "user-agent"):
             headers.append(("User-Agent", self._options.user_agent))
         limit = self._options.max_body_bytes
+        total = self._options.total_timeout
+        deadline = self._deadline.at = time.monotonic() + total
         try:
             built = self._client.build_request("GET", url, headers=headers)
             response = self._client.send(built, stream=True, follow_redirects=False)
@@ -150,27 +262,30 @@ class HttpxTransport:
                 fields: dict[str, str] = {}
                 for name, value in response.headers.multi_items():
                     add_header_line(fields, f"{name}:{value}")
-                declared = fields.get("content-length", "")
-                if (
-                    "content-encoding" not in fields
-                    and declared.isdigit()
-                    and int(declared) > limit
-                ):
+                declared = content_length(fields)
+                if "content-encoding" not in fields and declared is not None and declared > limit:
                     return body_too_large(url, limit)
-                chunks: list[bytes] = []
+                # one copy of the body: BytesIO hands its buffer over without copying
+                buffer = BytesIO()
                 size = 0
                 for chunk in response.iter_bytes():
                     size += len(chunk)
                     if size > limit:
                         return body_too_large(url, limit)
-                    chunks.append(chunk)
+                    if time.monotonic() >= deadline:
+                        return deadline_exceeded(url, total)
+                    buffer.write(chunk)
             finally:
                 response.close()
         except (httpx.HTTPError, httpx.InvalidURL) as exc:
+            if isinstance(exc, httpx.TimeoutException) and time.monotonic() >= deadline:
+                return deadline_exceeded(url, total)
             return TransportError(
                 url, _error_kind(exc), clean_message(f"{type(exc).__name__}: {exc}", request)
             )
-        body = b"".join(chunks)
+        finally:
+            self._deadline.at = None
+        body = buffer.getvalue()
         short = short_body_error(url, response.status_code, fields, body)
         if short is not None:
             return short

@@ -414,6 +414,122 @@ def test_api_registry_timeout_bounds_connect(unanswered_port: int, cache: Path) 
     _assert_one_line_error(info.value, url + "config.json")
 
 
+# --- drips: the total deadline ------------------------------------------------------------------
+
+#: A drip in the body (headers sent, no Content-Length, a byte every 20 ms) and one in the
+#: headers (the status line, then a header line a byte at a time): neither ever stalls long
+#: enough for the read timeout, or slows below libcurl's low-speed limit.
+DRIPS = {"body": False, "headers": True}
+
+
+@pytest.mark.parametrize("transport", ["curl", "httpx"])
+@pytest.mark.parametrize("where", sorted(DRIPS))
+def test_api_drip_ends_at_the_total_deadline(
+    transport: str, where: str, index: Path, index_server: IndexServer, cache: Path
+) -> None:
+    """However steadily a server trickles bytes, a request ends at `total_timeout`: one
+    NetworkError naming the deadline, no retry (it would take the whole deadline again),
+    nothing cached."""
+    index_server.faults[REL] = [Fault.drip(in_headers=DRIPS[where]) for _ in range(4)]
+    chosen = _transport(transport, connect_timeout=30, read_timeout=30, total_timeout=1.0)
+    with (
+        Registry(index_server.url, cache_dir=cache, transport=chosen) as reg,
+        pytest.raises(NetworkError) as info,
+    ):
+        reg.get(CRATE, "1.1.0")
+    _assert_one_line_error(info.value, index_server.url + REL)
+    assert "within 1 s, the total deadline" in str(info.value)
+    assert len(index_server.requests_for(REL)) == 1
+    assert not cache_file_of(cache, index_server.url, CRATE).exists()
+
+
+def test_httpx_own_client_keeps_the_deadline_on_every_socket_call() -> None:
+    """The header drip is only bounded because our httpx client's pools got the deadline
+    backend (httpx has no public way to set it): an httpx release that moves those attributes
+    fails here, not silently in a hung CI job."""
+    from registry.transport.httpx import HttpxTransport
+
+    with HttpxTransport(TransportOptions()) as transport:
+        assert transport.keeps_deadline
+
+
+def test_cli_drip_ends_at_ten_times_timeout(
+    tmp_path: Path, index: Path, index_server: IndexServer
+) -> None:
+    """The CLI's deadline is 10 x --timeout: --timeout 0.2 ends a drip after 2 s, with exit 3
+    and one line naming the deadline (at the default 30 s, after 5 minutes)."""
+    index_server.faults[REL] = [Fault.drip() for _ in range(4)]
+    result = _cli_query(tmp_path, index_server, "--timeout", "0.2")
+    assert_one_error_line(result, index_server.url + REL, "total deadline", "--timeout", code=3)
+    assert result.stdout == ""
+    assert len(index_server.requests_for(REL)) == 1
+    assert not cache_file_of(tmp_path / "cache", index_server.url, CRATE).exists()
+
+
+# --- Retry-After and the retry sleep: digits that are not ASCII ----------------------------------
+
+#: Retry-After values as sent on the wire (bytes, latin-1 to the server): "²" is a digit to
+#: str.isdigit but not to int/float; as one latin-1 byte libcurl reads it as "²", as UTF-8
+#: httpx does. "٣" (Arabic-Indic three) is a digit to int too. None is HTTP's delta-seconds:
+#: each counts as no Retry-After (the retry then follows the fixed test sleep).
+ODD_RETRY_AFTER = {
+    "superscript-two-latin1": "²".encode("latin-1"),
+    "superscript-two-utf8": "²".encode(),
+    "arabic-indic-three-utf8": "٣".encode(),
+    "underscore": b"1_0",
+}
+
+
+@pytest.mark.parametrize("wire", list(ODD_RETRY_AFTER.values()), ids=list(ODD_RETRY_AFTER))
+@pytest.mark.parametrize("status", [429, 503])
+def test_api_non_ascii_retry_after(
+    wire: bytes,
+    status: int,
+    index: Path,
+    index_server: IndexServer,
+    open_registry: Callable[..., Registry],
+) -> None:
+    index_server.faults[REL] = [
+        Fault.status(status, headers=[("Retry-After", wire.decode("latin-1"))])
+    ]
+    reg = open_registry(index_server.url)
+    assert reg.get(CRATE, "1.1.0").raw == _served_blob(index, "1.1.0")
+    assert len(index_server.requests_for(REL)) == 2
+
+
+def test_cli_non_ascii_retry_after(tmp_path: Path, index: Path, index_server: IndexServer) -> None:
+    index_server.faults[REL] = [Fault.status(503, headers=[("Retry-After", "²")])]
+    result = _cli_query(tmp_path, index_server)
+    assert result.code == 0, result.stderr
+    assert result.stdout_bytes == _served_blob(index, "1.1.0") + b"\n"
+    assert result.stderr == ""
+
+
+@pytest.mark.parametrize("value", ["²", "٣", "1_0", "-1", "9" * 5000, "1e3", ""])
+def test_cli_odd_retry_sleep_is_ignored(
+    value: str, tmp_path: Path, index: Path, index_server: IndexServer
+) -> None:
+    """REGISTRY_RETRY_SLEEP_MS is a test knob: anything but ASCII digits is ignored (cargo's
+    backoff then applies; Retry-After: 0 keeps this test from sleeping)."""
+    index_server.faults[REL] = [Fault.status(503, retry_after="0")]
+    result = run_cli(
+        [
+            "--index-url",
+            index_server.url,
+            "--cache-dir",
+            str(tmp_path / "cache"),
+            "query",
+            f"{CRATE}==1.1.0",
+            "--json",
+        ],
+        home=tmp_path / "home",
+        env={"REGISTRY_RETRY_SLEEP_MS": value},
+    )
+    assert result.code == 0, result.stderr
+    assert result.stdout_bytes == _served_blob(index, "1.1.0") + b"\n"
+    assert "Traceback" not in result.stderr
+
+
 # --- index file content -------------------------------------------------------------------------
 
 
