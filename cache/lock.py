@@ -8,6 +8,9 @@ holding it keeps cargo and us from writing the same `.cache` files at once. Both
 The lock is not reentrant: a nested acquisition in the same process waits like any other
 holder would (and times out), so take it once around a batch of writes.
 
+Like cargo, a process that finds the lock held says so at once, through ``on_wait`` (cargo's
+"Blocking waiting for file lock on package cache"), then waits up to its timeout.
+
 On POSIX this calls ``fcntl.flock`` itself (exactly what ``filelock`` does there, polling a
 non-blocking attempt every 20 ms, without its import: logging, asyncio helpers, secrets;
 docs/performance.md); elsewhere it uses ``filelock``, imported only when a lock is taken. Read paths
@@ -22,6 +25,7 @@ from cache.pathstr import joined
 from query import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from types import TracebackType
 
     from filelock import BaseFileLock
@@ -52,13 +56,25 @@ class PackageCacheLock:
     """Context manager returned by `package_cache_lock`; ``__enter__`` returns the lock path
     (a string, spelled as ``pathlib`` would)."""
 
-    __slots__ = ("_fd", "_lock", "path", "timeout")
+    __slots__ = ("_fd", "_lock", "on_wait", "path", "timeout")
 
-    def __init__(self, cache_root: StrPath, timeout: float) -> None:
+    def __init__(
+        self, cache_root: StrPath, timeout: float, on_wait: Callable[[str], None] | None = None
+    ) -> None:
         self.path = joined(cache_root, LOCK_FILE_NAME)
         self.timeout = timeout
+        self.on_wait = on_wait
         self._fd: int | None = None
         self._lock: BaseFileLock | None = None
+
+    def _waiting(self) -> None:
+        """The lock is held elsewhere: say so, once, before waiting (cargo's wording)."""
+        if self.on_wait is not None:
+            how_long = "as long as it takes" if self.timeout < 0 else f"up to {self.timeout:g} s"
+            self.on_wait(
+                f"Blocking waiting for file lock on package cache {self.path} (held by another "
+                f"cargo or registry process; waiting {how_long})"
+            )
 
     def __enter__(self) -> str:
         if self._fd is not None or self._lock is not None:
@@ -82,6 +98,11 @@ class PackageCacheLock:
 
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
         try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return fd
+            except BlockingIOError:
+                self._waiting()
             if self.timeout < 0:
                 fcntl.flock(fd, fcntl.LOCK_EX)
                 return fd
@@ -112,9 +133,13 @@ class PackageCacheLock:
             poll_interval=_POLL_INTERVAL,
         )
         try:
-            lock.acquire()
+            lock.acquire(blocking=False)
         except Timeout:
-            raise self._timed_out() from None
+            self._waiting()
+            try:
+                lock.acquire()
+            except Timeout:
+                raise self._timed_out() from None
         return lock
 
     def __exit__(
@@ -131,12 +156,18 @@ class PackageCacheLock:
             lock.release()
 
 
-def package_cache_lock(cache_root: StrPath, timeout: float = LOCK_TIMEOUT) -> PackageCacheLock:
+def package_cache_lock(
+    cache_root: StrPath,
+    timeout: float = LOCK_TIMEOUT,
+    on_wait: Callable[[str], None] | None = None,
+) -> PackageCacheLock:
     """Hold the exclusive package-cache lock for the duration of a ``with`` block.
 
-    Creates ``cache_root`` if needed; the ``with`` target is the lock file's path. Raises
+    Creates ``cache_root`` if needed; the ``with`` target is the lock file's path. When another
+    process holds the lock, ``on_wait`` gets one line saying so (cargo's "Blocking waiting for
+    file lock on package cache", with the path and how long) before the wait. Raises
     `CacheLockTimeout` (naming the path) if another process, cargo or us, holds the lock for
     longer than ``timeout`` seconds (0: one attempt; negative: wait forever), and OSError if
     the lock file cannot be created or opened.
     """
-    return PackageCacheLock(cache_root, timeout)
+    return PackageCacheLock(cache_root, timeout, on_wait)

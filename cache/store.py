@@ -42,7 +42,7 @@ from cache.freshness import write_max_age
 from cache.integrity import read_record, set_record
 from cache.integrity import record as integrity_record
 from cache.lastuse import stale_before, touch
-from cache.lock import LOCK_TIMEOUT, CacheLockTimeout, package_cache_lock
+from cache.lock import LOCK_TIMEOUT, CacheLockTimeout, PackageCacheLock, package_cache_lock
 from cache.pathstr import exists, is_dir, is_symlink, joined, spelled
 from query import TYPE_CHECKING
 
@@ -96,10 +96,12 @@ class IndexStore:
         *,
         lock_timeout: float = LOCK_TIMEOUT,
         source_url: str | None = None,
+        on_lock_wait: Callable[[str], None] | None = None,
     ) -> None:
         """``source_url`` (a registry's source URL, as cache/dirhash.py takes it) lets the store
         read entries from the directory cargo <= 1.84 kept for that registry (the module
-        docstring's "Seeding")."""
+        docstring's "Seeding"). ``on_lock_wait`` gets one line when the package-cache lock is
+        held elsewhere, before waiting for it (cache/lock.py)."""
         if not dir_name or dir_name in (".", "..") or "/" in dir_name or "\0" in dir_name:
             raise ValueError(f"invalid index directory name: {dir_name!r}")
         #: The cache root and this registry's directory, spelled as ``str(pathlib.Path(...))``.
@@ -107,6 +109,7 @@ class IndexStore:
         self.dir_path = joined(self.root_path, "registry", "index", dir_name)
         self.lock_timeout = lock_timeout
         self.source_url = source_url
+        self.on_lock_wait = on_lock_wait
         # Inside `holding_lock`: [] when the lock is held, [warning] when it could not be taken.
         self._held: list[str] | None = None
         # Access times before this are brought up to date when an entry is read.
@@ -429,7 +432,7 @@ class IndexStore:
             raise RuntimeError(f"{self!r}: holding_lock is not reentrant")
         with contextlib.ExitStack() as stack:
             try:
-                stack.enter_context(package_cache_lock(self.root_path, self.lock_timeout))
+                stack.enter_context(self._lock())
             except OSError as exc:  # CacheLockTimeout included
                 self._held = [self._lock_failure(exc)]
             else:
@@ -438,6 +441,9 @@ class IndexStore:
                 yield not self._held
             finally:
                 self._held = None
+
+    def _lock(self) -> PackageCacheLock:
+        return package_cache_lock(self.root_path, self.lock_timeout, self.on_lock_wait)
 
     def _lock_failure(self, exc: OSError) -> str:
         if isinstance(exc, CacheLockTimeout):
@@ -453,7 +459,7 @@ class IndexStore:
                 apply()
             return
         try:
-            with package_cache_lock(self.root_path, self.lock_timeout):
+            with self._lock():
                 apply()
         except OSError as exc:  # CacheLockTimeout included
             warnings.append(self._lock_failure(exc))

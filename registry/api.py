@@ -104,17 +104,21 @@ class Registry:
         warn: Callable[[str], None] | None = None,
         progress: Callable[[int], None] | None = None,
         settings: Settings | None = None,
+        status: Callable[[str], None] | None = None,
     ) -> None:
         """``settings``: cargo's network configuration (`Settings.from_cargo()` reads it as the
         command line does: http.cainfo, http.proxy, http.timeout, net.retry, net.offline, ...);
         when given, its timeout replaces ``timeout``, and its net.offline turns ``offline`` on.
-        ``cache_dir`` may start with ``~``."""
+        ``cache_dir`` may start with ``~``. ``warn`` gets warnings (a cache that could not be
+        written), ``status`` notices of a wait (the package-cache lock held by cargo or another
+        process), ``progress`` the number of index files each request batch finished."""
         source = parse_index_url(index_url)
         store = IndexStore(
             os.path.expanduser(cache_dir) if cache_dir is not None else default_cache_dir(),
             source.dir_name,
             # a sparse index may find entries in the directory cargo <= 1.84 kept for it
             source_url=source.url if source.kind == SPARSE else None,
+            on_lock_wait=status,
         )
 
         def connect() -> Transport:

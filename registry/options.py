@@ -449,6 +449,13 @@ class RunOptions(Record):
             sys.stderr.write(f"warning: {message}\n")
             sys.stderr.flush()
 
+    def status(self, message: str) -> None:
+        """A line about what the run is waiting for (cargo's "Blocking waiting for file lock
+        on package cache"), at once; not with -q."""
+        if not self.quiet:
+            sys.stderr.write(f"{message}\n")
+            sys.stderr.flush()
+
     def info(self, message: str) -> None:
         if self.verbose:
             sys.stderr.write(f"{message}\n")

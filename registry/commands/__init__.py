@@ -66,6 +66,7 @@ def open_registry(
         token=token,
         warn=options.warn,
         settings=settings,
+        status=options.status,
     )
 
 

@@ -12,6 +12,7 @@ from query import TYPE_CHECKING
 from registry.commands import Outcome
 
 if TYPE_CHECKING:
+    from query.entry import IndexEntry
     from registry.options import RunOptions
 
 
@@ -24,9 +25,22 @@ def run(options: RunOptions, spec: str, as_json: bool, all_versions: bool) -> Ou
 
 def answer(options: RunOptions, spec: str, as_json: bool, all_versions: bool) -> Outcome:
     """The general path: a `Registry` makes the entry current and parses its line."""
+    from registry.render.entry import render_entry, render_versions
+
+    entries = _entries(options, spec, all_versions)
+    if as_json:
+        return Outcome(0, b"".join(entry.raw.rstrip(b"\r") + b"\n" for entry in entries))
+    if all_versions:
+        rows = ((e.vers, e.yanked, e.status) for e in entries)
+        return Outcome(0, render_versions(rows) + "\n")
+    return Outcome(0, render_entry(entries[0]) + "\n")
+
+
+def _entries(options: RunOptions, spec: str, all_versions: bool) -> list[IndexEntry]:
+    """The entries ``spec`` asks for. The registry, and the cache bytes it holds, are gone
+    when this returns: rendering a huge line then costs the line, not the line and its file."""
     from query.spec import parse_query_spec
     from registry.commands import open_registry, report
-    from registry.render.entry import render_entry, render_versions
 
     parsed = parse_query_spec(spec)
     with open_registry(options) as reg:
@@ -37,12 +51,7 @@ def answer(options: RunOptions, spec: str, as_json: bool, all_versions: bool) ->
         else:
             entries = [reg.query(parsed.name, parsed.requirement)]
         report(options, reg)
-    if as_json:
-        return Outcome(0, b"".join(entry.raw.rstrip(b"\r") + b"\n" for entry in entries))
-    if all_versions:
-        rows = ((e.vers, e.yanked, e.status) for e in entries)
-        return Outcome(0, render_versions(rows) + "\n")
-    return Outcome(0, render_entry(entries[0]) + "\n")
+    return entries
 
 
 # -- accelerator: the warm exact query ------------------------------------------------------------

@@ -43,6 +43,7 @@ import os
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
+from stat import S_ISREG
 
 from cache.format import CacheFormatError, check_structure, read_header, serialize
 from cache.freshness import is_fresh, read_max_age
@@ -63,6 +64,7 @@ from registry.errors import (
     UnusableCrateError,
     UsageError,
 )
+from registry.options import MAX_BODY_BYTES
 
 if TYPE_CHECKING:
     from typing import Self
@@ -344,13 +346,19 @@ class IndexLoader:
             if data is not None and version == current:
                 self._data[rel] = data
                 return data
+            if not S_ISREG(stat.st_mode):  # a FIFO would block, a device may never end
+                return CacheEntryError(f"cannot read {path}: not a regular file")
+            if stat.st_size > MAX_BODY_BYTES:
+                return CacheEntryError(f"cannot read {path}: {_too_large(stat.st_size)}")
             with open(path, "rb") as handle:
-                body = handle.read()
+                body = handle.read(MAX_BODY_BYTES + 1)
         except FileNotFoundError:
             self._write({rel: None}, {})
             return NotFoundError(f"no crate named {name} in {self.source.base}")
         except OSError as exc:
             return CacheEntryError(f"cannot read {path}: {exc.strerror}")
+        if len(body) > MAX_BODY_BYTES:  # grew since the stat
+            return CacheEntryError(f"cannot read {path}: {_too_large(len(body))}")
         new, crash = self._build(body, current)
         if new is None:
             return self._not_an_index_file(path, body)
@@ -652,6 +660,10 @@ class _Overlap:
         ages = {rel: fetched.max_age} if fetched.max_age else {}
         loader._write_problems(loader.store.write_many({rel: data}, ages, record_sums=True))
         return True
+
+
+def _too_large(size: int) -> str:
+    return f"{size} bytes is over the {MAX_BODY_BYTES >> 20} MiB limit of an index file"
 
 
 def _parse_config(raw: bytes) -> dict[str, object] | None:

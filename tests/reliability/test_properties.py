@@ -264,6 +264,13 @@ def test_summaries_keep_exactly_the_lines_cargo_keeps(
     # both readers (stdlib json for small downloads, orjson for large ones) keep the same lines
     for total in (0, STDLIB_JSON_BELOW):
         assert summaries_from_index(raw, line_reader(total)) == expected, total
+    # and so does serde_minimal alone (what lines over LEAN_LINE_BYTES get)
+    assert summaries_from_index(raw, _refuse_every_line) == expected
+
+
+def _refuse_every_line(line: bytes) -> object:
+    """A reader that refuses every line: each goes to `serde_minimal`."""
+    return None
 
 
 @settings(max_examples=100, deadline=None)
