@@ -287,10 +287,14 @@ class Registry:
         """``answer()``; when it meets an unreadable or foreign line, refetch and answer again."""
         try:
             return answer()
-        except CacheEntryError:
-            if not self._loader.refetch(name):
-                raise
-            return answer()
+        except CacheEntryError as exc:
+            failure = exc
+        # Out of the handler, without its traceback or the exception it replaced: the failed
+        # attempt's frames, and the cache bytes they hold, are freed before the refetch.
+        failure.__traceback__ = failure.__context__ = failure.__cause__ = None
+        if not self._loader.refetch(name):
+            raise failure
+        return answer()
 
     def get(self, name: str, version: str) -> IndexEntry:
         """The entry for exactly ``version`` (build metadata included). Parses one line only."""

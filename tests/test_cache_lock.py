@@ -102,6 +102,43 @@ def test_we_wait_for_cargo(tmp_path: Path, cargo_holding: subprocess.Popen[str])
     assert acquired.is_set()
 
 
+def test_a_wait_is_said_at_once(tmp_path: Path, cargo_holding: subprocess.Popen[str]) -> None:
+    """Like cargo: one line as soon as the lock is found held, before the wait (the waiter
+    gets it while cargo still holds the lock), then the lock once cargo lets go."""
+    said: list[str] = []
+    told = threading.Event()
+    acquired = threading.Event()
+
+    def on_wait(message: str) -> None:
+        said.append(message)
+        told.set()
+
+    def waiter() -> None:
+        with package_cache_lock(tmp_path, timeout=60, on_wait=on_wait):
+            acquired.set()
+
+    thread = threading.Thread(target=waiter)
+    thread.start()
+    try:
+        assert told.wait(60)
+        assert not acquired.is_set()  # still waiting: cargo holds it
+    finally:
+        release(cargo_holding)
+        thread.join(60)
+    assert acquired.is_set()
+    [message] = said
+    assert message.startswith("Blocking waiting for file lock on package cache ")
+    assert str(tmp_path / LOCK_FILE_NAME) in message
+    assert "up to 60 s" in message
+
+
+def test_a_free_lock_says_nothing(tmp_path: Path) -> None:
+    said: list[str] = []
+    with package_cache_lock(tmp_path, timeout=60, on_wait=said.append):
+        pass
+    assert said == []
+
+
 def test_cargo_cannot_lock_while_we_hold(tmp_path: Path) -> None:
     path = tmp_path / LOCK_FILE_NAME
     with package_cache_lock(tmp_path) as held:

@@ -335,9 +335,9 @@ def test_write_many_holds_the_lock_once(store: IndexStore, monkeypatch: pytest.M
         seen.append(cargo_try(lock_path))  # what cargo would get right now
         return real_write(path, data, finish)
 
-    def counting_lock(root: Path, timeout: float = 60.0) -> Any:
+    def counting_lock(root: Path, timeout: float = 60.0, on_wait: Any = None) -> Any:
         acquisitions.append(root)
-        return real_lock(root, timeout)
+        return real_lock(root, timeout, on_wait)
 
     monkeypatch.setattr(cache.store, "write_atomic", spying_write)
     monkeypatch.setattr(cache.store, "package_cache_lock", counting_lock)

@@ -556,6 +556,7 @@ class IndexLoader:
         if rel in self._repaired:
             return False
         self._repaired.add(rel)
+        self._data.pop(rel, None)  # the bytes being repaired: not kept alive while refetching
         if self.source.kind == LOCAL:
             value = self._load_local(rel, None, None)
         else:

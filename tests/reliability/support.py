@@ -10,7 +10,7 @@ import subprocess
 import sys
 import tempfile
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -139,6 +139,61 @@ def run_cli(
         stderr_bytes,
         maxrss,
     )
+
+
+def start_cli(
+    args: Iterable[str], *, home: Path, env: Mapping[str, str] | None = None
+) -> subprocess.Popen[str]:
+    """``python -m registry ARGS`` started in a clean environment (see `cli_env`), its stdout
+    and stderr as text pipes: for tests that react to what it prints while it runs."""
+    home.mkdir(parents=True, exist_ok=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "registry", *args],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=str(home),
+        env=cli_env(home, env),
+        start_new_session=True,
+    )
+
+
+#: What cargo does with the package-cache lock: flock(LOCK_EX), then hold it until stdin closes.
+_HOLD_LOCK = """
+import fcntl, os, sys
+fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT, 0o644)
+fcntl.flock(fd, fcntl.LOCK_EX)
+print("locked", flush=True)
+sys.stdin.read()
+"""
+
+
+@contextlib.contextmanager
+def lock_held_elsewhere(cache: Path) -> Iterator[Callable[[], None]]:
+    """Another process (as cargo would) holds ``<cache>/.package-cache`` until the yielded
+    ``release()`` is called, or the block ends."""
+    cache.mkdir(parents=True, exist_ok=True)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", _HOLD_LOCK, str(cache / ".package-cache")],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert holder.stdout is not None and holder.stdin is not None
+    assert holder.stdout.readline() == "locked\n"
+
+    def release() -> None:
+        if holder.stdin is not None and not holder.stdin.closed:
+            holder.stdin.close()
+        holder.wait()
+
+    try:
+        yield release
+    finally:
+        if holder.poll() is None:
+            holder.kill()
+        release()
 
 
 #: ``python -c`` body: run ``python -m registry ARGS`` (posix_spawn, from this small process),
