@@ -54,6 +54,7 @@ _MARSHAL_VERSION = 4
 _ATIME_RESOLUTION = 86400.0
 #: registry.options.MAX_INPUT_BYTES (cache/ imports nothing of registry/; a test pins the two).
 MAX_INPUT_BYTES = 256 * 1024 * 1024
+_READ_FLAGS = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
 
 
 def check_options(
@@ -144,7 +145,8 @@ def input_digest(
     hasher.update(_options_text(options) + b"\0")
     try:
         for path in files:
-            with open(path, "rb") as handle:
+            # O_NONBLOCK: a FIFO put where a file was opens at once (and is refused below)
+            with open(os.open(path, _READ_FLAGS), "rb") as handle:
                 st = os.fstat(handle.fileno())
                 # Only regular files have a fingerprint: a pipe cannot be read twice, and a
                 # device may never end. Larger than the input cap: the check refuses it.

@@ -217,7 +217,9 @@ GLOBAL_OPTIONS = (
         ("--timeout",),
         "timeout",
         "Seconds to connect, and seconds a transfer may stall, before it fails (and retries) "
-        "(also: http.timeout, CARGO_HTTP_TIMEOUT).",
+        "(also: http.timeout, CARGO_HTTP_TIMEOUT). "
+        f"A request ends within {TOTAL_TIMEOUT_FACTOR} x SECONDS in total, however slowly the "
+        "server sends.",
         env="REGISTRY_TIMEOUT",
         default=DEFAULT_TIMEOUT,
         parse=parse_timeout,

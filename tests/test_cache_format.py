@@ -14,10 +14,12 @@ from cache.format import (
     CacheFormatError,
     Summaries,
     find_exact,
+    find_span,
     iter_keys,
     parse,
     read_header,
     serialize,
+    serialize_lines,
 )
 
 MAGIC = bytes.fromhex("03 02000000")
@@ -293,6 +295,33 @@ def test_serialize_parse_round_trip(
     for key, _ in pairs:
         assert find_exact(data, key) == latest(pairs, key)
     assert find_exact(data, other) == latest(pairs, other)
+
+
+@settings(max_examples=300, deadline=None)
+@given(no_nul_text, st.lists(st.tuples(keys, blobs)), st.binary(max_size=8))
+def test_serialize_lines_is_serialize_of_the_spans(
+    index_version: str, pairs: list[tuple[str, bytes]], separator: bytes
+) -> None:
+    """The twin that joins spans of one buffer writes the very bytes `serialize` does, and
+    find_span points at what find_exact copies out."""
+    separator = separator.replace(b"\0", b"") or b"\n"
+    raw = b""
+    spans = []
+    for key, blob in pairs:
+        raw += separator
+        spans.append((key, len(raw), len(raw) + len(blob)))
+        raw += blob
+    data = serialize_lines(index_version, raw, spans)
+    assert data == serialize(index_version, pairs)
+    for key, _ in pairs:
+        span = find_span(data, key)
+        assert span is not None and data[span[0] : span[1]] == find_exact(data, key)
+
+
+def test_serialize_lines_refuses_a_nul_in_a_line() -> None:
+    with pytest.raises(ValueError, match="NUL"):
+        serialize_lines("v", b"ab\0cd", [("1.0.0", 0, 5)])
+    assert serialize_lines("v", b"ab\0cd", [("1.0.0", 0, 2)]) == serialize("v", [("1.0.0", b"ab")])
 
 
 def _only_format_errors(data: bytes, version: str) -> None:

@@ -628,3 +628,25 @@ def test_a_verdict_with_unknowns_is_never_replayed(
     again = runner()
     assert again.code == 0
     assert len(full_checks) == 1
+
+
+# --- inputs that are not regular files -------------------------------------------------------
+
+
+def test_only_regular_files_have_a_fingerprint(tmp_path: Path) -> None:
+    """A pipe cannot be read twice and a device may never end: with one among the inputs
+    there is no digest (the full check runs, and stores nothing). A FIFO without a writer is
+    opened without waiting for one."""
+    regular = tmp_path / "Cargo.toml"
+    regular.write_text("[package]\n")
+    fifo = tmp_path / "Cargo.lock"
+    os.mkfifo(fifo)
+    assert fingerprint.input_digest("v", {}, [str(regular)], [], []) is not None
+    for other in (str(fifo), os.devnull, "/dev/zero"):
+        assert fingerprint.input_digest("v", {}, [str(regular), other], [], []) is None
+
+
+def test_the_input_cap_is_the_command_lines() -> None:
+    from registry.options import MAX_INPUT_BYTES
+
+    assert fingerprint.MAX_INPUT_BYTES == MAX_INPUT_BYTES

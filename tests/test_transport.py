@@ -452,6 +452,21 @@ def test_options_are_validated() -> None:
         TransportOptions(read_timeout=0)
     with pytest.raises(ValueError):
         TransportOptions(max_connections_per_host=0)
+    for bad in (0.0, -1.0, float("nan"), float("inf"), 1e300):
+        for name in ("connect_timeout", "read_timeout", "total_timeout"):
+            with pytest.raises(ValueError, match="timeouts"):
+                TransportOptions(**{name: bad})  # type: ignore[arg-type]
+
+
+def test_total_timeout_defaults_to_ten_times_the_timeout() -> None:
+    from registry.transport import open_transport
+
+    assert TransportOptions().total_timeout == 10 * TransportOptions().read_timeout
+    transport = open_transport(2.0)
+    try:
+        assert transport._options.total_timeout == 20.0  # type: ignore[attr-defined]
+    finally:
+        transport.close()
 
 
 def test_index_path_helper_and_make_index_dir(

@@ -16,20 +16,46 @@ import sys
 
 import click
 
+from cache.lock import LOCK_TIMEOUT
 from query import TYPE_CHECKING
-from registry.options import COMMANDS, COUNT, EACH, FLAG, GLOBAL_OPTIONS, GROUPS, MANY
+from registry.options import (
+    COMMANDS,
+    COUNT,
+    DEFAULT_TIMEOUT,
+    EACH,
+    FLAG,
+    GLOBAL_OPTIONS,
+    GROUPS,
+    MANY,
+    MAX_BODY_BYTES,
+    MAX_INPUT_BYTES,
+    TOTAL_TIMEOUT_FACTOR,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
     from registry.options import Argument, Option
 
-EPILOG = """\b
+_DEFAULT_DEADLINE_MINUTES = TOTAL_TIMEOUT_FACTOR * DEFAULT_TIMEOUT / 60
+#: After the commands: exit codes, and every limit (the README's "Limits" says the same).
+EPILOG = f"""\b
 Exit codes:
   0  answered (validate/check: sound, up to date)
   1  not found (validate/check: problems found)
   2  bad usage or input
   3  could not answer (network, auth, offline and not cached)
+
+\b
+Limits:
+  input files  Cargo.lock, Cargo.toml, cargo configuration: at most {MAX_INPUT_BYTES >> 20} MiB
+               each (a pipe or a device is read up to that, then refused)
+  requests     each ends within {TOTAL_TIMEOUT_FACTOR} x --timeout in total \
+({_DEFAULT_DEADLINE_MINUTES:g} minutes by default), however
+               slowly the server sends (exit 3, not retried); a response body or local
+               index file: at most {MAX_BODY_BYTES >> 20} MiB
+  cache lock   waits up to {LOCK_TIMEOUT:g} s for the package-cache lock while cargo or another
+               registry holds it (says so at once), then answers without caching
 """
 
 _CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
@@ -117,6 +143,13 @@ def complete() -> int:
         app.main(prog_name="registry", complete_var="_REGISTRY_COMPLETE")
     except SystemExit as exc:
         return int(exc.code or 0) if isinstance(exc.code, int | None) else 1
+    except (KeyError, ValueError):  # no COMP_WORDS / COMP_CWORD, or not a number: no shell
+        from query.errors import UsageError
+
+        raise UsageError(
+            "_REGISTRY_COMPLETE asks for completions, but COMP_WORDS and COMP_CWORD are not "
+            "set: that is the completion script's job (see the README)"
+        ) from None
     return 0
 
 

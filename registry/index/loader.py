@@ -346,12 +346,16 @@ class IndexLoader:
             if data is not None and version == current:
                 self._data[rel] = data
                 return data
-            if not S_ISREG(stat.st_mode):  # a FIFO would block, a device may never end
-                return CacheEntryError(f"cannot read {path}: not a regular file")
-            if stat.st_size > MAX_BODY_BYTES:
-                return CacheEntryError(f"cannot read {path}: {_too_large(stat.st_size)}")
-            with open(path, "rb") as handle:
-                body = handle.read(MAX_BODY_BYTES + 1)
+            # O_NONBLOCK: a FIFO opens at once (a device may never end): regular files only
+            with open(os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC), "rb") as handle:
+                opened = os.fstat(handle.fileno())
+                if not S_ISREG(opened.st_mode):
+                    return CacheEntryError(f"cannot read {path}: not a regular file")
+                if opened.st_size > MAX_BODY_BYTES:
+                    return CacheEntryError(f"cannot read {path}: {_too_large(opened.st_size)}")
+                body = handle.read(opened.st_size + 1)
+                if len(body) > opened.st_size:  # growing as we read: on, up to the limit
+                    body += handle.read(MAX_BODY_BYTES + 1 - len(body))
         except FileNotFoundError:
             self._write({rel: None}, {})
             return NotFoundError(f"no crate named {name} in {self.source.base}")

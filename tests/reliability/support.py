@@ -86,8 +86,10 @@ def run_cli(
     cwd: Path | None = None,
     env: Mapping[str, str] | None = None,
     timeout: float = 300.0,
+    stdin: int | None = None,
 ) -> CliResult:
     """``python -m registry ARGS`` in a clean environment; exit code, output and peak RSS.
+    ``stdin``: a file descriptor for its standard input (default: /dev/null).
 
     Peak RSS (KiB): Linux carries a process's RSS high-water mark across fork+exec, so a child
     of this (possibly large) pytest process would report at least pytest's own size. The CLI is
@@ -102,7 +104,7 @@ def run_cli(
     ):
         proc = subprocess.Popen(
             [sys.executable, "-c", _RSS_WRAPPER, str(rss.fileno()), *args],
-            stdin=subprocess.DEVNULL,
+            stdin=subprocess.DEVNULL if stdin is None else stdin,
             stdout=out,
             stderr=err,
             cwd=str(cwd or home),

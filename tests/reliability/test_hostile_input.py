@@ -10,6 +10,7 @@ the cache dir: the whole tmp tree (paths, kinds, sizes, mtimes) is snapshotted b
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -557,3 +558,38 @@ def test_deeply_nested_fingerprint_record(world: World) -> None:
             record.write_bytes(nested)
         again = world.run("check", "--manifest-path", str(world.work / "Cargo.toml"))
         assert (again.code, again.stdout) == (first.code, first.stdout), again.stderr[-800:]
+
+
+# --- a local index directory whose files are not index files --------------------------------
+
+LOCAL_ODDITIES = {
+    "fifo": "not a regular file",  # would block a plain open() for ever
+    "dev-zero": "not a regular file",  # a symlink to a device that never ends
+    "huge": "over the 256 MiB limit",  # sparse: no disk, no memory
+    "empty": "empty, not an index file",
+    "garbage": "not an index file",
+}
+
+
+@pytest.mark.parametrize("kind", sorted(LOCAL_ODDITIES))
+def test_local_index_file_that_is_no_index_file(
+    world: World, make_index_dir: MakeIndexDir, kind: str
+) -> None:
+    local = make_index_dir({"other": []}, root=world.root / "local")
+    path = local / "3" / "f" / "foo"
+    path.parent.mkdir(parents=True)
+    if kind == "fifo":
+        os.mkfifo(path)
+    elif kind == "dev-zero":
+        path.symlink_to("/dev/zero")
+    elif kind == "huge":
+        with path.open("wb") as handle:
+            handle.truncate(300 * 1024 * 1024)
+    elif kind == "empty":
+        path.write_bytes(b"")
+    else:
+        path.write_bytes(b"<html>not an index</html>\n\x00\xff\n")
+    result = world.run("query", "foo", url=str(local))
+    assert_one_error_line(result, str(path), LOCAL_ODDITIES[kind], code=3)
+    assert result.maxrss_kib < 256 * 1024
+    assert not (cache_dir_of(world.cache, str(local)) / ".cache" / "3" / "f" / "foo").exists()
