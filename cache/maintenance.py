@@ -38,7 +38,7 @@ from query import TYPE_CHECKING
 from query.record import Record
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator, Mapping, Set
+    from collections.abc import Callable, Iterator, Mapping, Set
 
     from cache.atomic import StrPath
 
@@ -92,18 +92,23 @@ def stats(root: StrPath) -> dict[str, dict[str, int]]:
 # -- clean ------------------------------------------------------------------------------------
 
 
-def clean(root: StrPath, lock_timeout: float = LOCK_TIMEOUT) -> CleanReport:
+def clean(
+    root: StrPath,
+    lock_timeout: float = LOCK_TIMEOUT,
+    on_lock_wait: Callable[[str], None] | None = None,
+) -> CleanReport:
     """Remove every index cache under ``root`` (see the module docstring for what that is).
 
-    Takes the package-cache lock (CacheLockTimeout if it cannot). Raises OSError if something
-    could not be removed (after removing what it could).
+    Takes the package-cache lock (CacheLockTimeout if it cannot; ``on_lock_wait`` gets one line
+    first when it is held elsewhere). Raises OSError if something could not be removed (after
+    removing what it could).
     """
     registry = joined(root, "registry")
     freed = _collect_old_trash(registry)
     kept: list[str] = []
     first_error: OSError | None = None
     trash: str | None = None
-    with package_cache_lock(root, lock_timeout):
+    with package_cache_lock(root, lock_timeout, on_lock_wait):
         for entry in _index_dirs(root):
             try:
                 names = os.listdir(entry.path)
@@ -215,6 +220,7 @@ def prune(
     older_than_days: int | None = None,
     keep: Mapping[str, Set[str]] | None = None,
     lock_timeout: float = LOCK_TIMEOUT,
+    on_lock_wait: Callable[[str], None] | None = None,
     now: float | None = None,
 ) -> PruneReport:
     """Remove the index entries (``.cache`` files, with their sidecars) of every registry
@@ -252,7 +258,7 @@ def prune(
     if not candidates:
         return PruneReport(0, freed, kept)
     emptied: set[str] = set()
-    with package_cache_lock(root, lock_timeout):
+    with package_cache_lock(root, lock_timeout, on_lock_wait):
         for dir_name, dir_path, rel, path in candidates:
             try:
                 st = os.lstat(path)

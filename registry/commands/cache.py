@@ -38,7 +38,7 @@ def clean(options: RunOptions) -> Outcome:
     from cache.maintenance import clean as clean_root
 
     root = options.cache_root
-    report = clean_root(root)
+    report = clean_root(root, on_lock_wait=options.status)
     if options.quiet:
         return Outcome(0)
     text = f"removed {report.freed} bytes from {root}\n"
@@ -59,7 +59,10 @@ def prune(options: RunOptions, older_than: int | None, keep: tuple[str, ...]) ->
         )
     root = options.cache_root
     report = prune_root(
-        root, older_than_days=older_than, keep=needed_entries(options, keep) if keep else None
+        root,
+        older_than_days=older_than,
+        keep=needed_entries(options, keep) if keep else None,
+        on_lock_wait=options.status,
     )
     if options.quiet:
         return Outcome(0)

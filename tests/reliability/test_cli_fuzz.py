@@ -157,6 +157,8 @@ VALUES: dict[str, tuple[list[str], list[str]]] = {
     "name": SPECS,
     "names": SPECS,
     "offline": BOOLEANS,
+    "older_than": (["30", "0"], ["-1", "x", "nan", "1e400", "9" * 30]),
+    "keep": PATHS,
 }
 
 
@@ -229,6 +231,8 @@ def _option(draw: st.DrawFn, option: Any) -> list[str]:
     flag = draw(st.sampled_from(option.flags))
     if option.kind in ("flag", "count"):
         return [flag] * (draw(st.integers(1, 2)) if option.kind == "count" else 1)
+    if option.kind == "many":  # --keep A B
+        return [flag, *(draw(_values(option.name)) for _ in range(draw(st.integers(1, 3))))]
     value = draw(_values(option.name))
     if flag.startswith("--") and draw(st.booleans()):
         return [f"{flag}={value}"]
