@@ -2,8 +2,9 @@
 
 * Stress (slow): 8 processes running ``fetch --lockfile``, ``validate``, ``query`` and
   ``versions`` on one shared cache, plus a ``cache clean`` racing them, for several rounds. Every
-  process exits 0 with nothing on stderr (a reader whose file was cleaned away answers from memory
-  or refetches), and every `.cache` file left behind parses and is byte-identical to the one a
+  process exits 0 with nothing on stderr but, maybe, the line saying it waited for the
+  package-cache lock (a reader whose file was cleaned away answers from memory or refetches),
+  and every `.cache` file left behind parses and is byte-identical to the one a
   clean sequential run produces (the index version comes from the server's ETag, stable).
 * Coalescing: concurrent requests for the same missing index file cost about one download,
   because the client takes the package-cache lock before fetching MISSING entries and re-reads
