@@ -57,7 +57,6 @@ __all__ = [
     "Summaries",
     "check_structure",
     "find_exact",
-    "find_span",
     "iter_keys",
     "parse",
     "read_header",
@@ -97,40 +96,33 @@ def serialize(index_version: str, pairs: Iterable[tuple[str, bytes]]) -> bytes:
     Raises ValueError (not CacheFormatError: this is the caller's bug) if any segment is empty
     where it must not be or contains a NUL byte, since the file could not be read back.
     """
-    header = index_version.encode()
-    if _NUL in header:
-        raise ValueError(f"index version contains a NUL byte: {index_version!r}")
-    out = [_MAGIC, header, _NUL]
-    for key, blob in pairs:
-        raw_key = key.encode()
-        if not raw_key or _NUL in raw_key:
-            raise ValueError(f"invalid cache key: {key!r}")
-        if _NUL in blob:
-            raise ValueError(f"cache blob for {key!r} contains a NUL byte")
-        out += (raw_key, _NUL, bytes(blob), _NUL)
-    return b"".join(out)
+    return _render(index_version, ((key, blob, _NUL in blob) for key, blob in pairs))
 
 
-def serialize_lines(
-    index_version: str, raw: bytes, lines: Iterable[tuple[str, int, int]]
-) -> bytes:
+def serialize_lines(index_version: str, raw: bytes, lines: Iterable[tuple[str, int, int]]) -> bytes:
     """`serialize` for lines given as ``(version key, start, end)`` spans of one buffer ``raw``
     (an index file, `registry.index.index_file.index_lines`): no line is copied before the
-    file is joined, so a 100 MB index file costs 100 MB more here, not 200. The same bytes as
-    ``serialize(index_version, [(key, raw[start:end]) ...])`` (tests/test_cache_format.py), and
-    the same ValueError."""
+    file is joined, so a 100 MB index file costs 100 MB more here, not 200."""
+    view = memoryview(raw)
+    return _render(
+        index_version,
+        ((key, view[start:end], raw.find(_NUL, start, end) >= 0) for key, start, end in lines),
+    )
+
+
+def _render(index_version: str, items: Iterable[tuple[str, bytes | memoryview, bool]]) -> bytes:
+    """The file of ``(version key, blob, whether the blob holds a NUL)`` items."""
     header = index_version.encode()
     if _NUL in header:
         raise ValueError(f"index version contains a NUL byte: {index_version!r}")
-    view = memoryview(raw)
     out: list[bytes | memoryview] = [_MAGIC, header, _NUL]
-    for key, start, end in lines:
+    for key, blob, nul in items:
         raw_key = key.encode()
         if not raw_key or _NUL in raw_key:
             raise ValueError(f"invalid cache key: {key!r}")
-        if raw.find(_NUL, start, end) >= 0:
+        if nul:
             raise ValueError(f"cache blob for {key!r} contains a NUL byte")
-        out += (raw_key, _NUL, view[start:end], _NUL)
+        out += (raw_key, _NUL, blob, _NUL)
     return b"".join(out)
 
 
@@ -172,15 +164,7 @@ def check_structure(data: bytes) -> None:
 
 
 def find_exact(data: bytes, version: str, *, checked: bool = False) -> bytes | None:
-    """Return the blob stored under exactly ``version``, or None if there is no such key
-    (`find_span`, copied out)."""
-    span = find_span(data, version, checked=checked)
-    return None if span is None else data[span[0] : span[1]]
-
-
-def find_span(data: bytes, version: str, *, checked: bool = False) -> tuple[int, int] | None:
-    """Where the blob stored under exactly ``version`` is in ``data`` (start, stop), or None if
-    there is no such key.
+    """Return the blob stored under exactly ``version``, or None if there is no such key.
 
     Validates the header and the body's structure (skipped with ``checked``: the caller has
     run `check_structure` on these very bytes), then searches for ``\\0<version>\\0`` from the
@@ -210,7 +194,8 @@ def find_span(data: bytes, version: str, *, checked: bool = False) -> tuple[int,
             return None
         if data.count(_NUL, hit + 1) % 2 == 0:
             start = hit + len(needle)
-            return start, data.find(_NUL, start)  # cannot fail: the body ends with a NUL
+            stop = data.find(_NUL, start)  # cannot fail: the body ends with a NUL
+            return data[start:stop]
         end = hit + len(needle) - 1  # the next candidate may share this one's leading NUL
 
 

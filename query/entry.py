@@ -45,6 +45,13 @@ UNSUPPORTED = "unsupported"
 
 _U32_MAX = 0xFFFFFFFF
 
+#: A line longer than this is a hostile server's (crates.io's longest is ~30 KB): it goes
+#: straight to the general reader, which builds none of its unknown fields
+#: (:func:`query.index_json.read_json`'s ``keep``), never to a reader that builds all of it
+#: (the stdlib ``json`` module, orjson). Peak memory then stays within a small multiple of the
+#: line (README "Limits").
+HUGE_LINE_BYTES = 1 << 20
+
 
 class IndexDependency(Record):
     """One entry of ``deps`` (§3.3). ``name`` is the name used in code; ``package`` the real one."""
@@ -487,11 +494,14 @@ def entry_from_line(line: bytes, *, memo: EntryMemo | None = None) -> IndexEntry
     surrogate escape is read by the stdlib decoder as is, and a usable entry is trusted when
     its strings account for every quote of the line that is not escaped (so no key was
     repeated: a repeated key's quotes would be missing); then the stdlib decoder with a check
-    for repeated keys (`read_plain`); then the general reader.
+    for repeated keys (`read_plain`); then the general reader, which alone reads a line over
+    `HUGE_LINE_BYTES`.
     """
     memo = EntryMemo() if memo is None else memo
-    if b"\\" not in line:
-        quotes: int | None = line.count(b'"')
+    if len(line) > HUGE_LINE_BYTES:
+        quotes: int | None = None  # a hostile server's line: the general reader only
+    elif b"\\" not in line:
+        quotes = line.count(b'"')
     elif b"\\\\" in line or (b"\\ud" in line or b"\\uD" in line):
         quotes = None  # an escaped backslash or a surrogate escape: the careful readers
     else:  # every backslash starts an escape, so each \" is a quote inside a string

@@ -20,6 +20,11 @@ that keeps what the types need to see, and :mod:`query.index_line` applies the t
   of range: only ignored values may be that).
 * Nesting is not limited (serde_json skips ignored values without recursion; the values its
   types read are shallow): the parser keeps its own stack.
+* ``keep``: the top-level keys whose values are built. The value of any other top-level key is
+  read for its syntax only, as serde_json's ``ignore_value`` reads it, and stands as
+  :data:`IGNORED`: nothing of it is built, so a 100 MB unknown field costs no memory (lines
+  over :data:`query.entry.HUGE_LINE_BYTES` are read this way). A struct ignores
+  unknown keys whatever they hold, so the outcome is the same (tests/test_index_lines.py).
 
 Objects become ``dict``\\ s, arrays ``list``\\ s: for a line that is valid UTF-8 and has no
 duplicate key, no lone surrogate and no ``-0``, the value equals what the stdlib ``json`` module
@@ -30,9 +35,13 @@ from __future__ import annotations
 
 import re
 
+from query import TYPE_CHECKING
 from query.errors import ParseError
 
-__all__ = ["BadString", "Duplicate", "JsonSyntaxError", "read_json"]
+if TYPE_CHECKING:
+    from collections.abc import Container
+
+__all__ = ["IGNORED", "BadString", "Duplicate", "JsonSyntaxError", "read_json"]
 
 
 class JsonSyntaxError(ParseError):
@@ -74,6 +83,18 @@ class Duplicate:
     __hash__ = None  # type: ignore[assignment]
 
 
+class _Ignored:
+    """The value of a top-level key not in ``keep``: read for its syntax only."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "IGNORED"
+
+
+#: What stands for a value read for its syntax only (see ``keep``).
+IGNORED = _Ignored()
+
 _WS = re.compile(rb"[ \t\n\r]*")
 
 
@@ -98,8 +119,9 @@ _SIMPLE = {
 }
 
 
-def _string(data: bytes, pos: int) -> tuple[str | BadString, int]:
-    """The string whose opening quote is at ``pos - 1``; (value, position after it)."""
+def _string(data: bytes, pos: int, build: bool = True) -> tuple[str | BadString | None, int]:
+    """The string whose opening quote is at ``pos - 1``; (value, position after it). Without
+    ``build``, its syntax only (serde_json's ``ignore_str``: no UTF-8 check): (None, position)."""
     start = pos
     parts: list[str] = []
     bad = False
@@ -108,9 +130,11 @@ def _string(data: bytes, pos: int) -> tuple[str | BadString, int]:
     while True:
         m = plain(data, pos)
         end = pos if m is None else m.end()
-        if end > pos:
+        if end > pos and build:
             try:
-                parts.append(data[pos:end].decode("utf-8"))
+                # a long run is decoded in place: no copy of its bytes first
+                run = data[pos:end] if end - pos < 65536 else memoryview(data)[pos:end]
+                parts.append(str(run, "utf-8"))
             except UnicodeDecodeError:
                 bad = True
         pos = end
@@ -129,7 +153,8 @@ def _string(data: bytes, pos: int) -> tuple[str | BadString, int]:
         e = data[pos + 1]
         simple = _SIMPLE.get(e)
         if simple is not None:
-            parts.append(simple)
+            if build:
+                parts.append(simple)
             pos += 2
             continue
         if e != 0x75:  # u
@@ -138,6 +163,9 @@ def _string(data: bytes, pos: int) -> tuple[str | BadString, int]:
             if pos + 6 > n:
                 raise JsonSyntaxError("EOF while parsing a string")
             raise JsonSyntaxError("invalid escape")
+        if not build:  # any escape's four hex digits will do (a lone surrogate too)
+            pos += 6
+            continue
         unit = int(data[pos + 2 : pos + 6], 16)
         pos += 6
         if 0xD800 <= unit <= 0xDBFF and data.startswith(b"\\u", pos) and _HEX.match(data, pos + 2):
@@ -150,15 +178,19 @@ def _string(data: bytes, pos: int) -> tuple[str | BadString, int]:
             bad = True  # a lone surrogate: only an ignored value may hold it
             continue
         parts.append(chr(unit))
+    if not build:
+        return None, pos
     if bad:
         return BadString(data[start : pos - 1]), pos
     return "".join(parts), pos
 
 
-def _number(data: bytes, pos: int) -> tuple[int | float, int]:
+def _number(data: bytes, pos: int, build: bool = True) -> tuple[int | float | None, int]:
     m = _NUMBER.match(data, pos)
     if m is None:
         raise JsonSyntaxError("invalid number")
+    if not build:
+        return None, m.end()
     text = m.group()
     if m.group(1) is None and m.group(2) is None:
         if text == b"-0":
@@ -171,41 +203,54 @@ def _number(data: bytes, pos: int) -> tuple[int | float, int]:
 _LITERALS = ((b"true", True), (b"false", False), (b"null", None))
 
 
-def read_json(line: bytes) -> object:
+def read_json(
+    line: bytes, keep: Container[object] | None = None, depth: int | None = None
+) -> object:
     """The value of ``line`` (see the module docstring); JsonSyntaxError when serde_json would
-    not read it as one JSON value."""
+    not read it as one JSON value. With ``keep``, the value of a top-level key not in it is
+    :data:`IGNORED`; with ``depth``, so is an object or array nested deeper than that (the
+    top-level value is at depth 1). What is IGNORED is read for its syntax only."""
     data = line
     n = len(data)
     ws = _ws
+    limit = n if depth is None else depth  # an open container takes at least one byte
     # Containers being filled: (container, pending key) -- the key is None for a list.
     stack: list[tuple[dict[object, object] | list[object], object]] = []
+    # Containers being read inside an IGNORED value, innermost last: ``{`` or ``[`` each (one
+    # byte per level, as serde_json's own scratch stack).
+    ignored = bytearray()
     pos = ws(data, 0)
     while True:
         # --- one value starts at pos
         if pos >= n:
             raise JsonSyntaxError("EOF while parsing a value")
+        build = not ignored and (
+            keep is None or len(stack) != 1 or stack[0][1] in keep or type(stack[0][0]) is list
+        )
         c = data[pos]
         value: object
-        if c == 0x7B:  # {
+        if c in (0x7B, 0x5B):  # { or [
+            build = build and len(stack) < limit
             pos = ws(data, pos + 1)
-            if pos < n and data[pos] == 0x7D:
-                value, pos = {}, pos + 1
-            else:
-                obj: dict[object, object] = {}
-                pos, key = _key(data, pos)
-                stack.append((obj, key))
+            if pos < n and data[pos] == c + 2:  # {} or []: ord("}") == ord("{") + 2
+                value, pos = ({} if c == 0x7B else []), pos + 1
+            elif build:
+                if c == 0x7B:
+                    obj: dict[object, object] = {}
+                    pos, key = _key(data, pos)
+                    stack.append((obj, key))
+                else:
+                    stack.append(([], None))
                 continue
-        elif c == 0x5B:  # [
-            pos = ws(data, pos + 1)
-            if pos < n and data[pos] == 0x5D:
-                value, pos = [], pos + 1
             else:
-                stack.append(([], None))
+                if c == 0x7B:
+                    pos, _ = _key(data, pos, False)
+                ignored.append(c)
                 continue
         elif c == 0x22:
-            value, pos = _string(data, pos + 1)
+            value, pos = _string(data, pos + 1, build)
         elif c == 0x2D or 0x30 <= c <= 0x39:
-            value, pos = _number(data, pos)
+            value, pos = _number(data, pos, build)
         else:
             for word, literal in _LITERALS:
                 if data.startswith(word, pos):
@@ -213,45 +258,56 @@ def read_json(line: bytes) -> object:
                     break
             else:
                 raise JsonSyntaxError("expected value")
+        if not build:
+            value = IGNORED
         # --- the value is complete: store it, then close what it completes
         while True:
-            if not stack:
+            if ignored:  # inside an IGNORED value: nothing is stored
+                is_object = ignored[-1] == 0x7B
+            elif not stack:
                 if ws(data, pos) != n:
                     raise JsonSyntaxError("trailing characters")
                 return value
-            container, key = stack[-1]
-            if isinstance(container, dict):
-                if key in container:
-                    container[key] = Duplicate(value)
-                else:
-                    container[key] = value
             else:
-                container.append(value)
+                container, key = stack[-1]
+                if isinstance(container, dict):
+                    is_object = True
+                    container[key] = Duplicate(value) if key in container else value
+                else:
+                    is_object = False
+                    container.append(value)
             pos = ws(data, pos)
             if pos >= n:
                 raise JsonSyntaxError("EOF while parsing an object or a list")
             c = data[pos]
             if c == 0x2C:  # ,
                 pos = ws(data, pos + 1)
-                if isinstance(container, dict):
-                    pos, key = _key(data, pos)
-                    stack[-1] = (container, key)
+                if is_object:
+                    if ignored:
+                        pos, _ = _key(data, pos, False)
+                    else:
+                        pos, key = _key(data, pos)
+                        stack[-1] = (container, key)
                 elif pos < n and data[pos] == 0x5D:
                     raise JsonSyntaxError("trailing comma")
                 break  # the next value
-            if c == (0x7D if isinstance(container, dict) else 0x5D):
+            if c == (0x7D if is_object else 0x5D):
                 pos += 1
-                stack.pop()
-                value = container
+                if ignored:
+                    ignored.pop()
+                    value = IGNORED
+                else:
+                    stack.pop()
+                    value = container
                 continue
             raise JsonSyntaxError("expected `,` or the end of an object or a list")
 
 
-def _key(data: bytes, pos: int) -> tuple[int, object]:
-    """A key and its colon at ``pos``; (position of the value, key)."""
+def _key(data: bytes, pos: int, build: bool = True) -> tuple[int, object]:
+    """A key and its colon at ``pos``; (position of the value, key: None without ``build``)."""
     if pos >= len(data) or data[pos] != 0x22:
         raise JsonSyntaxError("key must be a string")
-    key, pos = _string(data, pos + 1)
+    key, pos = _string(data, pos + 1, build)
     pos = _ws(data, pos)
     if pos >= len(data) or data[pos] != 0x3A:
         raise JsonSyntaxError("expected `:`")

@@ -47,9 +47,11 @@ from query.entry import (
     _DEP_FIELDS,
     _PACKAGE_DEFAULTS,
     _PACKAGE_FIELDS,
+    _PACKAGE_KEYS,
     _STR_ONLY,
     _U32_MAX,
     CANDIDATE,
+    HUGE_LINE_BYTES,
     INVALID,
     UNSUPPORTED,
     YANKED,
@@ -68,7 +70,21 @@ from query.version import is_version
 if TYPE_CHECKING:
     from query.requirement import Requirement
 
-__all__ = ["classify", "entry_from_mapping", "kept_name_version", "read_line", "read_plain"]
+__all__ = [
+    "PACKAGE_DEPTH",
+    "classify",
+    "entry_from_mapping",
+    "kept_name_version",
+    "read_line",
+    "read_plain",
+]
+
+
+#: The deepest container a field of ``IndexPackage`` can hold: the line (1), ``deps`` (2), one
+#: dependency (3), its ``features`` or ``artifact`` (4); ``features`` and ``features2`` go 3
+#: deep. A deeper one is a type error whatever it holds, so the general reader reads it for its
+#: syntax only (:func:`query.index_json.read_json`'s ``depth``), as it does unknown fields.
+PACKAGE_DEPTH = 4
 
 
 class _Refused(Exception):
@@ -403,10 +419,12 @@ def classify(value: object, raw: bytes = b"", *, memo: EntryMemo | None = None,
     try:
         return _full(value, raw, memo, plain)
     except (_Refused, _Panics) as exc:
-        failure = exc
+        # the words only: the exception's traceback would keep the value alive (a cycle
+        # through this frame) long after this returns, a huge line's fields with it
+        problem, panics = str(exc), isinstance(exc, _Panics)
     found = _minimal(value)
     if found is None:
-        raise EntryError(f"the index line has no usable name and vers ({failure})")
+        raise EntryError(f"the index line has no usable name and vers ({problem})")
     name, vers = found
     rust_version = _fallback(value, "rust_version")
     v = _fallback(value, "v")
@@ -419,9 +437,9 @@ def classify(value: object, raw: bytes = b"", *, memo: EntryMemo | None = None,
         status=status,
         rust_version=rust_version if isinstance(rust_version, str) else None,
         v=version,
-        problem=str(failure),
+        problem=problem,
         raw=raw,
-        panics=isinstance(failure, _Panics),
+        panics=panics,
     )
 
 
@@ -468,10 +486,14 @@ def read_plain(line: bytes) -> object:
 
 def read_line(line: bytes) -> tuple[object, bool]:
     """``line``'s value for :func:`classify` and whether it is plain; JsonSyntaxError (a
-    ParseError) when serde_json would not read it at all."""
-    try:
-        return read_plain(line), True
-    except _Defer:
-        from query.index_json import read_json
+    ParseError) when serde_json would not read it at all. A line over `HUGE_LINE_BYTES` is
+    read by the general reader only, which builds the known fields only, and no container
+    deeper than `PACKAGE_DEPTH` (any type refuses those whatever they hold)."""
+    if len(line) <= HUGE_LINE_BYTES:
+        try:
+            return read_plain(line), True
+        except _Defer:
+            pass
+    from query.index_json import read_json
 
-        return read_json(line), False
+    return read_json(line, _PACKAGE_KEYS, PACKAGE_DEPTH), False

@@ -14,7 +14,9 @@ CI by tests/test_cargo_probe.py). For every row:
 The accelerators (query/entry.py's one-pass reading of ordinary lines, query/index_line.py's
 ``read_plain``) are pinned to the general path (:func:`query.index_line.classify` over
 :func:`query.index_json.read_json`) on every table line, every line of the fixture index and on
-generated lines.
+generated lines. So is the reading of a line over ``query.entry.HUGE_LINE_BYTES`` (the general
+reader alone, building neither unknown fields nor containers deeper than any type reads): every
+row gets cargo's verdict through it too.
 """
 
 from __future__ import annotations
@@ -28,7 +30,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import query.entry
+import query.index_line
 from query.entry import (
+    _PACKAGE_KEYS,
     CANDIDATE,
     INVALID,
     YANKED,
@@ -38,8 +43,8 @@ from query.entry import (
     _Defer,
     entry_from_line,
 )
-from query.index_json import JsonSyntaxError, read_json
-from query.index_line import classify, read_plain
+from query.index_json import IGNORED, Duplicate, JsonSyntaxError, read_json
+from query.index_line import PACKAGE_DEPTH, classify, read_plain
 from query.lockfile import LockedPackage, Lockfile
 from query.names import index_path
 from query.validate import MissingCrate, MissingVersion, Unknown, validate_lockfile
@@ -98,6 +103,26 @@ def test_line_verdict_is_cargos(row: dict[str, Any]) -> None:
     line = raw(row)
     assert ours(line) == row["cargo"], row["reason"]
     # the cache keeps what cargo keeps (every line but the dropped ones), under its version
+    kept = summaries_from_index(line)
+    assert bool(kept) == (row["cargo"] != "dropped")
+    if kept:
+        assert kept == [(entry_from_line(line).vers, line)]
+
+
+@pytest.fixture
+def huge_below_one_byte(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every line is "huge": each goes through the reading of hostile lines only."""
+    monkeypatch.setattr(query.entry, "HUGE_LINE_BYTES", 0)
+    monkeypatch.setattr(query.index_line, "HUGE_LINE_BYTES", 0)
+
+
+@pytest.mark.usefixtures("huge_below_one_byte")
+@pytest.mark.parametrize("row", line_rows(), ids=lambda row: row["why"][:70])
+def test_line_verdict_is_cargos_for_a_huge_line(row: dict[str, Any]) -> None:
+    """The reading of lines over HUGE_LINE_BYTES (general reader only, built lean; the cache
+    path's serde_minimal without the fast reader) gives cargo's verdict on every row."""
+    line = raw(row)
+    assert ours(line) == row["cargo"], row["reason"]
     kept = summaries_from_index(line)
     assert bool(kept) == (row["cargo"] != "dropped")
     if kept:
@@ -209,6 +234,14 @@ def assert_readers_agree(line: bytes) -> None:
     if isinstance(slow, str):
         slow = "dropped"
     assert fast == slow
+    # what the general path builds (known fields, no container deeper than a type reads)
+    try:
+        lean = read_json(line, _PACKAGE_KEYS, PACKAGE_DEPTH)
+    except JsonSyntaxError:
+        with pytest.raises(JsonSyntaxError):
+            read_json(line)
+    else:
+        assert _classified(line, lean, False) == _classified(line, read_json(line), False)
 
 
 @pytest.mark.parametrize("row", TABLE, ids=lambda row: row["why"][:70])
@@ -288,3 +321,67 @@ def test_the_stages_of_entry_from_line() -> None:
         read_plain(repeated)
     escaped = ordinary.replace(b'"yanked":false', b'"y\\u0061nked":true')
     assert entry_from_line(escaped).status == YANKED
+
+
+# --- what the general reader builds -------------------------------------------------------------
+
+KEEP = frozenset({"name", "deps"})
+
+
+@pytest.mark.parametrize(
+    ("text", "depth", "value"),
+    [
+        (
+            '{"name":"a","x":{"y":[1,"\\ud800",{}]},"deps":[]}',
+            None,
+            {"name": "a", "x": IGNORED, "deps": []},
+        ),
+        (
+            '{"x":1,"x":[],"name":"a","name":"b"}',
+            None,
+            {"x": Duplicate(IGNORED), "name": Duplicate("b")},
+        ),
+        ('{"x":"\xff\xfe","n\\u0061me":"a"}', None, {"x": IGNORED, "name": "a"}),
+        ('["a",{"b":[[1]]}]', None, ["a", {"b": [[1]]}]),
+        ('{"deps":[[[["a"]]]],"name":"a"}', 3, {"deps": [[IGNORED]], "name": "a"}),
+        ("[[[[]]],[[[1]]],[[]],{}]", 2, [[IGNORED], [IGNORED], [IGNORED], {}]),
+        ('{"x":' + "[" * 5000 + "]" * 5000 + ',"name":"a"}', 1, {"x": IGNORED, "name": "a"}),
+    ],
+)
+def test_read_json_builds_what_is_kept(text: str, depth: int | None, value: object) -> None:
+    """Unknown top-level keys and containers deeper than ``depth`` stand as IGNORED; a repeated
+    key is still a Duplicate; an empty container is built where it is kept."""
+    assert read_json(text.encode("utf-8", "surrogateescape"), KEEP, depth) == value
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '{"x":"\\q","name":"a"}',  # an invalid escape, even where ignored
+        '{"x":"\\u12","name":"a"}',
+        '{"x":"a\x01b","name":"a"}',  # a raw control character
+        '{"x":[1,],"name":"a"}',  # a trailing comma
+        '{"x":{1:2},"name":"a"}',  # a key that is not a string
+        '{"x":[[[]],"name":"a"}',  # unbalanced
+        '{"x":nul,"name":"a"}',
+        '{"x":01,"name":"a"}',
+        '{"deps":[[[[{"a" 1}]]]],"name":"a"}',  # deeper than depth 2, still read
+    ],
+)
+def test_read_json_checks_the_syntax_of_what_it_ignores(text: str) -> None:
+    """serde_json's ``ignore_value`` checks the syntax of what it skips: so does read_json."""
+    with pytest.raises(JsonSyntaxError):
+        read_json(text.encode(), KEEP, 2)
+    with pytest.raises(JsonSyntaxError):
+        read_json(text.encode())
+
+
+def test_a_huge_line_is_read_lean() -> None:
+    """A line over HUGE_LINE_BYTES never reaches a reader that builds all of it: a huge
+    unknown field, nested deeper than any recursion limit, leaves the line usable."""
+    head = b'{"name":"probe","vers":"1.0.0","deps":[],"cksum":"' + b"a" * 64 + b'","features":{}'
+    depth = query.entry.HUGE_LINE_BYTES
+    line = head + b',"x":' + b"[" * depth + b"]" * depth + b"}"
+    entry = entry_from_line(line)
+    assert (entry.status, entry.raw) == (CANDIDATE, line)
+    assert summaries_from_index(line + b"\n" + line) == [("1.0.0", line), ("1.0.0", line)]

@@ -28,6 +28,12 @@ than the stdlib takes for that many bytes of lines, in each process of a forked 
 refused, invalid UTF-8 refused, ``\\u`` escapes sent to ``serde_minimal``), so the lines kept
 are the same (tests/reliability/test_properties.py runs both).
 
+Memory: a line over :data:`query.entry.HUGE_LINE_BYTES` (a hostile server's) skips the fast
+reader and goes to `serde_minimal` directly, which builds only the top-level ``name`` and
+``vers`` (``keep``); lines are spans of the body (`index_lines`), never copied but one at a
+time, and the ``.cache`` bytes are joined from the spans (`cache.format.serialize_lines`). A
+100 MB single-line body then costs about itself twice (README "Limits").
+
 This is the one place that parses every line of an index file, once per download.
 """
 
@@ -48,14 +54,18 @@ def _reject_constant(name: str) -> object:
     raise ValueError(f"{name} is not JSON")  # NaN, Infinity, -Infinity: serde_json rejects them
 
 
+#: What `serde_minimal` builds of a line in the object form (``IndexPackageMinimum``).
+_MINIMAL_KEYS = frozenset({"name", "vers"})
+
+
 def serde_minimal(line: bytes) -> tuple[str, str] | None:
     """(name, vers) as cargo keeps the line (``IndexPackageMinimum``, or the whole
     ``IndexPackage`` in serde's array form), or None when cargo drops it."""
     from query.index_json import JsonSyntaxError, read_json
-    from query.index_line import kept_name_version
+    from query.index_line import PACKAGE_DEPTH, kept_name_version
 
     try:
-        value = read_json(line)
+        value = read_json(line, _MINIMAL_KEYS, PACKAGE_DEPTH)
     except JsonSyntaxError:
         return None
     return kept_name_version(value)
@@ -111,31 +121,43 @@ def summaries_from_index(
 ) -> list[tuple[str, bytes]]:
     """Split an index file on ``\\n`` and keep each line whose name and version parse;
     ``read`` is a `line_reader` (by default the one for ``len(raw)`` bytes)."""
-    return read_index_file(raw, read)[0]
+    return [(key, raw[start:end]) for key, start, end in index_lines(raw, read)[0]]
 
 
-def read_index_file(
+def index_lines(
     raw: bytes, read: Callable[[bytes], object] | None = None
-) -> tuple[list[tuple[str, bytes]], tuple[str, str] | None]:
-    """`summaries_from_index`, and ``(version, why)`` of a line on which cargo 1.95 panics (a
-    dependency whose package name is empty: query/index_line.py), or None.
+) -> tuple[list[tuple[str, int, int]], tuple[str, str] | None]:
+    """`summaries_from_index` as ``(version, start, end)`` spans of ``raw``, and ``(version,
+    why)`` of a line on which cargo 1.95 panics (a dependency whose package name is empty:
+    query/index_line.py), or None.
 
     cargo parses every line of a file it downloads before it writes its ``.cache``, so one such
     line anywhere makes it crash for any use of the crate, and it never caches the file. Only a
     line holding an empty string ``""`` can be one; of those (empty features are common), only
     one with an empty string where a dependency's name or package goes is classified.
     """
-    pairs: list[tuple[str, bytes]] = []
+    from query.entry import HUGE_LINE_BYTES
+
+    kept: list[tuple[str, int, int]] = []
     crash: tuple[str, str] | None = None
     loads = line_reader(len(raw)) if read is None else read
     # the lines holding an empty string, by their offset (one scan in C; most files have none)
     suspects = _lines_with_empty_strings(raw)
-    at = 0
-    for line in raw.split(b"\n"):
-        start, at = at, at + len(line) + 1
-        if not line.strip():
+    size = len(raw)
+    end = -1
+    while end < size:
+        start = end + 1
+        end = raw.find(b"\n", start)
+        if end < 0:
+            end = size
+        # one line at a time (the whole body when it is one line: not a copy)
+        line = raw if (start, end) == (0, size) else raw[start:end]
+        if end - start > HUGE_LINE_BYTES:
+            data = None  # never built whole: serde_minimal reads name and vers only
+        elif not line.strip():
             continue
-        data = loads(line)
+        else:
+            data = loads(line)
         if type(data) is dict and not _may_hide_duplicate(line):
             name = data.get("name")
             vers = data.get("vers")
@@ -154,8 +176,8 @@ def read_index_file(
             continue
         if not is_version(vers):
             continue
-        pairs.append((vers, line))  # a valid version renders exactly as written
-    return pairs, crash
+        kept.append((vers, start, end))  # a valid version renders exactly as written
+    return kept, crash
 
 
 def _lines_with_empty_strings(raw: bytes) -> set[int]:

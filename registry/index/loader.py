@@ -15,8 +15,7 @@ A file (downloaded, or read from a local index) in which not one line is an inde
 could read (an HTML page from a captive portal, binary junk, an empty body) is not an index
 file: nothing is cached or overwritten, and the crate's answer is `NotAnIndexFileError`
 ("could not check", exit 3). A file with at least one such line is cached as cargo would;
-unless one of its lines makes cargo 1.95 panic (registry/index/index_file.py
-`read_index_file`):
+unless one of its lines makes cargo 1.95 panic (registry/index/index_file.py `index_lines`):
 cargo can then use no version of the crate and caches nothing, and neither do we
 (`UnusableCrateError`).
 
@@ -45,7 +44,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from stat import S_ISREG
 
-from cache.format import CacheFormatError, check_structure, read_header, serialize
+from cache.format import CacheFormatError, check_structure, read_header, serialize_lines
 from cache.freshness import is_fresh, read_max_age
 from cache.integrity import CORRUPT, FOREIGN, VERIFIED, check
 from cache.pathstr import exists
@@ -376,11 +375,11 @@ class IndexLoader:
         self, body: bytes, version: str, read: Callable[[bytes], object] | None = None
     ) -> tuple[bytes | None, tuple[str, str] | None]:
         """The ``.cache`` bytes of an index file (None when no line of it is an index entry),
-        and the line cargo would crash on (`read_index_file`), if any."""
-        from registry.index.index_file import read_index_file
+        and the line cargo would crash on (`index_lines`), if any."""
+        from registry.index.index_file import index_lines
 
-        pairs, crash = read_index_file(body, read)
-        return (serialize(version, pairs) if pairs else None), crash
+        lines, crash = index_lines(body, read)
+        return (serialize_lines(version, body, lines) if lines else None), crash
 
     def _not_an_index_file(self, where: str, body: bytes) -> NotAnIndexFileError:
         start = body[:48].decode("utf-8", "replace")
@@ -512,7 +511,7 @@ class IndexLoader:
         """Build the ``.cache`` bytes of downloaded files and write them (with their max-age
         sidecars), half of them in a forked child when there are many (registry/parallel.py):
         parsing every line of a file and creating it are the bulk of a cold fetch. Also gives,
-        by path, the files cargo would crash on (`read_index_file`; not written)."""
+        by path, the files cargo would crash on (`index_lines`; not written)."""
         if not fetched:
             return {}, {}
         from registry.index.index_file import line_reader

@@ -566,7 +566,7 @@ LOCAL_ODDITIES = {
     "fifo": "not a regular file",  # would block a plain open() for ever
     "dev-zero": "not a regular file",  # a symlink to a device that never ends
     "huge": "over the 256 MiB limit",  # sparse: no disk, no memory
-    "empty": "empty, not an index file",
+    "empty": "it is empty",
     "garbage": "not an index file",
 }
 

@@ -28,6 +28,7 @@ BODIES = {
     b"<body>Please log in.</body></html>\n",
     "binary": bytes(range(256)) * 4,
     "empty": b"",
+    "blank-lines": b"\n\r\n \n",
     "json-but-no-entry": b'{"message": "not found"}\n[1, 2]\n',
 }
 

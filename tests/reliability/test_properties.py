@@ -264,7 +264,7 @@ def test_summaries_keep_exactly_the_lines_cargo_keeps(
     # both readers (stdlib json for small downloads, orjson for large ones) keep the same lines
     for total in (0, STDLIB_JSON_BELOW):
         assert summaries_from_index(raw, line_reader(total)) == expected, total
-    # and so does serde_minimal alone (what lines over LEAN_LINE_BYTES get)
+    # and so does serde_minimal alone (what lines over query.entry.HUGE_LINE_BYTES get)
     assert summaries_from_index(raw, _refuse_every_line) == expected
 
 
