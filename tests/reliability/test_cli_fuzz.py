@@ -49,8 +49,19 @@ from tests.reliability.support import (
 
 FIXTURE_INDEX = REPO / "tests" / "fixtures" / "index"
 PROJECT = REPO / "tests" / "fixtures" / "projects" / "ripgrep"
-#: The environment a run may read, besides each global option's own variable.
-OTHER_ENV = ("REGISTRY_RETRY_SLEEP_MS", "REGISTRY_JOBS", "_REGISTRY_COMPLETE", "http_proxy")
+#: The environment a run may read, besides each global option's own variable (cargo's own:
+#: CARGO_HOME, whose config file may be of any kind, and CARGO_REGISTRIES_<NAME>_{INDEX,TOKEN}).
+OTHER_ENV = (
+    "REGISTRY_RETRY_SLEEP_MS",
+    "REGISTRY_JOBS",
+    "_REGISTRY_COMPLETE",
+    "http_proxy",
+    "CARGO_HOME",
+    "CARGO_REGISTRIES_CRATES_IO_TOKEN",
+    "CARGO_REGISTRIES_MIRROR_INDEX",
+)
+#: Each CARGO_HOME a run may be given, by the kind of its ``config.toml``.
+CARGO_HOMES = ("plain", "garbage", "binary", "empty", "dir", "huge", "replaced", "missing")
 
 
 @dataclass
@@ -90,6 +101,28 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     with (inputs / "huge").open("wb") as handle:
         handle.truncate(300 * 1024 * 1024)  # sparse: no disk, no memory
     (root / "home" / ".cargo").mkdir(parents=True)
+    for kind in CARGO_HOMES:
+        home = root / "cargo-homes" / kind
+        home.mkdir(parents=True)
+        config = home / "config.toml"
+        if kind == "garbage":
+            config.write_text('[source.crates-io]\nreplace-with = \n[[x]\n"\x00')
+        elif kind == "binary":
+            config.write_bytes(bytes(range(256)) * 8)
+        elif kind == "empty":
+            config.write_bytes(b"")
+        elif kind == "dir":
+            config.mkdir()
+        elif kind == "huge":
+            with config.open("wb") as handle:
+                handle.truncate(300 * 1024 * 1024)  # sparse: no disk, no memory
+        elif kind == "replaced":  # crates.io replaced by a source that is not there
+            config.write_text(
+                '[source.crates-io]\nreplace-with = "mirror"\n'
+                '[source.mirror]\nregistry = "sparse+http://127.0.0.1:1/"\n'
+            )
+        elif kind == "missing":
+            home.rmdir()
     (root / "cache-is-a-file").write_text("not a directory\n")
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -212,6 +245,8 @@ def _resolve(world: World, token: str, pipes: list[int]) -> str:
         return str(world.caches[int(token.removeprefix("@cache:"))])
     if token == "@file":
         return str(world.root / "cache-is-a-file")
+    if token.startswith("@cargo-home:"):
+        return str(world.root / "cargo-homes" / token.removeprefix("@cargo-home:"))
     return token
 
 
@@ -276,6 +311,14 @@ def cases(draw: st.DrawFn) -> Case:
         env["REGISTRY_JOBS"] = draw(st.sampled_from(["1", "2", "many"]))
     if draw(st.integers(0, 9)) == 0:
         env["http_proxy"] = "http://127.0.0.1:1/"  # nothing listens: a connect error
+    if draw(st.integers(0, 3)) == 0:
+        env["CARGO_HOME"] = "@cargo-home:" + draw(st.sampled_from(CARGO_HOMES))
+    if draw(st.integers(0, 9)) == 0:
+        env["CARGO_REGISTRIES_CRATES_IO_TOKEN"] = draw(st.sampled_from(["t0ken", "", "ü", "a b"]))
+    if draw(st.integers(0, 9)) == 0:
+        env["CARGO_REGISTRIES_MIRROR_INDEX"] = draw(
+            st.sampled_from(["@server", "sparse+http://127.0.0.1:1/", "", "ftp://x/", "²"])
+        )
     if draw(st.integers(0, 29)) == 0:
         env["_REGISTRY_COMPLETE"] = draw(
             st.sampled_from(["bash_source", "zsh_source", "fish_source", "bash_complete", "x"])
