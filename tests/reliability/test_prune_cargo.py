@@ -4,7 +4,8 @@ cargo ``update --workspace --locked`` (source replacement to the test server) ru
 again while ``registry cache prune`` (every entry is old: ``--older-than 0``) and, in the last
 rounds, ``cache clean`` run in other processes: cargo never fails or warns (it reads and writes
 index caches under the package-cache lock that prune and clean take to remove, and refetches
-what they removed), registry exits 0, and every `.cache` file left parses.
+what they removed), registry exits 0 (saying at most that it waits for the lock cargo holds),
+and every `.cache` file left parses.
 """
 
 from __future__ import annotations
@@ -15,7 +16,14 @@ from pathlib import Path
 import pytest
 
 from tests.httpserver import IndexServer
-from tests.reliability.cachecheck import assert_parses, cache_files, finish, start, temp_files
+from tests.reliability.cachecheck import (
+    WAITING,
+    assert_parses,
+    cache_files,
+    finish,
+    start,
+    temp_files,
+)
 from tests.reliability.support import FIXTURE_INDEX
 from tests.reliability.test_cargo_interop import (
     cargo_binary,
@@ -48,7 +56,12 @@ def test_prune_and_clean_while_cargo_runs(tmp_path: Path) -> None:
             _out, err = cargo_proc.communicate()
             assert cargo_proc.returncode == 0, err
             assert "error" not in err.lower() and "warning" not in err.lower(), err
-            bad = [r for r in ours if r.code != 0 or r.stderr]
+            # nothing on stderr but, maybe, that it waited for the lock cargo held (cargo's words)
+            bad = [
+                r
+                for r in ours
+                if r.code != 0 or any(not x.startswith(WAITING) for x in r.stderr.splitlines())
+            ]
             assert not bad, bad[0].describe()
             removed += sum(
                 int(r.stdout.split()[1])
