@@ -263,10 +263,10 @@ def test_prune_looks_again_under_the_lock(
     fill(store, {"se/rd/serde": 40, "3/l/log": 40})
     real_lock = cache.maintenance.package_cache_lock
 
-    def lock_after_a_use(root: str, timeout: float) -> object:
+    def lock_after_a_use(root: str, timeout: float, on_wait: object = None) -> object:
         reader = IndexStore(store.root_path, DIR)
         assert reader.read("se/rd/serde") is not None  # a use: the access time is refreshed
-        return real_lock(root, timeout)
+        return real_lock(root, timeout, on_wait)
 
     monkeypatch.setattr(cache.maintenance, "package_cache_lock", lock_after_a_use)
     report = prune(store.root_path, older_than_days=30, now=NOW)

@@ -708,7 +708,7 @@ _HEAD = b'{"name":"foo","vers":"1.0.0","features":{}'
 _CKSUM = b',"cksum":"' + b"0" * 64 + b'"'
 
 
-def _line(head: bytes, fill: bytes, close: bytes, tail: bytes) -> Callable[[], bytes]:
+def _huge_line(head: bytes, fill: bytes, close: bytes, tail: bytes) -> Callable[[], bytes]:
     """A body of one line of exactly 100 MB: ``head``, ``fill`` and ``close`` repeated as often
     as fits, then spaces (inside a string, or JSON whitespace) and ``tail``."""
 
@@ -724,11 +724,11 @@ def _line(head: bytes, fill: bytes, close: bytes, tail: bytes) -> Callable[[], b
 #: that is not UTF-8, or ``deps`` nested 50 million deep (cargo's full parse fails, the line is
 #: kept: the version is invalid); 100 MB of one byte (no index file).
 HUGE_BODIES: dict[str, Callable[[], bytes]] = {
-    "ascii-field": _line(_HEAD + _CKSUM + b',"deps":[],"pad":"', b"x", b"", b'"}'),
-    "not-utf8-field": _line(_HEAD + _CKSUM + b',"deps":[],"pad":"', b"\xff", b"", b'"}'),
-    "deep-field": _line(_HEAD + _CKSUM + b',"deps":[],"pad":', b"[", b"]", b"}"),
-    "not-utf8-cksum": _line(_HEAD + b',"deps":[],"cksum":"', b"\xff", b"", b'"}'),
-    "deep-deps": _line(_HEAD + _CKSUM + b',"deps":', b"[", b"]", b"}"),
+    "ascii-field": _huge_line(_HEAD + _CKSUM + b',"deps":[],"pad":"', b"x", b"", b'"}'),
+    "not-utf8-field": _huge_line(_HEAD + _CKSUM + b',"deps":[],"pad":"', b"\xff", b"", b'"}'),
+    "deep-field": _huge_line(_HEAD + _CKSUM + b',"deps":[],"pad":', b"[", b"]", b"}"),
+    "not-utf8-cksum": _huge_line(_HEAD + b',"deps":[],"cksum":"', b"\xff", b"", b'"}'),
+    "deep-deps": _huge_line(_HEAD + _CKSUM + b',"deps":', b"[", b"]", b"}"),
     "no-index-line": lambda: b"x" * HUNDRED_MB,
 }
 #: Peak RSS allowed for a command on a 100 MB body, as a multiple of the body (the interpreter's
