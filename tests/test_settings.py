@@ -309,6 +309,8 @@ def test_http_timeout_falls_back_to_http_timeout_unless_it_does_not_parse(tmp_pa
     config = CargoConfig.discover(tmp_path)
     assert resolve(config, {"HTTP_TIMEOUT": "9"}).timeout == 9.0
     assert resolve(config, {"HTTP_TIMEOUT": "soon"}).timeout == 30.0  # ignored, as cargo does
+    # a request's total deadline follows http.timeout as it follows --timeout (issue 13)
+    assert resolve(config, {"HTTP_TIMEOUT": "9"}).transport_options().total_timeout == 90.0
 
 
 def test_defaults_are_cargos(tmp_path: Path) -> None:
@@ -317,6 +319,7 @@ def test_defaults_are_cargos(tmp_path: Path) -> None:
     assert settings.origins == {}
     options = settings.transport_options()
     assert (options.connect_timeout, options.read_timeout, options.low_speed_limit) == (30, 30, 10)
+    assert options.total_timeout == 300
     assert options.http2 and options.proxy is None and options.ca_file is None
     assert settings.retry == 3 and not settings.offline and settings.color == "auto"
 
