@@ -1026,80 +1026,6 @@ def test_local_index_file_url_forms(
         open_registry("file://elsewhere" + quote(str(root)))
 
 
-# --- downloads built while the rest of the batch is in flight (loader._Overlap) -------------------
-
-
-class Trickling:
-    """Runs each batch on a real transport, then hands its results over as a slow network
-    would: one at a time, the first half each followed by idle turns until the caller has no
-    more work (registry/transport/base.py ``on_idle``), the rest at the end."""
-
-    def __init__(self) -> None:
-        from registry.transport import open_transport
-
-        self.inner = open_transport(10.0, None)
-        self.idle_turns = 0
-
-    def perform(
-        self, requests: Any, on_done: Any = None, on_result: Any = None, on_idle: Any = None
-    ) -> Any:
-        results = self.inner.perform(requests)
-        for i, result in enumerate(results):
-            if on_result is not None:
-                on_result(i, result)
-            while on_idle is not None and i < len(results) // 2 and on_idle():
-                self.idle_turns += 1
-        return results
-
-    def close(self) -> None:
-        self.inner.close()
-
-
-def test_downloads_built_in_idle_turns_are_the_files_built_after_the_batch(
-    make_index_dir: MakeIndexDir,
-    index_server: IndexServer,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    """The overlap's twin is `IndexLoader._build_and_write`: the same bytes on disk, the same
-    answers (a file cargo crashes on, one that is not an index file), whichever built them."""
-    import registry.index.loader as loader_module
-
-    crates: dict[str, Any] = {f"c{i:02}": [line(f"c{i:02}", "1.0.0")] for i in range(40)}
-    empty_name = {
-        "name": "",
-        "req": "^1",
-        "features": [],
-        "optional": False,
-        "default_features": True,
-        "target": None,
-        "kind": "normal",
-    }
-    crates["odd"] = [line("odd", "1.0.0"), line("odd", "1.0.1", deps=[empty_name])]
-    make_index_dir(crates)
-    (index_server.root / index_path("html")).parent.mkdir(parents=True, exist_ok=True)
-    (index_server.root / index_path("html")).write_text("<html>captive portal</html>\n")
-    names = ["odd", "html", "missing", *crates]  # the odd ones among the first half
-
-    def run(cache: Path, transport: Any) -> tuple[dict[str, bytes], list[str], list[str]]:
-        with Registry(index_server.url, cache_dir=cache, transport=transport) as reg:
-            report = reg.fetch(names)
-        files = {
-            str(p.relative_to(cache)): p.read_bytes() for p in cache.rglob("*") if p.is_file()
-        }
-        files.pop(".package-cache", None)
-        return files, sorted(report.errors), sorted(report.not_found)
-
-    trickling = Trickling()
-    overlapped = run(tmp_path / "overlap", trickling)
-    assert trickling.idle_turns >= len(names) // 2 - 2  # the overlap built about half
-    monkeypatch.setattr(loader_module, "_Overlap", lambda loader: None)
-    after = run(tmp_path / "after", Trickling())
-    assert overlapped == after
-    assert overlapped[1] == ["html", "odd"] and overlapped[2] == ["missing"]
-    assert len(overlapped[0]) > 40
-
-
 @pytest.mark.parametrize(
     "config",
     [b"<html>portal</html>", b'{"no-dl": 1}', json.dumps(AUTH_CONFIG).encode()],
@@ -1115,13 +1041,11 @@ def test_nothing_is_written_before_config_json_answers_usably(
     is not one, or that asks for a token the batch went without, leaves the cache empty."""
     crates: dict[str, Any] = {f"c{i:02}": [line(f"c{i:02}", "1.0.0")] for i in range(40)}
     make_index_dir(crates, config=config)
-    trickling = Trickling()
     cache = tmp_path / "cache"
     with (
-        Registry(index_server.url, cache_dir=cache, transport=trickling) as reg,
+        Registry(index_server.url, cache_dir=cache) as reg,
         pytest.raises(RegistryConfigError),
     ):
         reg.fetch(list(crates))
     assert len(index_server.requests) == 41  # config.json and every file, in one batch
-    assert trickling.idle_turns == 0
     assert [p for p in cache.rglob("*") if p.is_file() and ".cache" in p.parts] == []

@@ -40,7 +40,6 @@ from __future__ import annotations
 
 import os
 import time
-from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from stat import S_ISREG
 
@@ -68,7 +67,7 @@ from registry.options import MAX_BODY_BYTES
 if TYPE_CHECKING:
     from typing import Self
 
-    from registry.index.sparse import Early, Fetched, FetchResult, SparseClient
+    from registry.index.sparse import Fetched, FetchResult, SparseClient
     from registry.transport.base import Transport
 
 
@@ -165,7 +164,6 @@ class IndexLoader:
         self,
         items: Sequence[tuple[str, str | None]],
         on_done: Callable[[int], None] | None = None,
-        overlap: _Overlap | None = None,
     ) -> dict[str, FetchResult | RegistryError] | None:
         """Settle config.json: the stored copy when there is one (and no --refresh), else
         fetched, with ``items`` (index paths and cached versions) in the same batch, so that
@@ -202,12 +200,7 @@ class IndexLoader:
                 items = ()
             elif presumed is not None and presumed.get("auth-required") is True:
                 client.auth_required = self._token is not None  # as last time (--refresh)
-            # downloads in this batch are built once config.json has answered usably
-            early = None
-            if overlap is not None:
-                overlap.gate(client.auth_required)
-                early = overlap.hooks()
-            config, results = client.fetch_config_with(items, on_done, early)
+            config, results = client.fetch_config_with(items, on_done)
             if not items:
                 results = None
             parsed = _parse_config(config)
@@ -429,34 +422,19 @@ class IndexLoader:
     ) -> dict[str, bytes | RegistryError]:
         from registry.index.sparse import CacheValid, Fetched, NotFound
 
-        # downloads built and written as they arrive, while the rest are in flight
-        overlap = _Overlap(self) if len(items) >= _PARALLEL_WRITES else None
         # config.json, when it must be fetched, goes in the first batch
-        results = None
-        if self._client is None:
-            results = self._configure(items, self.progress, overlap)
+        results = self._configure(items, self.progress) if self._client is None else None
         if results is None:
-            if overlap is not None:
-                overlap.clear()  # what went with config.json is asked again
-            early = overlap.hooks() if overlap is not None else None
-            results = self._sparse().fetch(items, self.progress, early)
+            results = self._sparse().fetch(items, self.progress)
         out: dict[str, bytes | RegistryError] = {}
         writes: dict[str, bytes | None] = {}
         max_ages: dict[str, int] = {}
         fresh: list[str] = []
         # read from cargo <= 1.84's directory (cache/store.py, "Seeding"), now confirmed
         adopted: dict[str, bytes | None] = {}
-        done = overlap.done if overlap is not None else set()
         built, crashes = self._build_and_write(
-            [
-                (rel, result)
-                for rel, result in results.items()
-                if isinstance(result, Fetched) and rel not in done
-            ]
+            [(rel, result) for rel, result in results.items() if isinstance(result, Fetched)]
         )
-        if overlap is not None:
-            built.update(overlap.built)
-            crashes.update(overlap.crashes)
         for rel, result in results.items():
             name = rel.rsplit("/", 1)[-1]
             if isinstance(result, Fetched):
@@ -594,76 +572,6 @@ class IndexLoader:
             end = fresh[0] + fresh[1]
             until = end if until is None else min(until, end)
         return until
-
-
-class _Overlap:
-    """Downloads built and written one at a time while the rest of their batch is in flight
-    (the transport's idle turns, `Transport.perform`): on a cold fetch the writes then overlap
-    the transfers instead of following them. What is left when the batch ends goes to
-    `IndexLoader._build_and_write` (two processes), its twin
-    (tests/test_client.py ``test_downloads_built_in_idle_turns_...``).
-
-    When config.json is in the batch (`gate`), nothing is written before its answer has come
-    and is usable: a JSON object with a ``dl`` string, and no ``auth-required`` that the batch
-    went without (then everything is asked again, with the token)."""
-
-    def __init__(self, loader: IndexLoader) -> None:
-        from registry.index.index_file import line_reader
-        from registry.index.sparse import CONFIG
-
-        self._config = CONFIG
-        self._loader = loader
-        self._queue: deque[tuple[str, Fetched]] = deque()
-        # the stdlib json (loaded anyway): orjson's import would cost more than its speed
-        # buys in idle time (docs/performance.md, STDLIB_JSON_BELOW)
-        self._read = line_reader(0)
-        self.done: set[str] = set()
-        self.built: dict[str, bytes] = {}
-        self.crashes: dict[str, tuple[str, str]] = {}
-        self._open = True
-        self._with_token = False
-
-    def hooks(self) -> Early:
-        return self.take, self.step
-
-    def gate(self, with_token: bool) -> None:
-        """config.json is in the batch (sent with the token or not): wait for its answer."""
-        self._open = False
-        self._with_token = with_token
-
-    def take(self, rel: str, fetched: Fetched) -> None:
-        if rel == self._config:
-            parsed = _parse_config(fetched.body)
-            auth = parsed is not None and parsed.get("auth-required") is True
-            self._open = parsed is not None and (self._with_token or not auth)
-            return
-        self._queue.append((rel, fetched))
-
-    def clear(self) -> None:
-        self._queue.clear()
-        self.done.clear()
-        self.built.clear()
-        self.crashes.clear()
-        self._open = True
-
-    def step(self) -> bool:
-        """Build and write the oldest waiting download; False when none waits (or config.json
-        has not answered yet)."""
-        if not self._queue or not self._open:
-            return False
-        rel, fetched = self._queue.popleft()
-        loader = self._loader
-        data, crash = loader._build(fetched.body, fetched.index_version, self._read)
-        self.done.add(rel)
-        if data is None:  # not an index file: nothing written (the batch's caller says so)
-            return True
-        if crash is not None:  # cargo never caches such a file: neither do we
-            self.crashes[rel] = crash
-            return True
-        self.built[rel] = data
-        ages = {rel: fetched.max_age} if fetched.max_age else {}
-        loader._write_problems(loader.store.write_many({rel: data}, ages, record_sums=True))
-        return True
 
 
 def _too_large(size: int) -> str:

@@ -50,7 +50,7 @@ RETRY_AFTER_CAP = 10.0
 NOT_FOUND_STATUSES = frozenset({404, 410, 451})
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 # config.json's key among a batch's index paths (which always contain a "/").
-CONFIG = "config.json"
+_CONFIG = "config.json"
 BODY_EXCERPT = 200
 
 
@@ -69,9 +69,6 @@ class NotFound(Record):
 
 
 FetchResult = CacheValid | Fetched | NotFound
-#: (on_fetched, on_idle): work on downloads while the rest of a batch is in flight
-#: (`SparseClient.fetch`).
-Early = tuple[Callable[[str, Fetched], None], Callable[[], bool]]
 
 
 def index_version(headers: Mapping[str, str]) -> str:
@@ -227,36 +224,25 @@ class SparseClient:
         pending: Sequence[_Pending],
         with_auth: bool,
         on_done: Callable[[int], None] | None = None,
-        early: Early | None = None,
     ) -> list[HttpResponse | TransportError]:
         requests = [
             HttpRequest(p.url, self._headers(p.url, p.conditional, with_auth)) for p in pending
         ]
         self.requests_made += len(requests)
-        if early is None:
-            if on_done is None:
-                return self._transport.perform(requests)
-            return self._transport.perform(requests, on_done)
-        on_fetched, on_idle = early
-
-        def on_result(i: int, outcome: HttpResponse | TransportError) -> None:
-            # a 200 is final (no redirect, no retry): what `_interpret` makes of it, at once
-            if isinstance(outcome, HttpResponse) and outcome.status == 200:
-                on_fetched(pending[i].key, _fetched(outcome))
-
-        return self._transport.perform(requests, on_done, on_result, on_idle)
+        if on_done is None:
+            return self._transport.perform(requests)
+        return self._transport.perform(requests, on_done)
 
     def _run(
         self,
         pending: list[_Pending],
         with_auth: bool,
         on_done: Callable[[int], None] | None = None,
-        early: Early | None = None,
     ) -> dict[str, HttpResponse | RegistryError]:
         """Perform requests with redirects and retries; the final response or error per key."""
         done: dict[str, HttpResponse | RegistryError] = {}
         while pending:
-            outcomes = self._perform(pending, with_auth, on_done, early)
+            outcomes = self._perform(pending, with_auth, on_done)
             again: list[_Pending] = []
             delay = 0.0
             for item, outcome in zip(pending, outcomes, strict=True):
@@ -320,20 +306,17 @@ class SparseClient:
         self,
         items: Sequence[tuple[str, str | None]],
         on_done: Callable[[int], None] | None = None,
-        early: Early | None = None,
     ) -> tuple[bytes, dict[str, FetchResult | RegistryError] | None]:
         """GET config.json with cargo's 401 dance (§4.5), and ``items`` (as :meth:`fetch`) in
         the same batch: no round trip of its own before the index files. Returns config.json's
         raw body and the items' results, or None for them when the dance switched
         authentication on (they went without the token: ask again with :meth:`fetch`). The
-        caller still reads the body: an ``auth-required`` it sets also means asking again.
-        ``early`` as for :meth:`fetch` (what it was handed is void when the items' results
-        are)."""
+        caller still reads the body: an ``auth-required`` it sets also means asking again."""
         url = self.base_url + "config.json"
         auth_before = self.auth_required
-        pending = [_Pending(CONFIG, url, ()), *self._pending(items)]
-        raw = self._run(pending, self.auth_required, _skip_config(pending, on_done), early)
-        result = raw.pop(CONFIG)
+        pending = [_Pending(_CONFIG, url, ()), *self._pending(items)]
+        raw = self._run(pending, self.auth_required, _skip_config(pending, on_done))
+        result = raw.pop(_CONFIG)
         if (
             isinstance(result, HttpResponse)
             and result.status in (400, 401, 403)
@@ -347,7 +330,7 @@ class SparseClient:
                     )
             else:
                 self.auth_required = True
-                result = self._run([_Pending(CONFIG, url, ())], True)[CONFIG]
+                result = self._run([_Pending(_CONFIG, url, ())], True)[_CONFIG]
         if isinstance(result, RegistryError):
             raise self._redacted(result)
         if result.status in (401, 403) and self.auth_required:
@@ -371,20 +354,13 @@ class SparseClient:
         self,
         items: Sequence[tuple[str, str | None]],
         on_done: Callable[[int], None] | None = None,
-        early: Early | None = None,
     ) -> dict[str, FetchResult | RegistryError]:
         """Fetch index paths; ``items`` pairs each path with its cached index version or None.
 
         A None version means "no usable cache": the request is unconditional, and a 304 answer
         is an error.
-
-        ``early`` = (on_fetched, on_idle): ``on_fetched(path, Fetched)`` gets each download as
-        it completes, while the rest are in flight (config.json's too, under its name, in
-        :meth:`fetch_config_with`), and ``on_idle()`` a turn whenever the transport would
-        wait (see `Transport.perform`), so that work on downloads overlaps the transfers. The
-        results still hold every download.
         """
-        raw = self._run(self._pending(items), self.auth_required, on_done, early)
+        raw = self._run(self._pending(items), self.auth_required, on_done)
         return self._results(raw, dict(items))
 
     def _pending(self, items: Sequence[tuple[str, str | None]]) -> list[_Pending]:
@@ -423,7 +399,7 @@ class SparseClient:
             return outcome
         status = outcome.status
         if status == 200:
-            return _fetched(outcome)
+            return Fetched(outcome.body, index_version(outcome.headers), max_age(outcome.headers))
         if status == 304:
             if version is None:
                 return HttpStatusError(
@@ -451,10 +427,6 @@ class SparseClient:
                 "pass a token with --token or REGISTRY_TOKEN"
             )
         return _status_error(outcome, self._token)
-
-
-def _fetched(response: HttpResponse) -> Fetched:
-    return Fetched(response.body, index_version(response.headers), max_age(response.headers))
 
 
 def _skip_config(

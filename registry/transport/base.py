@@ -94,18 +94,10 @@ class Transport(Protocol):
         self,
         requests: Sequence[HttpRequest],
         on_done: Callable[[int], None] | None = None,
-        on_result: Callable[[int, HttpResponse | TransportError], None] | None = None,
-        on_idle: Callable[[], bool] | None = None,
     ) -> list[HttpResponse | TransportError]:
         """Run all requests concurrently; one result per request, in the same order.
 
         ``on_done(n)`` is called as ``n`` more requests finish (for progress displays).
-        ``on_result(i, result)`` is called with ``requests[i]``'s result as soon as it is known,
-        in the calling thread, while the rest of the batch is still in flight (so that work on
-        it overlaps the transfers). ``on_idle()`` is called, in the calling thread, when the
-        transport would otherwise wait for the network: it does a short piece of work (a few
-        ms at most) and returns True, or returns False when it has none (a transport may
-        never call it). An exception either raises ends the batch.
         """
         ...
 

@@ -29,9 +29,7 @@ libcurl still honours `no_proxy`/`NO_PROXY` ("" turns every proxy off). `ca_file
 and `proxy_ca_file` set `CAINFO`, `CAPATH` and `PROXY_CAINFO` (http.rs:59-66).
 
 The event loop is the plain `perform` loop over the lanes: run each lane's `multi.perform()`,
-collect finished transfers (handing each result to ``on_result`` at once), then, when none
-finished, give ``on_idle`` a turn (the caller's work on earlier results, overlapping the
-transfers: a cold fetch builds and writes cache files there) or wait on every lane's sockets for
+collect finished transfers, then, when none finished, wait on every lane's sockets for
 at most the earliest `multi.timeout()` (ignoring that timeout stalls HTTP/2 by a second, see
 shared/spec/http-clients.md).
 """
@@ -247,8 +245,6 @@ class CurlTransport:
         self,
         requests: Sequence[HttpRequest],
         on_done: Callable[[int], None] | None = None,
-        on_result: Callable[[int, HttpResponse | TransportError], None] | None = None,
-        on_idle: Callable[[], bool] | None = None,
     ) -> list[HttpResponse | TransportError]:
         if self._closed:
             raise RuntimeError("CurlTransport is closed")
@@ -256,8 +252,6 @@ class CurlTransport:
 
         def finished(index: int, result: HttpResponse | TransportError) -> None:
             results[index] = result
-            if on_result is not None:
-                on_result(index, result)
 
         queue: deque[int] = deque(range(len(requests)))
         try:
@@ -284,8 +278,6 @@ class CurlTransport:
                             break
                     done += self._collect(lane, finished)
                 if done == 0:
-                    if on_idle is not None and on_idle():
-                        continue  # poll the lanes again before more of it, or waiting
                     self._wait(busy)
                 elif on_done is not None:
                     on_done(done)

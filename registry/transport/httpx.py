@@ -188,11 +188,8 @@ class HttpxTransport:
         self,
         requests: Sequence[HttpRequest],
         on_done: Callable[[int], None] | None = None,
-        on_result: Callable[[int, HttpResponse | TransportError], None] | None = None,
-        on_idle: Callable[[], bool] | None = None,
     ) -> list[HttpResponse | TransportError]:
-        """As `Transport.perform`; ``on_idle`` is never called (this thread blocks on the
-        workers' results)."""
+        """As `Transport.perform`."""
         if self._closed:
             raise RuntimeError("HttpxTransport is closed")
         results: list[HttpResponse | TransportError | None] = [None] * len(requests)
@@ -201,8 +198,6 @@ class HttpxTransport:
             results[index] = result
             if on_done is not None:
                 on_done(1)
-            if on_result is not None:
-                on_result(index, result)
 
         if len(requests) <= 1:
             for index, request in enumerate(requests):
