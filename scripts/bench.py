@@ -383,6 +383,9 @@ class Context:
     baseline: str | None = None
     baseline_python: str | None = None
     baseline_dirs: list[str] = field(default_factory=list)
+    # whether the baseline has the modules the shim patches (an install from before the
+    # restructure has neither registry.transport.base nor query.record)
+    baseline_shims: bool = False
 
 
 def baseline_twin(ctx: Context, command: str) -> str | None:
@@ -392,7 +395,7 @@ def baseline_twin(ctx: Context, command: str) -> str | None:
     if command.startswith(q(ctx.registry)):
         return command.replace(q(ctx.registry), q(ctx.baseline), 1)
     shimmed = q(ctx.python, "-c") + " " + shlex.quote(H2_SHIM)[:40]
-    if command.startswith(shimmed):
+    if command.startswith(shimmed) and ctx.baseline_shims:
         return command.replace(q(ctx.python), q(ctx.baseline_python), 1)
     return None
 
@@ -1127,6 +1130,9 @@ def main(argv: list[str] | None = None) -> int:
         ctx.baseline = str(base_registry)
         ctx.baseline_python = base_python
         ctx.baseline_dirs = compile_packages(base_python)
+        probe = [base_python, "-c", "import registry.transport.base, query.record"]
+        shims = subprocess.run(probe, check=False, capture_output=True)
+        ctx.baseline_shims = shims.returncode == 0
         log(f"baseline: {base_registry} ({', '.join(ctx.baseline_dirs)})")
 
     lock = open(workdir / ".bench.lock", "w")  # noqa: SIM115 - held until exit
