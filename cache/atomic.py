@@ -25,7 +25,14 @@ if TYPE_CHECKING:
 
     StrPath = str | PathLike[str]
 
-__all__ = ["TEMP_MARKER", "is_temp_name", "remove_stale_temps", "temp_name_for", "write_atomic"]
+__all__ = [
+    "TEMP_MARKER",
+    "create_temp",
+    "is_temp_name",
+    "remove_stale_temps",
+    "temp_name_for",
+    "write_atomic",
+]
 
 TEMP_MARKER = ".tmp-"
 _HEX = "0123456789abcdef"
@@ -44,30 +51,43 @@ def is_temp_name(name: str) -> bool:
     return bool(sep and rand) and pid.isdigit() and not rand.strip(_HEX)
 
 
-def write_atomic(path: StrPath, data: bytes, finish: Callable[[int], bool] | None = None) -> bool:
+def create_temp(path: StrPath) -> str:
+    """Create an empty temp file for ``path`` (and ``path``'s missing parent directories) and
+    return its name, for a `write_atomic` of ``path`` to come (its ``temp``). Creating files is
+    most of what writing a cache costs (the data are small), so a writer that knows which files
+    it will write can create them while it waits for their data (registry/index/loader.py:
+    while the downloads are in flight). OSError propagates; a temp never used must be removed
+    by its creator (or, left by a killed process, by `remove_stale_temps`)."""
+    tmp, fd = _open_temp(os.fspath(path))
+    os.close(fd)
+    return tmp
+
+
+def write_atomic(
+    path: StrPath,
+    data: bytes,
+    finish: Callable[[int], bool] | None = None,
+    temp: str | None = None,
+) -> bool:
     """Replace ``path`` with ``data`` atomically, creating parent directories as needed.
 
     ``finish``, if given, is called with the temp file's descriptor once the data are written,
-    before the rename (to set an xattr); its result is returned (else False). On any failure
-    the temp file is removed and the OSError propagates; the old file, if any, is left
-    untouched. No fsync.
+    before the rename (to set an xattr); its result is returned (else False). ``temp`` is a temp
+    file made for ``path`` by `create_temp` (one is created here when it is None or has vanished);
+    it is used up either way. On any failure the temp file is removed and the OSError
+    propagates; the old file, if any, is left untouched. No fsync.
     """
     target = os.fspath(path)
-    parent, name = os.path.split(target)
-    if not name:
-        raise IsADirectoryError(21, "not a file path", target)
-    tmp = os.path.join(parent, temp_name_for(name))
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC
-    try:
+    tmp = fd = None
+    if temp is not None:
         try:
-            fd = os.open(tmp, flags, 0o666)
+            fd = os.open(temp, os.O_WRONLY | os.O_TRUNC | os.O_NOFOLLOW | os.O_CLOEXEC)
+            tmp = temp
         except FileNotFoundError:
-            if not parent:
-                raise
-            # Directories are created only when missing: a makedirs per write costs a syscall
-            # per path level on every one of hundreds of writes.
-            os.makedirs(parent, exist_ok=True)
-            fd = os.open(tmp, flags, 0o666)
+            pass
+    try:
+        if tmp is None or fd is None:
+            tmp, fd = _open_temp(target)
         try:
             view = memoryview(data)
             while view:
@@ -79,9 +99,29 @@ def write_atomic(path: StrPath, data: bytes, finish: Callable[[int], bool] | Non
         return finished
     except BaseException:
         # already gone or never created: the original error is the one to report
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
+        if tmp is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
         raise
+
+
+def _open_temp(target: str) -> tuple[str, int]:
+    """A new temp file next to ``target`` (parent directories created when missing), open for
+    writing: its name and descriptor."""
+    parent, name = os.path.split(target)
+    if not name:
+        raise IsADirectoryError(21, "not a file path", target)
+    tmp = os.path.join(parent, temp_name_for(name))
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC
+    try:
+        return tmp, os.open(tmp, flags, 0o666)
+    except FileNotFoundError:
+        if not parent:
+            raise
+        # Directories are created only when missing: a makedirs per write costs a syscall
+        # per path level on every one of hundreds of writes.
+        os.makedirs(parent, exist_ok=True)
+        return tmp, os.open(tmp, flags, 0o666)
 
 
 def remove_stale_temps(root: StrPath, older_than: float | None = None) -> int:

@@ -37,7 +37,8 @@ from __future__ import annotations
 import contextlib
 import os
 
-from cache.atomic import is_temp_name, write_atomic
+from cache.atomic import create_temp, is_temp_name, write_atomic
+from cache.format import CacheFormatError, read_header
 from cache.freshness import write_max_age
 from cache.integrity import read_record, set_record
 from cache.integrity import record as integrity_record
@@ -64,6 +65,8 @@ CACHEDIR_TAG = (
 SEED_MARKER = "seeded-from"
 
 _READ_FLAGS = os.O_RDONLY | os.O_CLOEXEC
+# Enough for any header `peek_version` meets in practice (an ETag or a Last-Modified date).
+_PEEK_BYTES = 512
 
 
 class CacheReadError(OSError):
@@ -197,6 +200,26 @@ class IndexStore:
         finally:
             os.close(fd)
 
+    def peek_version(self, rel: str) -> str | None:
+        """The index version in the header of ``.cache/<rel>`` of this directory (not a
+        seed's), read from its first bytes only; None when there is no such file or its header
+        cannot be read that way. What a conditional request needs, at a fraction of a full read:
+        whoever trusts the entry must still read it whole (`read_with_record`) and check it."""
+        try:
+            fd = os.open(self.cache_path(rel), _READ_FLAGS)
+        except OSError:
+            return None
+        try:
+            head = os.read(fd, _PEEK_BYTES)
+        except OSError:
+            return None
+        finally:
+            os.close(fd)
+        try:
+            return read_header(head)[0]
+        except CacheFormatError:  # e.g. a header longer than the bytes read
+            return None
+
     def read(self, rel: str) -> bytes | None:
         """The bytes of ``.cache/<rel>`` (or of the seed's, see `read_with_record`), or None if
         there is no such file.
@@ -307,6 +330,7 @@ class IndexStore:
         max_ages: Mapping[str, int] | None = None,
         *,
         record_sums: bool = False,
+        temps: Mapping[str, str] | None = None,
     ) -> list[str]:
         """Store (bytes) or delete (None) each ``.cache/<rel>``, under one lock acquisition.
 
@@ -315,9 +339,11 @@ class IndexStore:
         `.cache` files), each written file also gets its integrity sidecar, after the file
         itself; a deleted one loses it. Returns warnings for what could not be written (and
         writes what it can); raises ValueError only for invalid index paths or max-ages, before
-        touching anything.
+        touching anything. ``temps`` are temp files made by `reserve` for some of the rels:
+        those written use theirs up.
         """
         max_ages = max_ages or {}
+        temps = temps or {}
         plan = [
             (rel, self.cache_path(rel), self.sidecar_path(rel), data) for rel, data in items.items()
         ]
@@ -342,10 +368,12 @@ class IndexStore:
                         if is_dir(path) and not is_symlink(path):
                             os.rmdir(path)  # a directory where a cache file belongs: never ours
                         recorded = write_atomic(
-                            path, data, _recorder(data) if record_sums else None
+                            path, data, _recorder(data) if record_sums else None, temps.get(rel)
                         )
                 except OSError as exc:
                     warnings.append(_write_failure(path, exc))
+                    if rel in temps:  # write_atomic removes it; not if it never got there
+                        self.release((temps[rel],))
                     continue
                 self._seeded.discard(rel)
                 if record_sums and (data is None or not recorded):
@@ -354,6 +382,30 @@ class IndexStore:
 
         self._locked(apply, warnings)
         return warnings
+
+    def reserve(self, rels: Iterable[str]) -> dict[str, str]:
+        """Empty temp files for the ``.cache/<rel>`` files about to be written, by rel: for
+        `write_many`'s ``temps`` (cache/atomic.py `create_temp`: creating the files, and their
+        directories, is most of what writing them costs, and can be done while their data are
+        still on the way). Call it holding the lock (`holding_lock`), as the writes will be.
+        Best effort: a rel whose temp cannot be created is left out (its write makes one), and
+        without the lock nothing is reserved (nothing will be written). What is not used up
+        must go to `release`."""
+        temps: dict[str, str] = {}
+        if self._held != []:  # not inside holding_lock, or the lock could not be taken
+            return temps
+        for rel in rels:
+            try:
+                temps[rel] = create_temp(self.cache_path(rel))
+            except OSError:  # ValueError (an invalid rel) propagates
+                continue
+        return temps
+
+    def release(self, temps: Iterable[str]) -> None:
+        """Remove temp files of `reserve` that no write used up (gone already: fine)."""
+        for temp in temps:
+            with contextlib.suppress(OSError):
+                os.unlink(temp)
 
     def touch_fresh(self, rels: Iterable[str], max_ages: Mapping[str, int]) -> list[str]:
         """After a 304: restart the freshness clock of each rel (no max-age: remove it)."""

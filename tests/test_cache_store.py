@@ -331,9 +331,9 @@ def test_write_many_holds_the_lock_once(store: IndexStore, monkeypatch: pytest.M
     real_write = write_atomic
     real_lock = package_cache_lock
 
-    def spying_write(path: Path, data: bytes, finish: Any = None) -> bool:
+    def spying_write(path: Path, data: bytes, finish: Any = None, temp: Any = None) -> bool:
         seen.append(cargo_try(lock_path))  # what cargo would get right now
-        return real_write(path, data, finish)
+        return real_write(path, data, finish, temp)
 
     def counting_lock(root: Path, timeout: float = 60.0, on_wait: Any = None) -> Any:
         acquisitions.append(root)
@@ -547,3 +547,93 @@ def test_xattr_record_wins_over_a_stale_sidecar(store: IndexStore) -> None:
     found = store.read_with_record("1/a")
     assert found is not None and found[1] == record(_CACHE_BYTES)
     assert check(*found) == VERIFIED
+
+
+# --- writes prepared ahead (reserve), versions read from headers alone (peek_version) ----------
+
+
+def test_write_atomic_into_a_created_temp(tmp_path: Path) -> None:
+    from cache.atomic import create_temp
+
+    target = tmp_path / "a" / "b" / "file"
+    temp = create_temp(target)  # the directories are made with it
+    assert is_temp_name(os.path.basename(temp)) and os.path.getsize(temp) == 0
+    assert write_atomic(target, b"data", temp=temp) is False
+    assert target.read_bytes() == b"data"
+    assert os.listdir(target.parent) == ["file"]  # the temp was used up
+    # a temp that vanished meanwhile (swept, or used by another write): a new one is made
+    assert write_atomic(target, b"again", temp=temp) is False
+    assert target.read_bytes() == b"again"
+    assert os.listdir(target.parent) == ["file"]
+
+
+def test_reserve_needs_the_lock_and_writes_use_it_up(store: IndexStore) -> None:
+    rels = ["se/rd/serde", "3/f/foo", "ab/cd/abcd"]
+    assert store.reserve(rels) == {}  # outside holding_lock: nothing will be written
+    with store.holding_lock():
+        temps = store.reserve(rels)
+        assert sorted(temps) == sorted(rels)
+        for rel, temp in temps.items():
+            assert os.path.dirname(temp) == os.path.dirname(store.cache_path(rel))
+            assert os.path.isfile(temp)
+        warnings = store.write_many({"se/rd/serde": b"one", "3/f/foo": b"two"}, temps=temps)
+        assert warnings == []
+        store.release([temps["ab/cd/abcd"]])
+    assert store.read("se/rd/serde") == b"one" and store.read("3/f/foo") == b"two"
+    assert not [p for p in Path(store.dir_path).rglob("*") if is_temp_name(p.name)]
+    store.release(temps.values())  # already gone: fine
+
+
+def test_reserve_when_the_lock_cannot_be_taken(store: IndexStore) -> None:
+    with package_cache_lock(Path(store.root_path)):
+        blocked = IndexStore(store.root_path, os.path.basename(store.dir_path), lock_timeout=0.1)
+        with blocked.holding_lock() as held:
+            assert held is False
+            assert blocked.reserve(["se/rd/serde"]) == {}
+
+
+def test_a_failed_write_removes_its_reserved_temp(
+    store: IndexStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def failing(*_args: Any, **_kwargs: Any) -> bool:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    with store.holding_lock():
+        temps = store.reserve(["se/rd/serde"])
+        monkeypatch.setattr(cache.store, "write_atomic", failing)
+        warnings = store.write_many({"se/rd/serde": b"x"}, temps=temps)
+    assert any("se/rd/serde" in w and "No space left on device" in w for w in warnings)
+    assert not os.path.exists(temps["se/rd/serde"])
+
+
+def _header(version: str) -> bytes:
+    return b"\x03\x02\x00\x00\x00" + version.encode() + b"\x00"
+
+
+@pytest.mark.parametrize(
+    ("content", "version"),
+    [
+        pytest.param(_header('etag: "abc"') + b"1.0.0\x00{}\x00", 'etag: "abc"', id="etag"),
+        pytest.param(
+            _header("last-modified: Tue, 01 Oct 2019 10:00:00 GMT"),
+            "last-modified: Tue, 01 Oct 2019 10:00:00 GMT",
+            id="last-modified-no-entries",
+        ),
+        pytest.param(_header("Unknown") + b"garbage after", "Unknown", id="body-not-checked"),
+        pytest.param(_header('etag: "' + "x" * 600 + '"'), None, id="header-past-512-bytes"),
+        pytest.param(b"\x02\x02\x00\x00\x00v\x00", None, id="other-cache-version"),
+        pytest.param(b"\x03\x02\x00\x00\x00\xff\xfe\x00", None, id="version-not-utf8"),
+        pytest.param(b"", None, id="empty"),
+    ],
+)
+def test_peek_version(store: IndexStore, content: bytes, version: str | None) -> None:
+    path = Path(store.cache_path("se/rd/serde"))
+    path.parent.mkdir(parents=True)
+    path.write_bytes(content)
+    assert store.peek_version("se/rd/serde") == version
+
+
+def test_peek_version_of_a_missing_entry_or_a_directory(store: IndexStore) -> None:
+    assert store.peek_version("se/rd/serde") is None
+    os.makedirs(store.cache_path("se/rd/serde"))
+    assert store.peek_version("se/rd/serde") is None

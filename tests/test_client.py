@@ -985,6 +985,32 @@ def test_fetch_report(
     assert (report.downloaded, report.unchanged, report.cached) == (0, 2, 0)
 
 
+def test_cold_fetch_leaves_no_temp_files(
+    make_index_dir: Any, index_server: IndexServer, cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A cold fetch creates the temp files of what it will write while the requests are in
+    flight (registry/index/loader.py): whatever does not come back as an index file (404, a
+    server error, not an index file, a line cargo crashes on) leaves none behind, in the
+    forked half of the batch too."""
+    monkeypatch.setenv("REGISTRY_RETRY_SLEEP_MS", "0")
+    crates = {f"crate{i:02d}": [line(f"crate{i:02d}", "1.0.0")] for i in range(40)}
+    make_index_dir(crates)
+    index_server.write(index_path("junk"), "<html>not an index</html>\n")
+    crash = line("crashy", "1.0.0", deps=[{"name": "", "req": "^1"}])
+    index_server.write(index_path("crashy"), json.dumps(crash) + "\n")
+    index_server.faults["fa/il/failing"] = [Fault.status(500)] * 4
+    names = [*crates, "nope", "junk", "crashy", "failing"]
+    with Registry(index_server.url, cache_dir=cache) as reg:
+        report = reg.fetch(names)
+    assert report.downloaded == 40
+    assert report.not_found == ("nope",)
+    assert sorted(report.errors) == ["crashy", "failing", "junk"]
+    files = [p for p in cache.rglob("*") if p.is_file()]
+    assert not [p for p in files if ".tmp-" in p.name]
+    written = {p.name for p in files if "/.cache/" in str(p)}
+    assert written == set(crates)
+
+
 def test_fetch_bad_name_is_a_usage_error(
     index: Path, index_server: IndexServer, open_registry: Callable[..., Registry]
 ) -> None:

@@ -530,3 +530,55 @@ def test_server_switches(index_server: IndexServer) -> None:
     assert again.status == 304
     assert bare.status == 200
     assert "last-modified" not in bare.headers
+
+
+def test_while_waiting_runs_once_before_any_answer(
+    make_transport: MakeTransport, index_server: IndexServer
+) -> None:
+    """``while_waiting`` runs once, with the requests on their way: here before any of them is
+    answered (the server holds each answer back a little)."""
+    paths = [index_path(f"ww{i}") for i in range(6)]
+    for path in paths:
+        index_server.write(path, "x\n")
+        index_server.faults[path] = [Fault.stall(0.3)]
+    done: list[int] = []
+    calls: list[int] = []
+    results = make_transport().perform(
+        [HttpRequest(index_server.url + p) for p in paths],
+        done.append,
+        lambda: calls.append(sum(done)),
+    )
+    assert calls == [0]
+    assert sum(done) == 6
+    assert [r.status for r in results if isinstance(r, HttpResponse)] == [200] * 6
+
+
+@pytest.mark.parametrize("count", [0, 1])
+def test_while_waiting_runs_once_however_small_the_batch(
+    make_transport: MakeTransport, index_server: IndexServer, count: int
+) -> None:
+    index_server.write(index_path("one"), "x\n")
+    calls: list[None] = []
+    requests = [HttpRequest(index_server.url + index_path("one"))] * count
+    results = make_transport().perform(requests, None, lambda: calls.append(None))
+    assert calls == [None]
+    assert len(results) == count
+
+
+@pytest.mark.parametrize(
+    ("url", "count", "lanes"),
+    [
+        ("https://h/", 0, 0),
+        ("https://h/", 1, 1),
+        ("https://h/", 100, 1),
+        ("https://h/", 101, 2),
+        ("https://h/", 699, 7),
+        ("https://h/", 5000, 8),  # max_connections_per_host
+        ("http://h/", 1, 1),  # HTTP/1.1: two transfers per connection
+        ("http://h/", 3, 2),
+        ("http://h/", 100, 8),
+    ],
+)
+def test_a_batch_spreads_over_the_lanes_that_hold_it(url: str, count: int, lanes: int) -> None:
+    with CurlTransport(TransportOptions()) as transport:
+        assert transport._lanes_wanted([HttpRequest(url)] * count) == lanes

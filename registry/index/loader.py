@@ -164,6 +164,7 @@ class IndexLoader:
         self,
         items: Sequence[tuple[str, str | None]],
         on_done: Callable[[int], None] | None = None,
+        while_waiting: Callable[[], None] | None = None,
     ) -> dict[str, FetchResult | RegistryError] | None:
         """Settle config.json: the stored copy when there is one (and no --refresh), else
         fetched, with ``items`` (index paths and cached versions) in the same batch, so that
@@ -200,7 +201,7 @@ class IndexLoader:
                 items = ()
             elif presumed is not None and presumed.get("auth-required") is True:
                 client.auth_required = self._token is not None  # as last time (--refresh)
-            config, results = client.fetch_config_with(items, on_done)
+            config, results = client.fetch_config_with(items, on_done, while_waiting)
             if not items:
                 results = None
             parsed = _parse_config(config)
@@ -279,11 +280,26 @@ class IndexLoader:
         out: dict[str, bytes | RegistryError] = {}
         to_fetch: list[tuple[str, str | None]] = []
         cached: dict[str, bytes] = {}
+        # versions read from the entries' headers alone (see below), by rel
+        peeked: dict[str, str] = {}
         now = time.time()
         for rel in rels:
             if rel in self._data and not force:
                 out[rel] = self._data[rel]
                 continue
+            if (
+                self.source.kind != LOCAL
+                and not self.offline
+                and (force or (self.refresh and rel not in self._revalidated))
+            ):
+                # asked about whatever it holds: its conditional request needs only the version
+                # in its header, and the entry is read whole and checked while the request is in
+                # flight (`_fetch`)
+                peek = self.store.peek_version(rel)
+                if peek is not None:
+                    peeked[rel] = peek
+                    to_fetch.append((rel, peek))
+                    continue
             data, version, unreadable = self._read_cached(rel)
             if self.source.kind == LOCAL:
                 out[rel] = self._load_local(rel, data, version)
@@ -308,7 +324,7 @@ class IndexLoader:
                         continue
             to_fetch.append((rel, version))
         if to_fetch:
-            out.update(self._fetch_coalesced(to_fetch, cached))
+            out.update(self._fetch_coalesced(to_fetch, cached, peeked))
         return out
 
     def _offline_answer(
@@ -395,14 +411,17 @@ class IndexLoader:
         self._write_problems(self.store.write_many(items, max_ages, record_sums=True))
 
     def _fetch_coalesced(
-        self, items: list[tuple[str, str | None]], cached: dict[str, bytes]
+        self,
+        items: list[tuple[str, str | None]],
+        cached: dict[str, bytes],
+        peeked: dict[str, str],
     ) -> dict[str, bytes | RegistryError]:
         """`_fetch`, with the entries missing from the cache coalesced under the lock."""
-        missing = [rel for rel, _ in items if rel not in cached]
+        missing = [rel for rel, _ in items if rel not in cached and rel not in peeked]
         if not missing:
-            return self._fetch(items, cached)
-        revalidate = [item for item in items if item[0] in cached]
-        out = self._fetch(revalidate, cached) if revalidate else {}
+            return self._fetch(items, cached, peeked=peeked)
+        revalidate = [item for item in items if item[0] in cached or item[0] in peeked]
+        out = self._fetch(revalidate, cached, peeked=peeked) if revalidate else {}
         with self.store.holding_lock():
             still_missing: list[tuple[str, str | None]] = []
             for rel in missing:
@@ -414,18 +433,68 @@ class IndexLoader:
                 out[rel] = self._data[rel] = data
                 self._revalidated.add(rel)
             if still_missing:
-                out.update(self._fetch(still_missing, {}))
+                out.update(self._fetch(still_missing, {}, reserve=True))
         return out
 
     def _fetch(
-        self, items: list[tuple[str, str | None]], cached: dict[str, bytes]
+        self,
+        items: list[tuple[str, str | None]],
+        cached: dict[str, bytes],
+        reserve: bool = False,
+        peeked: dict[str, str] | None = None,
+    ) -> dict[str, bytes | RegistryError]:
+        """Fetch ``items`` and store what comes back, doing what needs no answer while the
+        requests are in flight (`Transport.perform`'s ``while_waiting``):
+
+        * ``reserve`` (the files are missing and the lock is held): create their temp files
+          (`IndexStore.reserve`), so that writing them after the downloads costs less;
+        * ``peeked`` (entries whose requests went out with the version read from their header
+          alone): read each whole and check it into ``cached``. One that fails (or changed in
+          between) is not what its request asked about: a 304 for it is asked again,
+          unconditionally."""
+        temps: dict[str, str] = {}
+        broken: set[str] = set()
+        done = False
+
+        def prepare() -> None:
+            nonlocal done
+            if done:
+                return
+            done = True
+            if reserve:
+                temps.update(self.store.reserve(rel for rel, _ in items))
+            for rel, version in (peeked or {}).items():
+                data, found, _unreadable = self._read_cached(rel)
+                if data is not None and found == version:
+                    cached[rel] = data
+                else:
+                    broken.add(rel)
+
+        try:
+            return self._fetch_into(items, cached, prepare, temps, broken)
+        finally:
+            self.store.release(temps.values())  # those no write used up
+
+    def _fetch_into(
+        self,
+        items: list[tuple[str, str | None]],
+        cached: dict[str, bytes],
+        prepare: Callable[[], None],
+        temps: dict[str, str],
+        broken: set[str],
     ) -> dict[str, bytes | RegistryError]:
         from registry.index.sparse import CacheValid, Fetched, NotFound
 
         # config.json, when it must be fetched, goes in the first batch
-        results = self._configure(items, self.progress) if self._client is None else None
+        results = None
+        if self._client is None:
+            results = self._configure(items, self.progress, prepare)
         if results is None:
-            results = self._sparse().fetch(items, self.progress)
+            results = self._sparse().fetch(items, self.progress, prepare)
+        prepare()  # when the transport did not
+        again = [(rel, None) for rel in broken if isinstance(results.get(rel), CacheValid)]
+        if again:
+            results.update(self._sparse().fetch(again))
         out: dict[str, bytes | RegistryError] = {}
         writes: dict[str, bytes | None] = {}
         max_ages: dict[str, int] = {}
@@ -433,8 +502,11 @@ class IndexLoader:
         # read from cargo <= 1.84's directory (cache/store.py, "Seeding"), now confirmed
         adopted: dict[str, bytes | None] = {}
         built, crashes = self._build_and_write(
-            [(rel, result) for rel, result in results.items() if isinstance(result, Fetched)]
+            [(rel, result) for rel, result in results.items() if isinstance(result, Fetched)],
+            temps,
         )
+        for rel in built:  # their temps are used up by their writes
+            temps.pop(rel, None)
         for rel, result in results.items():
             name = rel.rsplit("/", 1)[-1]
             if isinstance(result, Fetched):
@@ -484,12 +556,13 @@ class IndexLoader:
         return out
 
     def _build_and_write(
-        self, fetched: list[tuple[str, Fetched]]
+        self, fetched: list[tuple[str, Fetched]], temps: dict[str, str]
     ) -> tuple[dict[str, bytes], dict[str, tuple[str, str]]]:
         """Build the ``.cache`` bytes of downloaded files and write them (with their max-age
-        sidecars), half of them in a forked child when there are many (registry/parallel.py):
-        parsing every line of a file and creating it are the bulk of a cold fetch. Also gives,
-        by path, the files cargo would crash on (`index_lines`; not written)."""
+        sidecars; into their ``temps`` when reserved), half of them in a forked child when there
+        are many (registry/parallel.py): parsing every line of a file and creating it are the
+        bulk of a cold fetch. Also gives, by path, the files cargo would crash on
+        (`index_lines`; not written)."""
         if not fetched:
             return {}, {}
         from registry.index.index_file import line_reader
@@ -512,7 +585,8 @@ class IndexLoader:
                     continue
                 built[rel] = data
             ages = {rel: f.max_age for rel, f in part if f.max_age and rel in built}
-            return built, self.store.write_many(built, ages, record_sums=True), crashes
+            problems = self.store.write_many(built, ages, record_sums=True, temps=temps)
+            return built, problems, crashes
 
         if self.store.lock_held:  # a child shares this process's acquisition
             halves = split_map(work, fetched, min_items=_PARALLEL_WRITES, weight=_body_size)

@@ -224,11 +224,14 @@ class SparseClient:
         pending: Sequence[_Pending],
         with_auth: bool,
         on_done: Callable[[int], None] | None = None,
+        while_waiting: Callable[[], None] | None = None,
     ) -> list[HttpResponse | TransportError]:
         requests = [
             HttpRequest(p.url, self._headers(p.url, p.conditional, with_auth)) for p in pending
         ]
         self.requests_made += len(requests)
+        if while_waiting is not None:
+            return self._transport.perform(requests, on_done, while_waiting)
         if on_done is None:
             return self._transport.perform(requests)
         return self._transport.perform(requests, on_done)
@@ -238,11 +241,14 @@ class SparseClient:
         pending: list[_Pending],
         with_auth: bool,
         on_done: Callable[[int], None] | None = None,
+        while_waiting: Callable[[], None] | None = None,
     ) -> dict[str, HttpResponse | RegistryError]:
-        """Perform requests with redirects and retries; the final response or error per key."""
+        """Perform requests with redirects and retries; the final response or error per key.
+        ``while_waiting`` goes with the first attempt (`Transport.perform`)."""
         done: dict[str, HttpResponse | RegistryError] = {}
         while pending:
-            outcomes = self._perform(pending, with_auth, on_done)
+            outcomes = self._perform(pending, with_auth, on_done, while_waiting)
+            while_waiting = None
             again: list[_Pending] = []
             delay = 0.0
             for item, outcome in zip(pending, outcomes, strict=True):
@@ -306,6 +312,7 @@ class SparseClient:
         self,
         items: Sequence[tuple[str, str | None]],
         on_done: Callable[[int], None] | None = None,
+        while_waiting: Callable[[], None] | None = None,
     ) -> tuple[bytes, dict[str, FetchResult | RegistryError] | None]:
         """GET config.json with cargo's 401 dance (§4.5), and ``items`` (as :meth:`fetch`) in
         the same batch: no round trip of its own before the index files. Returns config.json's
@@ -315,7 +322,7 @@ class SparseClient:
         url = self.base_url + "config.json"
         auth_before = self.auth_required
         pending = [_Pending(_CONFIG, url, ()), *self._pending(items)]
-        raw = self._run(pending, self.auth_required, _skip_config(pending, on_done))
+        raw = self._run(pending, self.auth_required, _skip_config(pending, on_done), while_waiting)
         result = raw.pop(_CONFIG)
         if (
             isinstance(result, HttpResponse)
@@ -354,13 +361,14 @@ class SparseClient:
         self,
         items: Sequence[tuple[str, str | None]],
         on_done: Callable[[int], None] | None = None,
+        while_waiting: Callable[[], None] | None = None,
     ) -> dict[str, FetchResult | RegistryError]:
         """Fetch index paths; ``items`` pairs each path with its cached index version or None.
 
         A None version means "no usable cache": the request is unconditional, and a 304 answer
-        is an error.
+        is an error. ``while_waiting`` is `Transport.perform`'s (the first attempt's).
         """
-        raw = self._run(self._pending(items), self.auth_required, on_done)
+        raw = self._run(self._pending(items), self.auth_required, on_done, while_waiting)
         return self._results(raw, dict(items))
 
     def _pending(self, items: Sequence[tuple[str, str | None]]) -> list[_Pending]:

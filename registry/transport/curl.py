@@ -216,6 +216,10 @@ class _Lane:
         self.active: dict[pycurl.Curl, _Transfer] = {}
 
 
+def _load(lane: _Lane) -> int:
+    return len(lane.active)
+
+
 class CurlTransport:
     """A `Transport` on long-lived `pycurl.CurlMulti` lanes. Not thread-safe."""
 
@@ -245,6 +249,7 @@ class CurlTransport:
         self,
         requests: Sequence[HttpRequest],
         on_done: Callable[[int], None] | None = None,
+        while_waiting: Callable[[], None] | None = None,
     ) -> list[HttpResponse | TransportError]:
         if self._closed:
             raise RuntimeError("CurlTransport is closed")
@@ -254,19 +259,25 @@ class CurlTransport:
             results[index] = result
 
         queue: deque[int] = deque(range(len(requests)))
+        want = self._lanes_wanted(requests)
         try:
             while True:
                 while queue:
                     request = requests[queue[0]]
-                    lane = self._lane_for(request)
+                    lane = self._lane_for(request, want)
                     if lane is None:
                         break
                     index = queue.popleft()
+                    idle = not lane.active
                     early = self._start(lane, index, request)
                     if early is not None:
                         finished(index, early)
                         if on_done is not None:
                             on_done(1)
+                    elif idle:
+                        # its connection (or reuse check) starts now, while the rest of the
+                        # batch's transfers are still being set up
+                        lane.multi.perform()
                 busy = [lane for lane in self._lanes if lane.active]
                 if not busy:
                     break
@@ -278,6 +289,10 @@ class CurlTransport:
                             break
                     done += self._collect(lane, finished)
                 if done == 0:
+                    if while_waiting is not None:
+                        while_waiting()
+                        while_waiting = None
+                        continue  # the sockets may have become ready meanwhile
                     self._wait(busy)
                 elif on_done is not None:
                     on_done(done)
@@ -288,18 +303,33 @@ class CurlTransport:
                     lane.multi.remove_handle(handle)
                     handle.close()
                 lane.active.clear()
+        if while_waiting is not None:
+            while_waiting()
         done_results = [r for r in results if r is not None]
         assert len(done_results) == len(requests)
         return done_results
 
     # --- internals --------------------------------------------------------------------------
 
-    def _lane_for(self, request: HttpRequest) -> _Lane | None:
-        """The first lane with room for ``request`` (opening one when allowed), or None."""
+    def _lanes_wanted(self, requests: Sequence[HttpRequest]) -> int:
+        """How many lanes a batch spreads over: as many as hold it in one round trip (HTTP/2:
+        ``ceil(n / 100)``; HTTP/1.1: every lane), within `max_connections_per_host`."""
+        if not requests:
+            return 0
+        scheme = requests[0].url.partition(":")[0].lower()
+        room = _STREAMS_PER_CONNECTION if self._may_multiplex(scheme) else _HTTP1_PER_CONNECTION
+        return min(self._options.max_connections_per_host, -(-len(requests) // room))
+
+    def _lane_for(self, request: HttpRequest, want: int) -> _Lane | None:
+        """A lane with room for ``request``, or None: a new one while fewer than ``want`` are
+        open (so that every connection of the batch starts with its first transfer, not after
+        the transfers of the lanes before it are set up), else the least busy, else a new one
+        when allowed."""
         scheme = request.url.partition(":")[0].lower()
         multiplex = self._may_multiplex(scheme)
         room = _STREAMS_PER_CONNECTION if multiplex else _HTTP1_PER_CONNECTION
-        for lane in self._lanes:
+        if self._lanes and len(self._lanes) >= want:
+            lane = min(self._lanes, key=_load)
             if len(lane.active) < room:
                 return lane
         if len(self._lanes) < self._options.max_connections_per_host:

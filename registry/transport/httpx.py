@@ -188,6 +188,7 @@ class HttpxTransport:
         self,
         requests: Sequence[HttpRequest],
         on_done: Callable[[int], None] | None = None,
+        while_waiting: Callable[[], None] | None = None,
     ) -> list[HttpResponse | TransportError]:
         """As `Transport.perform`."""
         if self._closed:
@@ -208,6 +209,9 @@ class HttpxTransport:
                     max_workers=self._workers, thread_name_prefix="registry-http"
                 )
             futures = {self._executor.submit(self._one, r): i for i, r in enumerate(requests)}
+            if while_waiting is not None:
+                while_waiting()
+                while_waiting = None
             try:
                 # results are handed over in this thread, as they complete
                 for future in as_completed(futures):
@@ -215,6 +219,8 @@ class HttpxTransport:
             finally:
                 for future in futures:
                     future.cancel()
+        if while_waiting is not None:
+            while_waiting()
         return [r for r in results if r is not None]
 
     # --- internals --------------------------------------------------------------------------
