@@ -608,7 +608,8 @@ def bench_network(
     ctx: Context, servers: Servers, profile: Profile, src: Path
 ) -> tuple[list[Row], list[str]]:
     """Cold fetch and revalidation of one project over a network profile (TLS + HTTP/2 + gzip,
-    an added round trip): registry against cargo, as in the loopback rows."""
+    an added round trip): registry and the floor (scripts/floor.py) against cargo, as in the
+    loopback rows."""
     name = src.name
     ctx.project = f"{name} @ {profile.label}"
     tag = f"{name}-{profile.kind}{profile.rtt_ms:g}"
@@ -624,15 +625,17 @@ def bench_network(
     homes = {k: w / "cargo-home" / f"{tag}-{k}" for k in ("cold", "warm")}
     for home in homes.values():
         cargo_home(home, url)
-    caches = {k: w / "registry-cache" / f"{tag}-{k}" for k in ("cold", "warm")}
+    caches = {k: w / "registry-cache" / f"{tag}-{k}" for k in ("cold", "warm", "floor")}
     for cache in caches.values():
         shutil.rmtree(cache, ignore_errors=True)
-    # cargo trusts the throwaway CA through its own setting; registry's CLI through the shim
+    # cargo trusts the throwaway CA through its own setting; registry's CLI through the shim,
+    # the floor through --cacert
     env = dict(ctx.env, CARGO_HTTP_CAINFO=str(servers.tls.ca))
     cold_env = dict(env, CARGO_HOME=str(homes["cold"]))
     warm_env = dict(env, CARGO_HOME=str(homes["warm"]))
     cargo, py = ctx.cargo, ctx.python
     reg = (py, "-c", shim(ca_file=str(servers.tls.ca)), "--index-url", url)
+    floor_ca = ("--cacert", servers.tls.ca)
 
     log(f"{ctx.project}: warming cargo and registry caches")
     warmed = run(
@@ -674,6 +677,11 @@ def bench_network(
                 q(*reg, "--cache-dir", caches["cold"], "fetch", "--lockfile", lock),
                 set_aside(ctx.trash, [caches["cold"]], restore),
             ),
+            (
+                "floor cold (scripts/floor.py)",
+                q(py, FLOOR, "cold", url, caches["floor"], lock, *floor_ca),
+                set_aside(ctx.trash, [caches["floor"]], restore),
+            ),
         ],
         cold_env,
     )
@@ -688,6 +696,13 @@ def bench_network(
             cold_target,
         )
     ]
+    rows += floor_rows(
+        "cold fetch",
+        ctx.project,
+        s["cargo generate-lockfile"],
+        s["registry fetch"],
+        s["floor cold (scripts/floor.py)"],
+    )
     s = hyperfine(
         ctx,
         f"{tag}-revalidate",
@@ -700,6 +715,11 @@ def bench_network(
             (
                 "registry --refresh fetch",
                 q(*reg, "--cache-dir", warm, "--refresh", "fetch", "--lockfile", lock),
+                None,
+            ),
+            (
+                "floor revalidate (scripts/floor.py)",
+                q(py, FLOOR, "revalidate", url, warm, lock, *floor_ca),
                 None,
             ),
         ],
@@ -715,6 +735,13 @@ def bench_network(
             s["registry --refresh fetch"],
             revalidate_target,
         )
+    )
+    rows += floor_rows(
+        "revalidation",
+        ctx.project,
+        s["cargo update --dry-run"],
+        s["registry --refresh fetch"],
+        s["floor revalidate (scripts/floor.py)"],
     )
     notes = [
         f"{ctx.project}: cold cargo fetched {cache_files(homes['cold'])} index files (fresh "

@@ -27,7 +27,7 @@ from types import TracebackType
 
 import pytest
 
-__all__ = ["Nginx", "nginx_binary", "require_nginx", "world_readable"]
+__all__ = ["Nginx", "nginx_binary", "readable_copy", "require_nginx", "world_readable"]
 
 
 def nginx_binary() -> str | None:
@@ -62,6 +62,13 @@ def world_readable(root: Path) -> None:
                 os.chmod(parent, mode | 0o001)
             except PermissionError:
                 break
+
+
+def readable_copy(source: Path, target: Path) -> Path:
+    """A copy of the tree ``source`` at ``target`` that nginx's workers can read."""
+    shutil.copytree(source, target)
+    world_readable(target)
+    return target
 
 
 def _same_user() -> str:
