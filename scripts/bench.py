@@ -1079,14 +1079,17 @@ def render(
         "itself ≤ 50 ms.",
         "⁴ the floor is `scripts/floor.py`: the least a Python process fetching through pycurl "
         "(the transport the design mandates) takes for the same files. It loads libcurl, scans "
-        "the lockfile, requests config.json and then every file (conditional requests when "
-        "revalidating, 8 connections), and on a cold run writes the `.cache` files in two "
-        "processes; it checks nothing, keeps no integrity records, takes no lock and handles no "
-        'errors. "floor vs cargo" bounds the ratio any such client can reach; in the "registry '
-        'vs floor" row the baseline column holds the floor.',
+        "the lockfile, requests config.json with every file in one batch (conditional requests "
+        "when revalidating) over lanes of one connection each, as registry does, with "
+        "timeouts, and on a cold run writes the `.cache` files in two processes; it checks "
+        "nothing, keeps no integrity records, takes no lock, and a failed transfer only fails "
+        'the run. "floor vs cargo" bounds the ratio any such client can reach; in the '
+        '"registry vs floor" row the baseline column holds the floor.',
         "",
         "Cold runs: `--prepare` empties the cache (cargo: `$CARGO_HOME/registry`, "
-        "`.package-cache*`, `.global-cache`; registry: its `--cache-dir`) and puts the original "
+        "`.package-cache*`, `.global-cache`; registry: its `--cache-dir`) by moving it aside "
+        "(deleted between rounds, then `sync`: this disk is mounted with `discard`, and a run "
+        "right after an `rm -rf` of ~1,100 inodes pays for it) and puts the original "
         "Cargo.lock back. `cargo generate-lockfile` resolves afresh (newest compatible "
         "versions), so it does not fetch exactly the lockfile's set of files:",
         "",
