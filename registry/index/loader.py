@@ -40,7 +40,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from stat import S_ISREG
 
 from cache.format import CacheFormatError, check_structure, read_header, serialize_lines
@@ -164,7 +164,7 @@ class IndexLoader:
         self,
         items: Sequence[tuple[str, str | None]],
         on_done: Callable[[int], None] | None = None,
-        while_waiting: Callable[[], None] | None = None,
+        while_waiting: Callable[[], bool] | None = None,
     ) -> dict[str, FetchResult | RegistryError] | None:
         """Settle config.json: the stored copy when there is one (and no --refresh), else
         fetched, with ``items`` (index paths and cached versions) in the same batch, so that
@@ -444,57 +444,38 @@ class IndexLoader:
         peeked: dict[str, str] | None = None,
     ) -> dict[str, bytes | RegistryError]:
         """Fetch ``items`` and store what comes back, doing what needs no answer while the
-        requests are in flight (`Transport.perform`'s ``while_waiting``):
-
-        * ``reserve`` (the files are missing and the lock is held): create their temp files
-          (`IndexStore.reserve`), so that writing them after the downloads costs less;
-        * ``peeked`` (entries whose requests went out with the version read from their header
-          alone): read each whole and check it into ``cached``. One that fails (or changed in
-          between) is not what its request asked about: a 304 for it is asked again,
-          unconditionally."""
-        temps: dict[str, str] = {}
-        broken: set[str] = set()
-        done = False
-
-        def prepare() -> None:
-            nonlocal done
-            if done:
-                return
-            done = True
-            if reserve:
-                temps.update(self.store.reserve(rel for rel, _ in items))
-            for rel, version in (peeked or {}).items():
-                data, found, _unreadable = self._read_cached(rel)
-                if data is not None and found == version:
-                    cached[rel] = data
-                else:
-                    broken.add(rel)
-
+        requests are in flight (`_WhileInFlight`): ``reserve`` (the files are missing and the
+        lock is held) their temp files, check ``peeked`` entries (whose requests went out with
+        the version read from their header alone) whole into ``cached``."""
+        work = _WhileInFlight(
+            self.store,
+            self._read_cached,
+            [rel for rel, _ in items] if reserve else [],
+            peeked or {},
+            cached,
+        )
         try:
-            return self._fetch_into(items, cached, prepare, temps, broken)
+            return self._fetch_into(items, cached, work)
         finally:
-            self.store.release(temps.values())  # those no write used up
+            self.store.release(work.temps.values())  # those no write used up
 
     def _fetch_into(
-        self,
-        items: list[tuple[str, str | None]],
-        cached: dict[str, bytes],
-        prepare: Callable[[], None],
-        temps: dict[str, str],
-        broken: set[str],
+        self, items: list[tuple[str, str | None]], cached: dict[str, bytes], work: _WhileInFlight
     ) -> dict[str, bytes | RegistryError]:
         from registry.index.sparse import CacheValid, Fetched, NotFound
 
         # config.json, when it must be fetched, goes in the first batch
         results = None
         if self._client is None:
-            results = self._configure(items, self.progress, prepare)
+            results = self._configure(items, self.progress, work)
         if results is None:
-            results = self._sparse().fetch(items, self.progress, prepare)
-        prepare()  # when the transport did not
-        again = [(rel, None) for rel in broken if isinstance(results.get(rel), CacheValid)]
+            results = self._sparse().fetch(items, self.progress, work)
+        work.finish()
+        # a peeked entry that is not what its request asked about: its 304 says nothing
+        again = [(rel, None) for rel in work.broken if isinstance(results.get(rel), CacheValid)]
         if again:
             results.update(self._sparse().fetch(again))
+        temps = work.temps
         out: dict[str, bytes | RegistryError] = {}
         writes: dict[str, bytes | None] = {}
         max_ages: dict[str, int] = {}
@@ -646,6 +627,66 @@ class IndexLoader:
             end = fresh[0] + fresh[1]
             until = end if until is None else min(until, end)
         return until
+
+
+#: Entries per slice of `_WhileInFlight`'s work: a few ms, between two looks at the network.
+_SLICE = 32
+
+
+class _WhileInFlight:
+    """What a batch does while its requests are in flight, as `Transport.perform`'s
+    ``while_waiting``: one slice of `_SLICE` entries per call, whenever the transport has nothing
+    else to do, so that an answer waits at most one slice (on loopback, answers come almost at
+    once and little of it runs in flight).
+
+    * Reserve the temp files of missing entries (`IndexStore.reserve`): creating files is most
+      of what writing them costs. What is not reserved when the answers are in is written
+      without one (in the forked half of the writes, too).
+    * Check peeked entries whole (`IndexLoader._read_cached`) into ``cached``; one that fails,
+      or changed since its header was read, goes to `broken` (its 304 says nothing about it).
+      What is not checked in flight is checked by `finish`.
+    """
+
+    def __init__(
+        self,
+        store: IndexStore,
+        read_cached: Callable[[str], tuple[bytes | None, str | None, bool]],
+        reserve: list[str],
+        peeked: dict[str, str],
+        cached: dict[str, bytes],
+    ) -> None:
+        self.temps: dict[str, str] = {}
+        self.broken: set[str] = set()
+        self._store = store
+        self._read_cached = read_cached
+        self._reserve = reserve
+        self._unchecked = dict(peeked)
+        self._cached = cached
+        self._slices = self._work()
+
+    def __call__(self) -> bool:
+        """One slice; False when nothing is left."""
+        return next(self._slices, False)
+
+    def finish(self) -> None:
+        self._check(list(self._unchecked))
+
+    def _work(self) -> Iterator[bool]:
+        for start in range(0, len(self._reserve), _SLICE):
+            self.temps.update(self._store.reserve(self._reserve[start : start + _SLICE]))
+            yield True
+        while self._unchecked:
+            self._check(list(self._unchecked)[:_SLICE])
+            yield True
+
+    def _check(self, rels: list[str]) -> None:
+        for rel in rels:
+            version = self._unchecked.pop(rel)
+            data, found, _unreadable = self._read_cached(rel)
+            if data is not None and found == version:
+                self._cached[rel] = data
+            else:
+                self.broken.add(rel)
 
 
 def _too_large(size: int) -> str:

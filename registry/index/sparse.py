@@ -224,7 +224,7 @@ class SparseClient:
         pending: Sequence[_Pending],
         with_auth: bool,
         on_done: Callable[[int], None] | None = None,
-        while_waiting: Callable[[], None] | None = None,
+        while_waiting: Callable[[], bool] | None = None,
     ) -> list[HttpResponse | TransportError]:
         requests = [
             HttpRequest(p.url, self._headers(p.url, p.conditional, with_auth)) for p in pending
@@ -241,7 +241,7 @@ class SparseClient:
         pending: list[_Pending],
         with_auth: bool,
         on_done: Callable[[int], None] | None = None,
-        while_waiting: Callable[[], None] | None = None,
+        while_waiting: Callable[[], bool] | None = None,
     ) -> dict[str, HttpResponse | RegistryError]:
         """Perform requests with redirects and retries; the final response or error per key.
         ``while_waiting`` goes with the first attempt (`Transport.perform`)."""
@@ -312,7 +312,7 @@ class SparseClient:
         self,
         items: Sequence[tuple[str, str | None]],
         on_done: Callable[[int], None] | None = None,
-        while_waiting: Callable[[], None] | None = None,
+        while_waiting: Callable[[], bool] | None = None,
     ) -> tuple[bytes, dict[str, FetchResult | RegistryError] | None]:
         """GET config.json with cargo's 401 dance (§4.5), and ``items`` (as :meth:`fetch`) in
         the same batch: no round trip of its own before the index files. Returns config.json's
@@ -361,7 +361,7 @@ class SparseClient:
         self,
         items: Sequence[tuple[str, str | None]],
         on_done: Callable[[int], None] | None = None,
-        while_waiting: Callable[[], None] | None = None,
+        while_waiting: Callable[[], bool] | None = None,
     ) -> dict[str, FetchResult | RegistryError]:
         """Fetch index paths; ``items`` pairs each path with its cached index version or None.
 

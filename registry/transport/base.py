@@ -94,16 +94,16 @@ class Transport(Protocol):
         self,
         requests: Sequence[HttpRequest],
         on_done: Callable[[int], None] | None = None,
-        while_waiting: Callable[[], None] | None = None,
+        while_waiting: Callable[[], bool] | None = None,
     ) -> list[HttpResponse | TransportError]:
         """Run all requests concurrently; one result per request, in the same order.
 
         ``on_done(n)`` is called as ``n`` more requests finish (for progress displays).
-        ``while_waiting()`` is called once, as soon as the requests are on their way (as many as
-        go at once) and before the transport first waits for an answer (or, if none had to be
-        waited for, before it returns): work that needs no response, done while the first round
-        trip is in flight.
-        """
+        ``while_waiting()`` is called, once the requests are on their way (as many as go at
+        once), whenever the transport would otherwise wait for the network, as long as it
+        returns True: one slice of work that needs no answer (a few ms), done while the round
+        trips are in flight. It may be left with slices undone (answers came first) or never
+        called (nothing to wait for): the caller finishes what it must."""
         ...
 
     def close(self) -> None:

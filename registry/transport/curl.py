@@ -249,7 +249,7 @@ class CurlTransport:
         self,
         requests: Sequence[HttpRequest],
         on_done: Callable[[int], None] | None = None,
-        while_waiting: Callable[[], None] | None = None,
+        while_waiting: Callable[[], bool] | None = None,
     ) -> list[HttpResponse | TransportError]:
         if self._closed:
             raise RuntimeError("CurlTransport is closed")
@@ -290,9 +290,9 @@ class CurlTransport:
                     done += self._collect(lane, finished)
                 if done == 0:
                     if while_waiting is not None:
-                        while_waiting()
-                        while_waiting = None
-                        continue  # the sockets may have become ready meanwhile
+                        if not while_waiting():
+                            while_waiting = None
+                        continue  # a look at the sockets between two slices
                     self._wait(busy)
                 elif on_done is not None:
                     on_done(done)
@@ -303,8 +303,6 @@ class CurlTransport:
                     lane.multi.remove_handle(handle)
                     handle.close()
                 lane.active.clear()
-        if while_waiting is not None:
-            while_waiting()
         done_results = [r for r in results if r is not None]
         assert len(done_results) == len(requests)
         return done_results

@@ -188,7 +188,7 @@ class HttpxTransport:
         self,
         requests: Sequence[HttpRequest],
         on_done: Callable[[int], None] | None = None,
-        while_waiting: Callable[[], None] | None = None,
+        while_waiting: Callable[[], bool] | None = None,
     ) -> list[HttpResponse | TransportError]:
         """As `Transport.perform`."""
         if self._closed:
@@ -209,9 +209,9 @@ class HttpxTransport:
                     max_workers=self._workers, thread_name_prefix="registry-http"
                 )
             futures = {self._executor.submit(self._one, r): i for i, r in enumerate(requests)}
-            if while_waiting is not None:
-                while_waiting()
-                while_waiting = None
+            # the pool's threads do the network meanwhile
+            while while_waiting is not None and while_waiting():
+                pass
             try:
                 # results are handed over in this thread, as they complete
                 for future in as_completed(futures):
@@ -219,8 +219,6 @@ class HttpxTransport:
             finally:
                 for future in futures:
                     future.cancel()
-        if while_waiting is not None:
-            while_waiting()
         return [r for r in results if r is not None]
 
     # --- internals --------------------------------------------------------------------------
