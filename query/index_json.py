@@ -19,7 +19,10 @@ that keeps what the types need to see, and :mod:`query.index_line` applies the t
   than 20 digits a float), anything with a fraction or exponent a ``float`` (``inf`` when out
   of range: only ignored values may be that).
 * Nesting is not limited (serde_json skips ignored values without recursion; the values its
-  types read are shallow): the parser keeps its own stack.
+  types read are shallow): the parser keeps its own stack. Inside what is read for its syntax
+  only, a run of ``[`` or ``]`` is taken a run at a time (a trick: docs/performance.md; the
+  same reading as one bracket at a time, pinned by tests/test_index_lines.py
+  ``test_runs_of_brackets_are_read_as_one_by_one``).
 * ``keep``: the top-level keys whose values are built. The value of any other top-level key is
   read for its syntax only, as serde_json's ``ignore_value`` reads it, and stands as
   :data:`IGNORED`: nothing of it is built, so a 100 MB unknown field costs no memory (lines
@@ -101,6 +104,17 @@ _WS = re.compile(rb"[ \t\n\r]*")
 def _ws(data: bytes, pos: int) -> int:
     """The position after the JSON whitespace at ``pos``."""
     m = _WS.match(data, pos)
+    return pos if m is None else m.end()
+
+
+#: Runs of one bracket: a list nested a million deep is read a run at a time, not a byte.
+_OPENERS = re.compile(rb"\[+")
+_CLOSERS = re.compile(rb"\]+")
+
+
+def _run_end(run: re.Pattern[bytes], data: bytes, pos: int) -> int:
+    """The position after the run of ``run`` at ``pos``."""
+    m = run.match(data, pos)
     return pos if m is None else m.end()
 
 
@@ -245,6 +259,12 @@ def read_json(
             else:
                 if c == 0x7B:
                     pos, _ = _key(data, pos, False)
+                elif data.startswith(b"[[", pos):
+                    # a run of ``[``: each but the last opens a list (the next byte is ``[``),
+                    # all at once; the last may be an empty ``[]``, so it is read as above
+                    end = _run_end(_OPENERS, data, pos) - 1
+                    ignored += memoryview(data)[pos:end]
+                    pos = end
                 ignored.append(c)
                 continue
         elif c == 0x22:
@@ -292,6 +312,14 @@ def read_json(
                     raise JsonSyntaxError("trailing comma")
                 break  # the next value
             if c == (0x7D if is_object else 0x5D):
+                if ignored and not is_object and data.startswith(b"]]", pos):
+                    # a run of ``]``: as many as close ignored lists in a row (the innermost
+                    # ``[`` of `ignored` up to its last ``{``) at once, but the last of them
+                    run = _run_end(_CLOSERS, data, pos) - pos
+                    brace = ignored.rfind(b"{", max(0, len(ignored) - run))
+                    lists = min(run, len(ignored)) if brace < 0 else len(ignored) - 1 - brace
+                    del ignored[len(ignored) - lists + 1 :]
+                    pos += lists - 1
                 pos += 1
                 if ignored:
                     ignored.pop()

@@ -127,3 +127,22 @@ def _no_cargo_settings_from_environment(monkeypatch: pytest.MonkeyPatch, tmp_pat
 
 
 # ==== END cargo configuration of the machine =====================================================
+
+
+# ==== BEGIN bytecode for the CLI subprocesses ====================================================
+# Many tests run ``python -m registry`` (or cargo-registry) as a subprocess. Where the machine
+# sets PYTHONDONTWRITEBYTECODE=1 (this one, CI images), an editable install is never byte-
+# compiled, so every such subprocess compiled registry/, cache/ and query/ from source again:
+# ~50-80 ms each, thousands of times a session. Compiling them once here (what a wheel install
+# does, and what scripts/bench.py does before timing) lets each subprocess load the bytecode.
+# Python still checks each .pyc against its source's mtime and size, so the code run is the
+# source's. __pycache__/ is ignored by git and left out of the sdist.
+def pytest_sessionstart(session: pytest.Session) -> None:
+    import compileall
+
+    root = Path(__file__).resolve().parent.parent
+    for package in ("registry", "cache", "query"):
+        compileall.compile_dir(root / package, quiet=1)
+
+
+# ==== END bytecode for the CLI subprocesses ======================================================

@@ -45,6 +45,7 @@ import tomllib
 import zlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -232,13 +233,21 @@ def _vkey(version: str) -> tuple[int, ...]:
         return (0,)
 
 
+@lru_cache(maxsize=64)
+def _lock_packages(text: str) -> tuple[Doc, ...]:
+    """The ``[[package]]`` tables of a lockfile's text, parsed once per text: the transforms
+    ask a case's lock for versions over and over (a list comprehension may re-read it once per
+    dependency), and tomllib on a 2,000-line lock is ~20 ms. Read only: never mutate them."""
+    return tuple(tomllib.loads(text).get("package", []))
+
+
 @dataclass
 class Lock:
     text: str
 
     @property
-    def packages(self) -> list[Doc]:
-        return tomllib.loads(self.text).get("package", [])
+    def packages(self) -> tuple[Doc, ...]:
+        return _lock_packages(self.text)
 
     def versions(self, name: str, registry: bool = True) -> list[str]:
         return sorted(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import shutil
 import socket
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -747,18 +748,45 @@ HUGE_CASES = [
 ]
 
 
+@pytest.fixture(scope="module")
+def huge_index(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], Path]:
+    """``huge_index(body)``: an index directory whose ``foo`` is that 100 MB body, generated and
+    written once and served to each of the body's cases (HUGE_CASES lists them together; each
+    case has its own cache). Only the latest body is kept on disk."""
+    base = tmp_path_factory.mktemp("huge-index")
+    written: dict[str, Path] = {}
+
+    def index_for(body: str) -> Path:
+        if body not in written:
+            for old in written.values():
+                shutil.rmtree(old)
+            written.clear()
+            root = base / body
+            (root / REL).parent.mkdir(parents=True)
+            (root / "config.json").write_text('{"dl": "https://crates.invalid/api/v1/crates"}')
+            raw = HUGE_BODIES[body]()
+            assert len(raw) == HUNDRED_MB and raw.count(b"\n") == 0
+            (root / REL).write_bytes(raw)
+            written[body] = root
+        return written[body]
+
+    return index_for
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize(("body", "command", "code", "said"), HUGE_CASES)
 def test_hundred_megabyte_line_via_cli(
-    tmp_path: Path, index: Path, body: str, command: str, code: int, said: str | None
+    tmp_path: Path,
+    huge_index: Callable[[str], Path],
+    body: str,
+    command: str,
+    code: int,
+    said: str | None,
 ) -> None:
     """Peak memory stays within a small multiple of the body; the answer is cargo's (the line
     kept and usable, or kept and invalid); what is no index file is one error line and never
     cached."""
-    raw = HUGE_BODIES[body]()
-    assert len(raw) == HUNDRED_MB and raw.count(b"\n") == 0
-    (index / REL).write_bytes(raw)
-    del raw
+    index = huge_index(body)
     lock = tmp_path / "Cargo.lock"
     lock.write_text(
         'version = 4\n\n[[package]]\nname = "foo"\nversion = "1.0.0"\n'
