@@ -402,10 +402,21 @@ class IndexStore:
         return temps
 
     def release(self, temps: Iterable[str]) -> None:
-        """Remove temp files of `reserve` that no write used up (gone already: fine)."""
+        """Remove temp files of `reserve` that no write used up (gone already: fine), and the
+        directories left empty by that, up to ``.cache`` itself: what was not written leaves
+        nothing behind (rmdir removes only what is empty, so a directory another writer uses
+        stays)."""
+        top = f"{self.dir_path}/.cache"
         for temp in temps:
             with contextlib.suppress(OSError):
                 os.unlink(temp)
+            directory = os.path.dirname(temp)
+            while directory.startswith(top):
+                try:
+                    os.rmdir(directory)
+                except OSError:
+                    break
+                directory = os.path.dirname(directory)
 
     def touch_fresh(self, rels: Iterable[str], max_ages: Mapping[str, int]) -> list[str]:
         """After a 304: restart the freshness clock of each rel (no max-age: remove it)."""

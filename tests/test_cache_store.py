@@ -580,6 +580,8 @@ def test_reserve_needs_the_lock_and_writes_use_it_up(store: IndexStore) -> None:
         assert warnings == []
         store.release([temps["ab/cd/abcd"]])
     assert store.read("se/rd/serde") == b"one" and store.read("3/f/foo") == b"two"
+    cache_dir = Path(store.dir_path) / ".cache"
+    assert sorted(p.name for p in cache_dir.iterdir()) == ["3", "se"]  # ab/cd/ went with it
     assert not [p for p in Path(store.dir_path).rglob("*") if is_temp_name(p.name)]
     store.release(temps.values())  # already gone: fine
 
@@ -590,6 +592,13 @@ def test_reserve_when_the_lock_cannot_be_taken(store: IndexStore) -> None:
         with blocked.holding_lock() as held:
             assert held is False
             assert blocked.reserve(["se/rd/serde"]) == {}
+
+
+def test_release_of_everything_reserved_leaves_no_directory(store: IndexStore) -> None:
+    with store.holding_lock():
+        store.release(store.reserve(["se/rd/serde", "3/f/foo"]).values())
+    assert not (Path(store.dir_path) / ".cache").exists()
+    assert Path(store.dir_path).is_dir()  # only what reserve made below .cache goes
 
 
 def test_a_failed_write_removes_its_reserved_temp(
