@@ -14,8 +14,12 @@ Layout, under the cache root (``CARGO_HOME`` or our own cache dir)::
 one acquisition of the package-cache lock and never raise for I/O trouble (read-only or full
 disk): they return warnings, since a cache that cannot be written must not stop an answer.
 `IndexStore.holding_lock` keeps the lock across a read-check-fetch-write sequence (the client's
-coalescing of missing entries); writes inside it do not take the lock again. Reading an entry
-brings its access time up to date once a day (cache/lastuse.py: what ``cache prune`` reads).
+coalescing of missing entries); writes inside it do not take the lock again. Inside it, the
+temp files of entries about to be written can be created ahead of their data (`reserve`, while
+the downloads are in flight); a temp no write used up is removed (`release`), and one left by a
+killed process is recognisable by its name (cache/atomic.py) and swept by ``cache clean``.
+Reading an entry brings its access time up to date once a day (cache/lastuse.py: what ``cache
+prune`` reads).
 
 Seeding from cargo <= 1.84. Cargo 1.85 changed the directory hash (cache/dirhash.py), so a
 ``CARGO_HOME`` filled by an older cargo has ``registry/index/<host>-<old hash>/.cache`` and no
