@@ -553,6 +553,49 @@ def floor_rows(scenario: str, project: str, cargo: Stat, registry: Stat, floor: 
     ]
 
 
+def revalidation_rows(
+    ctx: Context,
+    label: str,
+    project: str,
+    manifest: Path,
+    registry: tuple[object, ...],
+    lock: Path,
+    floor_args: tuple[object, ...],
+    env: dict[str, str],
+    target: float | None,
+) -> list[Row]:
+    """The revalidation scenario (every file answered 304) of one project and profile:
+    `cargo update --dry-run` against ``registry`` (its command up to its global options)
+    `--refresh fetch --lockfile` and the floor's ``revalidate floor_args``, warm."""
+    s = hyperfine(
+        ctx,
+        label,
+        [
+            (
+                "cargo update --dry-run",
+                q(ctx.cargo, "update", "--dry-run", "--manifest-path", manifest),
+                None,
+            ),
+            (
+                "registry --refresh fetch",
+                q(*registry, "--refresh", "fetch", "--lockfile", lock),
+                None,
+            ),
+            (
+                "floor revalidate (scripts/floor.py)",
+                q(ctx.python, FLOOR, "revalidate", *floor_args),
+                None,
+            ),
+        ],
+        env,
+    )
+    cargo, ours = s["cargo update --dry-run"], s["registry --refresh fetch"]
+    return [
+        Row("revalidation, all 304", project, cargo, ours, target),
+        *floor_rows("revalidation", project, cargo, ours, s["floor revalidate (scripts/floor.py)"]),
+    ]
+
+
 def cargo_home(home: Path, url: str) -> None:
     shutil.rmtree(home, ignore_errors=True)
     home.mkdir(parents=True)
@@ -703,46 +746,19 @@ def bench_network(
         s["registry fetch"],
         s["floor cold (scripts/floor.py)"],
     )
-    s = hyperfine(
+    rows += revalidation_rows(
         ctx,
         f"{tag}-revalidate",
-        [
-            (
-                "cargo update --dry-run",
-                q(cargo, "update", "--dry-run", "--manifest-path", manifest),
-                None,
-            ),
-            (
-                "registry --refresh fetch",
-                q(*reg, "--cache-dir", warm, "--refresh", "fetch", "--lockfile", lock),
-                None,
-            ),
-            (
-                "floor revalidate (scripts/floor.py)",
-                q(py, FLOOR, "revalidate", url, warm, lock, *floor_ca),
-                None,
-            ),
-        ],
+        ctx.project,
+        manifest,
+        (*reg, "--cache-dir", warm),
+        lock,
+        (url, warm, lock, *floor_ca),
         warm_env,
+        revalidate_target,
     )
     if lock.read_bytes() != orig.read_bytes():
         raise BenchError(f"{name}: cargo update --dry-run changed Cargo.lock")
-    rows.append(
-        Row(
-            "revalidation, all 304",
-            ctx.project,
-            s["cargo update --dry-run"],
-            s["registry --refresh fetch"],
-            revalidate_target,
-        )
-    )
-    rows += floor_rows(
-        "revalidation",
-        ctx.project,
-        s["cargo update --dry-run"],
-        s["registry --refresh fetch"],
-        s["floor revalidate (scripts/floor.py)"],
-    )
     notes = [
         f"{ctx.project}: cold cargo fetched {cache_files(homes['cold'])} index files (fresh "
         f"resolution), registry {cache_files(caches['cold'])} (the lockfile's packages)"
@@ -898,43 +914,16 @@ def bench_project(ctx: Context, servers: Servers, src: Path) -> tuple[list[Row],
     )
 
     # --- revalidation: every file answered 304
-    s = hyperfine(
+    rows += revalidation_rows(
         ctx,
         f"{name}-revalidate",
-        [
-            (
-                "cargo update --dry-run",
-                q(cargo, "update", "--dry-run", "--manifest-path", manifest),
-                None,
-            ),
-            (
-                "registry --refresh fetch",
-                q(*reg1, "--cache-dir", warm, "--refresh", "fetch", "--lockfile", lock),
-                None,
-            ),
-            (
-                "floor revalidate (scripts/floor.py)",
-                q(py, FLOOR, "revalidate", url1, warm, lock),
-                None,
-            ),
-        ],
-        warm_env,
-    )
-    rows.append(
-        Row(
-            "revalidation, all 304",
-            name,
-            s["cargo update --dry-run"],
-            s["registry --refresh fetch"],
-            TARGET_REVALIDATE,
-        )
-    )
-    rows += floor_rows(
-        "revalidation",
         name,
-        s["cargo update --dry-run"],
-        s["registry --refresh fetch"],
-        s["floor revalidate (scripts/floor.py)"],
+        manifest,
+        (*reg1, "--cache-dir", warm),
+        lock,
+        (url1, warm, lock),
+        warm_env,
+        TARGET_REVALIDATE,
     )
 
     # --- offline, warm: null check, fingerprint hit, validate

@@ -75,15 +75,32 @@ def server() -> Iterator[IndexServer]:
         yield srv
 
 
-def cargo_home(path: Path, server: IndexServer) -> Path:
+def cargo_home(path: Path, index_url: str) -> Path:
+    """A CARGO_HOME whose config replaces crates.io with the sparse index at ``index_url``."""
     path.mkdir(parents=True, exist_ok=True)
     (path / "config.toml").write_text(
         "[source.crates-io]\n"
         'replace-with = "local-sparse"\n'
         "[source.local-sparse]\n"
-        f'registry = "sparse+{server.url}"\n'
+        f'registry = "sparse+{index_url}"\n'
     )
     return path
+
+
+def cargo_update_locked(index_url: str, home: Path, project: Path) -> dict[str, bytes]:
+    """``cargo update --workspace --locked`` of ``project`` with crates.io replaced by the
+    sparse index at ``index_url`` (`cargo_home`); the cache cargo wrote."""
+    done = subprocess.run(
+        [cargo_binary(), "update", "--workspace", "--locked"],
+        check=False,
+        cwd=project,
+        env=cargo_env(cargo_home(home, index_url)),
+        capture_output=True,
+        text=True,
+        timeout=HANG_LIMIT,
+    )
+    assert done.returncode == 0, done.stderr
+    return cache_files(home)
 
 
 def cargo_env(home: Path) -> dict[str, str]:
@@ -133,7 +150,7 @@ def reference(
     cargo = cargo_binary()
     work = tmp_path_factory.mktemp("interop-reference")
     ours = registry_reference
-    home = cargo_home(work / "cargo-home", server)
+    home = cargo_home(work / "cargo-home", server.url)
     project = copy_project(work / "ripgrep")
     proc = start_cargo(cargo, project, home)
     _out, err = proc.communicate(timeout=HANG_LIMIT)
@@ -152,7 +169,7 @@ def test_cargo_and_registry_at_once_on_one_cargo_home(
     home = tmp_path / "home-0"
     for round_no in range(ROUNDS):
         if round_no < 3:
-            home = cargo_home(tmp_path / f"home-{round_no}", server)
+            home = cargo_home(tmp_path / f"home-{round_no}", server.url)
         project = copy_project(tmp_path / f"ripgrep-{round_no}")
         procs = [
             start_cargo(cargo, project, home),

@@ -26,7 +26,6 @@ from __future__ import annotations
 import json
 import re
 import shutil
-import subprocess
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -47,7 +46,7 @@ from tests.reliability.cachecheck import (
     run_one,
 )
 from tests.reliability.support import FIXTURE_INDEX, REPO
-from tests.reliability.test_cargo_interop import cargo_binary, cargo_env
+from tests.reliability.test_cargo_interop import cargo_update_locked
 
 FLEET = REPO / "docs" / "fleet"
 PROJECTS = REPO / "tests" / "fixtures" / "projects"
@@ -143,28 +142,6 @@ def copy_index(work: Path, **config: object) -> Path:
     return root
 
 
-def cargo_through(proxy_url: str, home: Path, project: Path) -> dict[str, bytes]:
-    """``cargo update --workspace --locked`` with crates.io replaced by the proxy; its cache."""
-    home.mkdir(parents=True)
-    (home / "config.toml").write_text(
-        "[source.crates-io]\n"
-        'replace-with = "fleet-proxy"\n'
-        "[source.fleet-proxy]\n"
-        f'registry = "sparse+{proxy_url}"\n'
-    )
-    done = subprocess.run(
-        [cargo_binary(), "update", "--workspace", "--locked"],
-        check=False,
-        cwd=project,
-        env=cargo_env(home),
-        capture_output=True,
-        text=True,
-        timeout=HANG_LIMIT,
-    )
-    assert done.returncode == 0, done.stderr
-    return cache_files(home)
-
-
 # --- a public index: shared cache, coalesced misses, 304s ------------------------------------
 
 
@@ -219,7 +196,7 @@ def test_concurrent_cold_clients_cost_one_upstream_request_per_file(fleet: Fleet
 
     # cargo through the same proxy: the same bytes, and no new upstream request for them
     home = fleet.work / "cargo-home"
-    theirs = cargo_through(fleet.proxy.url, home, copy_project(fleet.work, "nushell"))
+    theirs = cargo_update_locked(fleet.proxy.url, home, copy_project(fleet.work, "nushell"))
     assert sorted(theirs) == sorted(nushell)
     assert [p for p in nushell if nushell[p] != theirs[p]] == []
     assert upstream_counts(fleet.upstream) == seen

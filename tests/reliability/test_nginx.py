@@ -16,16 +16,15 @@ from __future__ import annotations
 
 import re
 import shutil
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.nginx import Nginx, world_readable
-from tests.reliability.cachecheck import HANG_LIMIT, RIPGREP, cache_files, registry_argv, run_one
+from tests.reliability.cachecheck import RIPGREP, cache_files, registry_argv, run_one
 from tests.reliability.support import FIXTURE_INDEX, assert_one_error_line, run_cli
-from tests.reliability.test_cargo_interop import cargo_binary, cargo_env, copy_project
+from tests.reliability.test_cargo_interop import cargo_update_locked, copy_project
 from tests.tlsca import TlsFiles, make_ca
 
 LOCK = str(RIPGREP / "Cargo.lock")
@@ -75,27 +74,8 @@ def test_fetch_through_nginx_caches_what_cargo_caches(served: Served, tmp_path: 
     mine = cache_files(ours)
     assert len(mine) > 50
 
-    cargo = cargo_binary()
-    home = tmp_path / "cargo-home"
-    home.mkdir()
-    (home / "config.toml").write_text(
-        "[source.crates-io]\n"
-        'replace-with = "local-nginx"\n'
-        "[source.local-nginx]\n"
-        f'registry = "sparse+{served.http}"\n'
-    )
     project = copy_project(tmp_path / "ripgrep")
-    done = subprocess.run(
-        [cargo, "update", "--workspace", "--locked"],
-        check=False,
-        cwd=project,
-        env=cargo_env(home),
-        capture_output=True,
-        text=True,
-        timeout=HANG_LIMIT,
-    )
-    assert done.returncode == 0, done.stderr
-    theirs = cache_files(home)
+    theirs = cargo_update_locked(served.http, tmp_path / "cargo-home", project)
     assert sorted(theirs) == sorted(mine)
     different = [path for path in mine if mine[path] != theirs[path]]
     assert different == []

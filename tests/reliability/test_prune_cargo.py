@@ -39,7 +39,7 @@ ROUNDS = 6
 def test_prune_and_clean_while_cargo_runs(tmp_path: Path) -> None:
     cargo = cargo_binary()
     with IndexServer(FIXTURE_INDEX) as server:
-        home = cargo_home(tmp_path / "cargo-home", server)
+        home = cargo_home(tmp_path / "cargo-home", server.url)
         project = copy_project(tmp_path / "ripgrep")
         lock_before = (project / "Cargo.lock").read_bytes()
         registry = [sys.executable, "-m", "registry", "--cache-dir", str(home)]
