@@ -503,6 +503,18 @@ def test_device_input_in_a_process(world: World, tmp_path: Path, name: str) -> N
     assert_same_tree(before, snapshot(world.root, exclude=world.cache_parents))
 
 
+def validate_argv(tmp_path: Path, lockfile: str) -> list[str]:
+    """``validate LOCKFILE`` against the fixture index, with a cache of its own."""
+    return [
+        "--index-url",
+        str(FIXTURE_INDEX),
+        "--cache-dir",
+        str(tmp_path / "c"),
+        "validate",
+        lockfile,
+    ]
+
+
 def test_fifo_lockfile_in_a_process(world: World, tmp_path: Path) -> None:
     """A named pipe is read to its end like a file (its writer here: a thread)."""
     fifo = tmp_path / "lock.fifo"
@@ -516,17 +528,7 @@ def test_fifo_lockfile_in_a_process(world: World, tmp_path: Path) -> None:
     thread = threading.Thread(target=writer)
     thread.start()
     try:
-        result = run_cli(
-            [
-                "--index-url",
-                str(FIXTURE_INDEX),
-                "--cache-dir",
-                str(tmp_path / "c"),
-                "validate",
-                str(fifo),
-            ],
-            home=tmp_path / "home",
-        )
+        result = run_cli(validate_argv(tmp_path, str(fifo)), home=tmp_path / "home")
     finally:
         thread.join(60)
     assert result.code == 0, result.stderr
@@ -537,16 +539,7 @@ def test_stdin_lockfile_in_a_process(world: World, tmp_path: Path) -> None:
     """``registry validate /dev/stdin < Cargo.lock``: a pipe as the input (its size unknown)."""
     with (world.work / "Cargo.lock").open("rb") as lockfile:
         result = run_cli(
-            [
-                "--index-url",
-                str(FIXTURE_INDEX),
-                "--cache-dir",
-                str(tmp_path / "c"),
-                "validate",
-                "/dev/stdin",
-            ],
-            home=tmp_path / "home",
-            stdin=lockfile.fileno(),
+            validate_argv(tmp_path, "/dev/stdin"), home=tmp_path / "home", stdin=lockfile.fileno()
         )
     assert result.code == 0, result.stderr
     assert "sound" in result.stdout

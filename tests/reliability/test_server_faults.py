@@ -515,19 +515,7 @@ def test_cli_odd_retry_sleep_is_ignored(
     """REGISTRY_RETRY_SLEEP_MS is a test knob: anything but ASCII digits is ignored (cargo's
     backoff then applies; Retry-After: 0 keeps this test from sleeping)."""
     index_server.faults[REL] = [Fault.status(503, retry_after="0")]
-    result = run_cli(
-        [
-            "--index-url",
-            index_server.url,
-            "--cache-dir",
-            str(tmp_path / "cache"),
-            "query",
-            f"{CRATE}==1.1.0",
-            "--json",
-        ],
-        home=tmp_path / "home",
-        env={"REGISTRY_RETRY_SLEEP_MS": value},
-    )
+    result = _cli_query(tmp_path, index_server, env={"REGISTRY_RETRY_SLEEP_MS": value})
     assert result.code == 0, result.stderr
     assert result.stdout_bytes == _served_blob(index, "1.1.0") + b"\n"
     assert "Traceback" not in result.stderr
@@ -821,7 +809,9 @@ def test_hundred_megabyte_line_via_cli(
 # --- CLI ----------------------------------------------------------------------------------------
 
 
-def _cli_query(tmp_path: Path, server: IndexServer, *extra: str) -> Any:
+def _cli_query(
+    tmp_path: Path, server: IndexServer, *extra: str, env: dict[str, str] | None = None
+) -> Any:
     return run_cli(
         [
             "--index-url",
@@ -834,6 +824,7 @@ def _cli_query(tmp_path: Path, server: IndexServer, *extra: str) -> Any:
             "--json",
         ],
         home=tmp_path / "home",
+        env=env,
     )
 
 
