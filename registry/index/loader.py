@@ -41,6 +41,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from itertools import islice
 from stat import S_ISREG
 
 from cache.format import CacheFormatError, check_structure, read_header, serialize_lines
@@ -676,7 +677,7 @@ class _WhileInFlight:
             self.temps.update(self._store.reserve(self._reserve[start : start + _SLICE]))
             yield True
         while self._unchecked:
-            self._check(list(self._unchecked)[:_SLICE])
+            self._check(list(islice(self._unchecked, _SLICE)))
             yield True
 
     def _check(self, rels: list[str]) -> None:

@@ -216,7 +216,7 @@ class _Lane:
         self.active: dict[pycurl.Curl, _Transfer] = {}
 
 
-def _load(lane: _Lane) -> int:
+def _active_count(lane: _Lane) -> int:
     return len(lane.active)
 
 
@@ -327,7 +327,7 @@ class CurlTransport:
         multiplex = self._may_multiplex(scheme)
         room = _STREAMS_PER_CONNECTION if multiplex else _HTTP1_PER_CONNECTION
         if self._lanes and len(self._lanes) >= want:
-            lane = min(self._lanes, key=_load)
+            lane = min(self._lanes, key=_active_count)
             if len(lane.active) < room:
                 return lane
         if len(self._lanes) < self._options.max_connections_per_host:
