@@ -52,6 +52,7 @@ if TYPE_CHECKING:
     from registry.config.index_url import IndexSource
     from registry.config.settings import Settings
     from registry.transport.base import Transport
+    from registry.transport.preconnect import Preconnected
 
     _T = TypeVar("_T")
 
@@ -121,16 +122,24 @@ class Registry:
             on_lock_wait=status,
         )
 
-        def connect() -> Transport:
+        def connect(preconnected: Preconnected | None) -> Transport:
             if transport is not None:
                 return transport
             from registry.transport import open_transport
 
             if token is not None and httpx_client is None:
                 _refuse_token_through_proxy(source.base, settings)
-            if settings is None:
-                return open_transport(timeout, httpx_client)
-            return open_transport(timeout, httpx_client, settings.transport_options())
+            options = settings.transport_options() if settings is not None else None
+            return open_transport(timeout, httpx_client, options, preconnected)
+
+        def preconnect(requests: int) -> Preconnected | None:
+            if transport is not None or httpx_client is not None:
+                return None  # not our libcurl transport
+            from registry.transport.base import TransportOptions
+            from registry.transport.preconnect import open_connections
+
+            options = settings.transport_options() if settings is not None else TransportOptions()
+            return open_connections(source.base, requests, options, os.environ)
 
         self._loader = IndexLoader(
             source,
@@ -143,6 +152,7 @@ class Registry:
             progress=progress,
             retries=settings.retry if settings is not None else None,
             user_agent=settings.user_agent if settings is not None else USER_AGENT,
+            preconnect=preconnect if source.kind == SPARSE else None,
         )
         # what classifying lines shares (parsed requirements, target verdicts...)
         self._memo = EntryMemo()

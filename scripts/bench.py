@@ -123,7 +123,7 @@ def shim(**fields: object) -> str:
         "from query.record import replace;"
         "f=b.default_transport;"
         "T=b.TransportOptions;"
-        f"b.default_transport=lambda o=None:f(replace(o or T(),**{fields!r}));"
+        f"b.default_transport=lambda o=None,*a:f(replace(o or T(),**{fields!r}),*a);"
         "from registry.__main__ import main;"
         "sys.exit(main(sys.argv[1:]))"
     )

@@ -146,3 +146,25 @@ def pytest_sessionstart(session: pytest.Session) -> None:
 
 
 # ==== END bytecode for the CLI subprocesses ======================================================
+
+
+# ==== BEGIN connections opened early =============================================================
+@pytest.fixture
+def preconnects(monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, int]]:
+    """Each call of registry/transport/preconnect.py's `open_connections` (which still opens
+    them), as (requests it was told of, sockets it opened)."""
+    from registry.transport import preconnect
+
+    calls: list[tuple[int, int]] = []
+    real = preconnect.open_connections
+
+    def spy(*args: Any) -> preconnect.Preconnected | None:
+        found = real(*args)
+        calls.append((args[1], len(found) if found is not None else 0))
+        return found
+
+    monkeypatch.setattr(preconnect, "open_connections", spy)
+    return calls
+
+
+# ==== END connections opened early ===============================================================

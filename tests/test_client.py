@@ -867,8 +867,7 @@ def test_refresh_sends_the_token_when_the_stored_config_asked_for_it(
 
 
 def test_config_json_that_turns_auth_on_redoes_the_batch_with_the_token(
-    index: Path,
-    index_server: IndexServer, open_registry: Callable[..., Registry]
+    index: Path, index_server: IndexServer, open_registry: Callable[..., Registry]
 ) -> None:
     """A --refresh finds config.json now says auth-required: what went without the token in
     its batch is asked again with it."""

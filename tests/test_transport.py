@@ -21,6 +21,7 @@ from registry.transport.base import (
     Transport,
     TransportError,
     TransportOptions,
+    connections_for,
     default_transport,
 )
 from registry.transport.curl import CurlTransport
@@ -578,5 +579,7 @@ def test_while_waiting_is_not_called_without_requests(make_transport: MakeTransp
     ],
 )
 def test_a_batch_spreads_over_the_lanes_that_hold_it(url: str, count: int, lanes: int) -> None:
+    """`connections_for`: what the lanes spread over, and what is preconnected."""
+    assert connections_for(count, url.partition(":")[0], TransportOptions()) == lanes
     with CurlTransport(TransportOptions()) as transport:
         assert transport._lanes_wanted([HttpRequest(url)] * count) == lanes

@@ -70,6 +70,7 @@ if TYPE_CHECKING:
 
     from registry.index.sparse import Fetched, FetchResult, SparseClient
     from registry.transport.base import Transport
+    from registry.transport.preconnect import Preconnected
 
 
 # Downloads worth building and writing in two processes (registry/parallel.py).
@@ -92,7 +93,7 @@ class IndexLoader:
         self,
         source: IndexSource,
         store: IndexStore,
-        connect: Callable[[], Transport],
+        connect: Callable[[Preconnected | None], Transport],
         *,
         offline: bool,
         refresh: bool,
@@ -101,12 +102,17 @@ class IndexLoader:
         progress: Callable[[int], None] | None,
         retries: int | None = None,
         user_agent: str = USER_AGENT,
+        preconnect: Callable[[int], Preconnected | None] | None = None,
     ) -> None:
-        """``connect`` opens the transport on the first request (never, offline); ``retries``
-        and ``user_agent`` are cargo's net.retry and http.user-agent (None: cargo's 3)."""
+        """``connect`` opens the transport on the first request (never, offline), taking what
+        ``preconnect`` opened when the first batch's size was known (given the number of
+        requests: :mod:`registry.transport.preconnect`); ``retries`` and ``user_agent`` are
+        cargo's net.retry and http.user-agent (None: cargo's 3)."""
         self.source = source
         self.store = store
         self._connect = connect
+        self._preconnect = preconnect
+        self._preconnected: Preconnected | None = None
         self._transport: Transport | None = None
         self.progress = progress
         self.offline = offline
@@ -143,6 +149,8 @@ class IndexLoader:
     def close(self) -> None:
         if self._transport is not None:
             self._transport.close()
+        if self._preconnected is not None:
+            self._preconnected.close()
 
     def __enter__(self) -> Self:
         return self
@@ -153,6 +161,13 @@ class IndexLoader:
     @property
     def requests_made(self) -> int:
         return self._client.requests_made if self._client is not None else 0
+
+    def _expect(self, requests: int) -> None:
+        """The first batch will send ``requests`` (and config.json, maybe): its connections are
+        opened now, while the rest is prepared (once, before the transport exists)."""
+        preconnect, self._preconnect = self._preconnect, None
+        if preconnect is not None and self._transport is None and requests:
+            self._preconnected = preconnect(requests + 1)
 
     def _sparse(self) -> SparseClient:
         """The client, config.json settled (its own request when it must be fetched)."""
@@ -177,7 +192,8 @@ class IndexLoader:
         from registry.index.sparse import SparseClient, fixed_sleep_ms
 
         if self._transport is None:
-            self._transport = self._connect()
+            self._transport = self._connect(self._preconnected)
+            self._preconnected = None
         client = SparseClient(
             self.source.base,
             self._transport,
@@ -284,6 +300,9 @@ class IndexLoader:
         # versions read from the entries' headers alone (see below), by rel
         peeked: dict[str, str] = {}
         now = time.time()
+        if self.source.kind != LOCAL and not self.offline and (force or self.refresh):
+            # every entry not answered yet is asked about: the requests are known already
+            self._expect(len(rels) if force else sum(rel not in self._data for rel in rels))
         for rel in rels:
             if rel in self._data and not force:
                 out[rel] = self._data[rel]
@@ -325,6 +344,7 @@ class IndexLoader:
                         continue
             to_fetch.append((rel, version))
         if to_fetch:
+            self._expect(len(to_fetch))
             out.update(self._fetch_coalesced(to_fetch, cached, peeked))
         return out
 

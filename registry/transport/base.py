@@ -29,6 +29,8 @@ from registry.options import DEFAULT_TIMEOUT, MAX_BODY_BYTES, TOTAL_TIMEOUT_FACT
 if TYPE_CHECKING:
     from typing import Final, Literal, Protocol, TypeAlias
 
+    from registry.transport.preconnect import Preconnected
+
     ErrorKind: TypeAlias = Literal[
         "connect", "resolve", "timeout", "deadline", "reset", "partial", "tls", "protocol", "other"
     ]
@@ -154,19 +156,46 @@ class TransportOptions(Record):
             raise ValueError("low_speed_limit must be at least 1")
 
 
-def default_transport(options: TransportOptions | None = None) -> Transport:
-    """A `CurlTransport` when pycurl imports, else an `HttpxTransport`."""
+def default_transport(
+    options: TransportOptions | None = None, preconnected: Preconnected | None = None
+) -> Transport:
+    """A `CurlTransport` when pycurl imports, else an `HttpxTransport`; ``preconnected``
+    (:mod:`registry.transport.preconnect`) become the first connections of the first (httpx
+    cannot take sockets: they are closed)."""
     opts = options if options is not None else TransportOptions()
     try:
         from registry.transport.curl import CurlTransport
     except ImportError:
         from registry.transport.httpx import HttpxTransport
 
+        if preconnected is not None:
+            preconnected.close()
         return HttpxTransport(opts)
-    return CurlTransport(opts)
+    return CurlTransport(opts, preconnected)
 
 
 # --- helpers shared by the implementations (not part of the interface) ---------------------------
+
+
+#: Transfers one connection carries at once. HTTP/2: libcurl's default
+#: CURLMOPT_MAX_CONCURRENT_STREAMS (nginx and CDNs allow 128; a server allowing fewer makes
+#: libcurl queue the rest). HTTP/1.1: one on the wire and the next queued inside libcurl.
+STREAMS_PER_CONNECTION: Final = 100
+HTTP1_PER_CONNECTION: Final = 2
+
+
+def multiplexes(scheme: str, options: TransportOptions) -> bool:
+    """Whether requests to a ``scheme`` URL share a connection as HTTP/2 streams: https with
+    `TransportOptions.http2` (ALPN), cleartext http only with `h2c_prior_knowledge`."""
+    return options.http2 and (scheme == "https" or options.h2c_prior_knowledge)
+
+
+def connections_for(requests: int, scheme: str, options: TransportOptions) -> int:
+    """How many connections to one host a batch of ``requests`` spreads over: as many as carry
+    it in one round trip (HTTP/2: ``ceil(n / 100)``; HTTP/1.1: one per two requests), within
+    `TransportOptions.max_connections_per_host`."""
+    room = STREAMS_PER_CONNECTION if multiplexes(scheme, options) else HTTP1_PER_CONNECTION
+    return min(options.max_connections_per_host, -(-requests // room))
 
 
 def freeze_headers(headers: dict[str, str]) -> Mapping[str, str]:

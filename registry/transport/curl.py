@@ -14,7 +14,7 @@ multi never stalled.
 
 HTTP/2 is negotiated by ALPN on `https://` (`CURL_HTTP_VERSION_2TLS`) and multiplexed
 (`CURLPIPE_MULTIPLEX` + `PIPEWAIT`, like cargo, spec §4.6): a lane carries up to
-`_STREAMS_PER_CONNECTION` transfers at once (libcurl's own cap on concurrent streams; nginx and
+`STREAMS_PER_CONNECTION` transfers at once (libcurl's own cap on concurrent streams; nginx and
 CDNs allow 128), so a batch of n files goes out on ``ceil(n / 100)`` connections at once, all in
 one round trip when n <= 100 x lanes. Cleartext `http://` uses HTTP/1.1: an `Upgrade: h2c` attempt
 costs a round trip, so h2c is only spoken with prior knowledge, on request
@@ -45,6 +45,8 @@ from io import BytesIO
 
 from query import TYPE_CHECKING
 from registry.transport.base import (
+    HTTP1_PER_CONNECTION,
+    STREAMS_PER_CONNECTION,
     HttpRequest,
     HttpResponse,
     TransportError,
@@ -52,19 +54,23 @@ from registry.transport.base import (
     add_header_line,
     body_too_large,
     clean_message,
+    connections_for,
     deadline_exceeded,
     freeze_headers,
     invalid_header_reason,
+    multiplexes,
     short_body_error,
 )
 
 if TYPE_CHECKING:
+    import _socket
     from types import ModuleType
     from typing import Final
 
     import pycurl
 
     from registry.transport.base import ErrorKind
+    from registry.transport.preconnect import Preconnected
 
 
 def _load_pycurl() -> ModuleType:
@@ -106,11 +112,6 @@ def _load_pycurl() -> ModuleType:
 if not TYPE_CHECKING:
     pycurl = _load_pycurl()
 
-# Transfers handed to one lane at once; more wait in our queue. HTTP/2: libcurl's default
-# CURLMOPT_MAX_CONCURRENT_STREAMS (a server allowing fewer makes libcurl queue the rest).
-# HTTP/1.1: one on the wire and the next queued inside libcurl.
-_STREAMS_PER_CONNECTION: Final = 100
-_HTTP1_PER_CONNECTION: Final = 2
 # How long to wait when libcurl has neither a socket nor a timer for us (its docs suggest 100 ms).
 _IDLE_WAIT_S: Final = 0.1
 _NO_TIMER_WAIT_S: Final = 1.0
@@ -223,11 +224,19 @@ def _active_count(lane: _Lane) -> int:
 class CurlTransport:
     """A `Transport` on long-lived `pycurl.CurlMulti` lanes. Not thread-safe."""
 
-    def __init__(self, options: TransportOptions | None = None) -> None:
+    def __init__(
+        self, options: TransportOptions | None = None, preconnected: Preconnected | None = None
+    ) -> None:
+        """``preconnected``: sockets opened early (:mod:`registry.transport.preconnect`), taken
+        as the first connections to their host; closed with the transport when not taken."""
         self._options = options if options is not None else TransportOptions()
         self._lanes: list[_Lane] = []
         self._closed = False
         self._idle: list[pycurl.Curl] = []
+        self._preconnected = preconnected
+        # the socket `_open_socket` gave libcurl (a dup of it, that is), until `_socket_options`
+        # closes our copy: (socket, preconnected)
+        self._handing: tuple[_socket.socket, bool] | None = None
 
     def __enter__(self) -> CurlTransport:
         return self
@@ -243,6 +252,8 @@ class CurlTransport:
         for lane in self._lanes:
             lane.multi.close()
         self._lanes.clear()
+        if self._preconnected is not None:
+            self._preconnected.close()
         self._closed = True
 
     def perform(
@@ -310,13 +321,12 @@ class CurlTransport:
     # --- internals --------------------------------------------------------------------------
 
     def _lanes_wanted(self, requests: Sequence[HttpRequest]) -> int:
-        """How many lanes a batch spreads over: as many as hold it in one round trip (HTTP/2:
-        ``ceil(n / 100)``; HTTP/1.1: every lane), within `max_connections_per_host`."""
+        """How many lanes a batch spreads over: as many as carry it in one round trip
+        (`connections_for`)."""
         if not requests:
             return 0
         scheme = requests[0].url.partition(":")[0].lower()
-        room = _STREAMS_PER_CONNECTION if self._may_multiplex(scheme) else _HTTP1_PER_CONNECTION
-        return min(self._options.max_connections_per_host, -(-len(requests) // room))
+        return connections_for(len(requests), scheme, self._options)
 
     def _lane_for(self, request: HttpRequest, want: int) -> _Lane | None:
         """A lane with room for ``request``, or None: a new one while fewer than ``want`` are
@@ -325,7 +335,7 @@ class CurlTransport:
         when allowed."""
         scheme = request.url.partition(":")[0].lower()
         multiplex = self._may_multiplex(scheme)
-        room = _STREAMS_PER_CONNECTION if multiplex else _HTTP1_PER_CONNECTION
+        room = STREAMS_PER_CONNECTION if multiplex else HTTP1_PER_CONNECTION
         if self._lanes and len(self._lanes) >= want:
             lane = min(self._lanes, key=_active_count)
             if len(lane.active) < room:
@@ -393,7 +403,42 @@ class CurlTransport:
             handle.setopt(pycurl.PROXY, opts.proxy)
         if opts.proxy_ca_file is not None:
             handle.setopt(pycurl.PROXY_CAINFO, opts.proxy_ca_file)
+        if self._preconnected is not None:
+            handle.setopt(pycurl.OPENSOCKETFUNCTION, self._open_socket)
+            handle.setopt(pycurl.SOCKOPTFUNCTION, self._socket_options)
         return handle
+
+    def _open_socket(
+        self, _purpose: int, address: tuple[int, int, int, tuple[object, ...]]
+    ) -> _socket.socket | int:
+        """libcurl wants a socket for a new connection to ``address``: a preconnected one to
+        that host, else a new one (pycurl gives libcurl a dup of what this returns; SOCKET_BAD
+        fails the connect, as libcurl's own socket() failing would)."""
+        import _socket
+
+        family, kind, protocol, where = address
+        taken = None
+        if self._preconnected is not None:
+            taken = self._preconnected.take(family, where)
+        if taken is not None:
+            self._handing = (taken, True)
+            return taken
+        try:
+            sock = _socket.socket(family, kind, protocol)
+        except OSError:  # out of descriptors, say
+            return int(pycurl.SOCKET_BAD)
+        self._handing = (sock, False)
+        return sock
+
+    def _socket_options(self, _fd: int, _purpose: int) -> int:
+        """Called right after `_open_socket` with libcurl's copy: ours is closed; a
+        preconnected socket is connected already (or connecting: libcurl's writes wait)."""
+        handing, self._handing = self._handing, None
+        if handing is None:
+            return pycurl.SOCKOPT_OK
+        sock, preconnected = handing
+        sock.close()
+        return pycurl.SOCKOPT_ALREADY_CONNECTED if preconnected else pycurl.SOCKOPT_OK
 
     def _http_version(self, scheme: str) -> int:
         opts = self._options
@@ -404,8 +449,7 @@ class CurlTransport:
         return pycurl.CURL_HTTP_VERSION_1_1
 
     def _may_multiplex(self, scheme: str) -> bool:
-        opts = self._options
-        return opts.http2 and (scheme == "https" or opts.h2c_prior_knowledge)
+        return multiplexes(scheme, self._options)
 
     def _collect(
         self, lane: _Lane, finished: Callable[[int, HttpResponse | TransportError], None]
@@ -440,6 +484,10 @@ class CurlTransport:
                 return deadline_exceeded(url, total)
         if code != 0:
             kind = _ERROR_KINDS.get(code, "other")
+            if code == pycurl.E_SSL_CONNECT_ERROR and self._on_preconnected(handle):
+                # its connect failed after libcurl took it (refused a round trip later): the
+                # handshake's first send is what failed
+                kind = "connect"
             text = message or pycurl.easy_strerror(code)
             return TransportError(
                 url, kind, clean_message(f"{text} (curl error {code})", transfer.request)
@@ -452,6 +500,11 @@ class CurlTransport:
             return short
         version = _HTTP_VERSIONS.get(int(handle.getinfo(pycurl.INFO_HTTP_VERSION)), "")
         return HttpResponse(url, status, freeze_headers(headers), body, version)
+
+    def _on_preconnected(self, handle: pycurl.Curl) -> bool:
+        if self._preconnected is None:
+            return False
+        return int(handle.getinfo(pycurl.LOCAL_PORT)) in self._preconnected.ports
 
     def _wait(self, lanes: list[_Lane]) -> None:
         """Sleep until a socket of any lane is ready or the earliest libcurl timeout is due."""

@@ -9,18 +9,25 @@ conditional request, gzip on the fly, TLS with HTTP/2 by ALPN. Asserted here:
 * ``--refresh`` revalidates every index file with a conditional request that nginx answers 304
   (its access log), and the cache files stay byte-identical;
 * over TLS + HTTP/2 with a certificate from a throwaway CA nobody trusts, the command fails with
-  one line naming the certificate problem (exit 3) and caches nothing.
+  one line naming the certificate problem (exit 3) and caches nothing;
+* over TLS + HTTP/2 with it trusted, a cold fetch and a ``--refresh`` each cost nginx exactly the
+  connection their batch goes over (``stub_status``'s accepts): the one opened before the
+  transport existed (registry/transport/preconnect.py) is the one libcurl used.
 """
 
 from __future__ import annotations
 
 import re
 import shutil
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from registry.api import Registry
+from registry.config.settings import Settings
+from registry.input_files import load_lockfile
 from tests.nginx import Nginx, world_readable
 from tests.reliability.cachecheck import RIPGREP, cache_files, registry_argv, run_one
 from tests.reliability.support import FIXTURE_INDEX, assert_one_error_line, run_cli
@@ -36,6 +43,15 @@ class Served:
         self.tls = tls
         self.http = nginx.url(0)  # registry_argv adds the sparse+ prefix
         self.https = f"sparse+{nginx.url(1, 'https')}"
+        self.status = nginx.url(2) + "status"
+
+    def accepted(self) -> int:
+        """The connections nginx has accepted so far (this question's own included)."""
+        with urllib.request.urlopen(self.status, timeout=30) as answer:
+            text = answer.read().decode()
+        match = re.search(r"^\s*(\d+) \d+ \d+\s*$", text, re.MULTILINE)
+        assert match, text
+        return int(match[1])
 
     def access_lines(self) -> list[str]:
         return (self.nginx.prefix / "access.log").read_text().splitlines()
@@ -48,8 +64,8 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     shutil.copytree(FIXTURE_INDEX, root)
     world_readable(root)
     tls = make_ca(work / "tls")
-    with Nginx(work / "nginx", 2) as nginx:
-        http, https = nginx.ports
+    with Nginx(work / "nginx", 3) as nginx:
+        http, https, status = nginx.ports
         nginx.start(
             f"""
   gzip on;
@@ -62,6 +78,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     ssl_certificate_key {tls.key};
     root {root};
   }}
+  server {{ listen 127.0.0.1:{status}; location = /status {{ stub_status; }} }}
 """
         )
         yield Served(nginx, tls)
@@ -113,3 +130,22 @@ def test_untrusted_certificate_is_one_line_and_caches_nothing(
     )
     assert_one_error_line(result, "certificate", code=3)
     assert cache_files(cache) == {}
+
+
+def test_tls_fetches_use_the_connections_opened_early(
+    served: Served, tmp_path: Path, preconnects: list[tuple[int, int]]
+) -> None:
+    """Over TLS + HTTP/2, libcurl takes the socket opened before it was imported: nginx accepts
+    one connection per fetch of ripgrep's ~65 files, the one opened early, not that one and
+    libcurl's own."""
+    names = sorted({package.name for package in load_lockfile(LOCK).registry_packages()})
+    settings = Settings(cainfo=str(served.tls.ca))
+    for refresh in (False, True):
+        before = served.accepted()
+        with Registry(served.https, tmp_path / "cache", refresh=refresh, settings=settings) as reg:
+            report = reg.fetch(names)
+        assert not report.errors and len(names) > 50
+        counts = (report.downloaded, report.unchanged)
+        assert counts == ((0, len(names)) if refresh else (len(names), 0))
+        assert served.accepted() - before == 1 + 1  # the fetch's, and this status question's
+    assert preconnects == [(len(names) + 1, 1)] * 2
