@@ -6,9 +6,10 @@ pid, gracefully (SIGQUIT), when the ``with`` block ends.
 
 Readiness without waiting: the test binds and listens on each port itself, before nginx starts,
 and hands the sockets over the way nginx's binary upgrade does (the ``NGINX="fd;fd;"``
-environment variable: nginx adopts inherited sockets whose address matches a ``listen``). A
-client that connects before nginx's worker runs waits in the kernel's backlog, so there is no
-port polling, and no race for a "free" port either.
+environment variable: nginx adopts inherited sockets whose address matches a ``listen``; they
+are non-blocking, as nginx's own would be). A client that connects before nginx's worker runs
+waits in the kernel's backlog, so there is no port polling, and no race for a "free" port
+either.
 
 When nginx is not installed the tests that need it are skipped, unless ``CI`` is set (``.ci/run``
 sets it, and installs nginx), which turns the skip into a failure, as for cargo: CI never passes
@@ -108,6 +109,12 @@ class Nginx:
             sock = socket.socket()
             sock.bind(("127.0.0.1", 0))
             sock.listen(511)
+            # nginx adopts an inherited socket as it is, and never makes it non-blocking itself:
+            # a blocking one lets a worker that lost the race for a new connection sleep in
+            # accept() until the next one arrives, its accepted connections unanswered meanwhile
+            # (about 1 in 100 batches of 7 connections stalled until the client's timeout, 30 s,
+            # with 2 workers: every client alike, cargo too)
+            sock.setblocking(False)
             self.sockets.append(sock)
         self.ports = [int(sock.getsockname()[1]) for sock in self.sockets]
         self.proc: subprocess.Popen[bytes] | None = None
