@@ -10,6 +10,8 @@ import errno
 import json
 import os
 import shutil
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -1008,6 +1010,40 @@ def test_cold_fetch_leaves_no_temp_files(
     assert not [p for p in files if ".tmp-" in p.name]
     written = {p.name for p in files if "/.cache/" in str(p)}
     assert written == set(crates)
+
+
+_KEEPS_WHAT_IT_WROTE = """
+import sys
+from pathlib import Path
+from query.names import index_path
+from registry.api import Registry
+from registry.parallel import parallel_allowed
+url, cache, names = sys.argv[1], sys.argv[2], sys.argv[3:]
+assert parallel_allowed(len(names), 16)  # no threads here: the batch is built in two processes
+with Registry(url, cache_dir=cache) as reg:
+    assert reg.fetch(names).downloaded == len(names)
+    for name in names:
+        kept = reg.load([name])[name]
+        assert kept == Path(reg.store.cache_path(index_path(name))).read_bytes(), name
+print("same", len(names))
+"""
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="the batch is split by a fork")
+def test_a_cold_batch_keeps_in_memory_exactly_what_it_wrote(
+    make_index_dir: Any, index_server: IndexServer, cache: Path
+) -> None:
+    """The half built in the forked child comes back as its lines' spans and is rebuilt from
+    the bodies (registry/index/loader.py `_build_and_write`): the bytes a later question in
+    the same run reads are the bytes both processes wrote. (In a process of its own: this
+    one runs the test server's threads, and a threaded process never forks.)"""
+    crates = {
+        f"crate{i:02d}": [line(f"crate{i:02d}", f"{v}.{i}.0") for v in (1, 2)] for i in range(40)
+    }
+    make_index_dir(crates)
+    argv = [sys.executable, "-c", _KEEPS_WHAT_IT_WROTE, index_server.url, str(cache), *crates]
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=120, check=False)
+    assert (done.returncode, done.stdout, done.stderr) == (0, "same 40\n", "")
 
 
 def test_fetch_bad_name_is_a_usage_error(

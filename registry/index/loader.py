@@ -76,6 +76,18 @@ if TYPE_CHECKING:
 # Downloads worth building and writing in two processes (registry/parallel.py).
 _PARALLEL_WRITES = 16
 
+if TYPE_CHECKING:
+    from typing import Any, TypeAlias
+
+    #: Downloads built: their .cache bytes and kept lines' spans by path, the write problems,
+    #: the files cargo would crash on.
+    _Built: TypeAlias = tuple[
+        dict[str, bytes],
+        dict[str, list[tuple[str, int, int]]],
+        list[str],
+        dict[str, tuple[str, str]],
+    ]
+
 
 def _body_size(item: tuple[str, Fetched]) -> int:
     """What building and writing a downloaded file costs, roughly: its size."""
@@ -392,7 +404,7 @@ class IndexLoader:
             return CacheEntryError(f"cannot read {path}: {exc.strerror}")
         if len(body) > MAX_BODY_BYTES:  # grew since the stat
             return CacheEntryError(f"cannot read {path}: {_too_large(len(body))}")
-        new, crash = self._build(body, current)
+        new, crash, _ = self._build(body, current)
         if new is None:
             return self._not_an_index_file(path, body)
         if crash is not None:
@@ -403,13 +415,13 @@ class IndexLoader:
 
     def _build(
         self, body: bytes, version: str, read: Callable[[bytes], object] | None = None
-    ) -> tuple[bytes | None, tuple[str, str] | None]:
+    ) -> tuple[bytes | None, tuple[str, str] | None, list[tuple[str, int, int]]]:
         """The ``.cache`` bytes of an index file (None when no line of it is an index entry),
-        and the line cargo would crash on (`index_lines`), if any."""
+        the line cargo would crash on (`index_lines`), if any, and the kept lines' spans."""
         from registry.index.index_file import index_lines
 
         lines, crash = index_lines(body, read)
-        return (serialize_lines(version, body, lines) if lines else None), crash
+        return (serialize_lines(version, body, lines) if lines else None), crash, lines
 
     def _not_an_index_file(self, where: str, body: bytes) -> NotAnIndexFileError:
         start = body[:48].decode("utf-8", "replace")
@@ -568,36 +580,54 @@ class IndexLoader:
         if not fetched:
             return {}, {}
         from registry.index.index_file import line_reader
-        from registry.parallel import split_map
+        from registry.parallel import Codec, split_map
 
         # one JSON reader for the whole download, its import done once, before the fork
         read = line_reader(sum(len(f.body) for _, f in fetched))
+        bodies = dict(fetched)
 
-        def work(
-            part: Sequence[tuple[str, Fetched]],
-        ) -> tuple[dict[str, bytes], list[str], dict[str, tuple[str, str]]]:
+        def work(part: Sequence[tuple[str, Fetched]]) -> _Built:
             built: dict[str, bytes] = {}
+            kept: dict[str, list[tuple[str, int, int]]] = {}
             crashes: dict[str, tuple[str, str]] = {}
             for rel, f in part:
-                data, crash = self._build(f.body, f.index_version, read)
+                data, crash, lines = self._build(f.body, f.index_version, read)
                 if data is None:
                     continue  # not an index file: nothing written
                 if crash is not None:
                     crashes[rel] = crash  # cargo never caches such a file: neither do we
                     continue
                 built[rel] = data
+                kept[rel] = lines
             ages = {rel: f.max_age for rel, f in part if f.max_age and rel in built}
             problems = self.store.write_many(built, ages, record_sums=True, temps=temps)
-            return built, problems, crashes
+            return built, kept, problems, crashes
 
+        def rebuilt(value: tuple[dict[str, list[tuple[str, int, int]]], list[str], Any]) -> _Built:
+            kept, problems, crashes = value
+            built = {
+                rel: serialize_lines(bodies[rel].index_version, bodies[rel].body, lines)
+                for rel, lines in kept.items()
+            }
+            return built, kept, problems, crashes
+
+        # The child's half comes back as the kept lines' spans (~2% of the bytes they span),
+        # rebuilt here from the bodies this process holds: sending the .cache bytes themselves
+        # (7 MB for workspace800) through the pipe cost more than rebuilding them
+        # (docs/performance.md)
+        spans = Codec(lambda result: result[1:], rebuilt)
         if self.store.lock_held:  # a child shares this process's acquisition
-            halves = split_map(work, fetched, min_items=_PARALLEL_WRITES, weight=_body_size)
+            halves = split_map(
+                work, fetched, min_items=_PARALLEL_WRITES, weight=_body_size, codec=spans
+            )
         else:
             with self.store.holding_lock():  # one acquisition for both halves
-                halves = split_map(work, fetched, min_items=_PARALLEL_WRITES, weight=_body_size)
+                halves = split_map(
+                    work, fetched, min_items=_PARALLEL_WRITES, weight=_body_size, codec=spans
+                )
         out: dict[str, bytes] = {}
         crashes: dict[str, tuple[str, str]] = {}
-        for built, problems, crashed in halves:
+        for built, _kept, problems, crashed in halves:
             out.update(built)
             crashes.update(crashed)
             self._write_problems(problems)

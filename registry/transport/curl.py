@@ -419,7 +419,10 @@ class CurlTransport:
         family, kind, protocol, where = address
         taken = None
         if self._preconnected is not None:
-            taken = self._preconnected.take(family, where)
+            try:
+                taken = self._preconnected.take(family, where)
+            except OSError:  # never raised from a callback: libcurl connects itself
+                taken = None
         if taken is not None:
             self._handing = (taken, True)
             return taken
@@ -504,7 +507,10 @@ class CurlTransport:
     def _on_preconnected(self, handle: pycurl.Curl) -> bool:
         if self._preconnected is None:
             return False
-        return int(handle.getinfo(pycurl.LOCAL_PORT)) in self._preconnected.ports
+        try:
+            return int(handle.getinfo(pycurl.LOCAL_PORT)) in self._preconnected.ports
+        except pycurl.error:
+            return False
 
     def _wait(self, lanes: list[_Lane]) -> None:
         """Sleep until a socket of any lane is ready or the earliest libcurl timeout is due."""
