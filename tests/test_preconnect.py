@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+import registry.transport.preconnect as preconnect_module
 from registry.api import Registry
 from registry.transport.base import (
     HttpRequest,
@@ -263,3 +264,36 @@ def test_nothing_is_preconnected_when_nothing_is_asked(
             assert reg.fetch(NAMES).cached == len(NAMES)
     assert preconnects == []
     assert index_server.connections == connections
+
+
+_V4 = (socket.AF_INET, socket.SOCK_STREAM, 6, "", ("192.0.2.7", 443))
+_V4B = (socket.AF_INET, socket.SOCK_STREAM, 6, "", ("192.0.2.8", 443))
+_V6 = (socket.AF_INET6, socket.SOCK_STREAM, 6, "", ("2001:db8::7", 443, 0, 0))
+
+
+@pytest.mark.parametrize(
+    ("found", "addresses"),
+    [
+        ([_V4, _V4B], ["192.0.2.7", "192.0.2.8"]),  # the resolver's order
+        ([_V4, _V6, _V4B], ["192.0.2.7", "192.0.2.8"]),  # IPv4 first: its addresses
+        ([_V6, _V4], []),  # IPv6 first: libcurl's happy eyeballs decides, nothing opened
+        ([], []),
+        (OSError("no such host"), []),
+        (UnicodeError("bad label"), []),
+    ],
+)
+def test_which_addresses_a_name_gives(
+    monkeypatch: pytest.MonkeyPatch, found: list[Any] | Exception, addresses: list[str]
+) -> None:
+    """A host name goes through the resolver once (an IPv4 address never does: the first
+    call loads the resolver's modules); the table stands in for it."""
+
+    def resolve(host: str, port: int, *args: object) -> list[Any]:
+        assert (host, port) == ("index.example", 443)
+        if isinstance(found, Exception):
+            raise found
+        return found
+
+    monkeypatch.setattr(preconnect_module._socket, "getaddrinfo", resolve)
+    assert preconnect_module._ipv4_addresses("index.example", 443) == addresses
+    assert preconnect_module._ipv4_addresses("192.0.2.9", 443) == ["192.0.2.9"]
