@@ -297,3 +297,15 @@ def test_which_addresses_a_name_gives(
     monkeypatch.setattr(preconnect_module._socket, "getaddrinfo", resolve)
     assert preconnect_module._ipv4_addresses("index.example", 443) == addresses
     assert preconnect_module._ipv4_addresses("192.0.2.9", 443) == ["192.0.2.9"]
+
+
+def test_out_of_descriptors_opens_nothing_and_raises_nothing(
+    listener: socket.socket, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No socket to be had (EMFILE): nothing preconnected; libcurl meets the same and says so."""
+
+    def no_socket(*args: object) -> socket.socket:
+        raise OSError(24, "Too many open files")
+
+    monkeypatch.setattr(preconnect_module._socket, "socket", no_socket)
+    assert open_connections(_url(listener), 10, TransportOptions(), {}) is None

@@ -114,16 +114,19 @@ def open_connections(
     target = (addresses[0], port)
     opened = Preconnected(frozenset(addresses), port)
     for _ in range(count):
-        sock = _socket.socket(_socket.AF_INET, _socket.SOCK_STREAM)  # not inherited (PEP 446)
+        try:
+            sock = _socket.socket(_socket.AF_INET, _socket.SOCK_STREAM)  # not inherited (PEP 446)
+        except OSError:  # out of descriptors, say: libcurl will say what it finds
+            break
         try:
             sock.setblocking(False)
-            status = sock.connect_ex(target)
+            if sock.connect_ex(target) not in (0, EINPROGRESS):
+                sock.close()
+                break
+            opened.add(sock)
         except OSError:
-            status = -1
-        if status not in (0, EINPROGRESS):
             sock.close()
             break
-        opened.add(sock)
     return opened if len(opened) else None
 
 
