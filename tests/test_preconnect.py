@@ -26,14 +26,9 @@ from registry.transport.curl import CurlTransport
 from registry.transport.preconnect import open_connections
 from tests.checkutil import line
 from tests.httpserver import IndexServer
+from tests.test_transport import closed_port
 
 NAMES = [f"crate{i:02d}" for i in range(20)]
-
-
-def closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture

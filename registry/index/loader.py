@@ -66,18 +66,11 @@ from registry.errors import (
 from registry.options import MAX_BODY_BYTES
 
 if TYPE_CHECKING:
-    from typing import Self
+    from typing import Any, Self, TypeAlias
 
     from registry.index.sparse import Fetched, FetchResult, SparseClient
     from registry.transport.base import Transport
     from registry.transport.preconnect import Preconnected
-
-
-# Downloads worth building and writing in two processes (registry/parallel.py).
-_PARALLEL_WRITES = 16
-
-if TYPE_CHECKING:
-    from typing import Any, TypeAlias
 
     #: Downloads built: their .cache bytes and kept lines' spans by path, the write problems,
     #: the files cargo would crash on.
@@ -87,6 +80,10 @@ if TYPE_CHECKING:
         list[str],
         dict[str, tuple[str, str]],
     ]
+
+
+# Downloads worth building and writing in two processes (registry/parallel.py).
+_PARALLEL_WRITES = 16
 
 
 def _body_size(item: tuple[str, Fetched]) -> int:

@@ -190,12 +190,16 @@ def multiplexes(scheme: str, options: TransportOptions) -> bool:
     return options.http2 and (scheme == "https" or options.h2c_prior_knowledge)
 
 
+def per_connection(scheme: str, options: TransportOptions) -> int:
+    """How many transfers one connection to a ``scheme`` URL carries at once."""
+    return STREAMS_PER_CONNECTION if multiplexes(scheme, options) else HTTP1_PER_CONNECTION
+
+
 def connections_for(requests: int, scheme: str, options: TransportOptions) -> int:
     """How many connections to one host a batch of ``requests`` spreads over: as many as carry
     it in one round trip (HTTP/2: ``ceil(n / 100)``; HTTP/1.1: one per two requests), within
     `TransportOptions.max_connections_per_host`."""
-    room = STREAMS_PER_CONNECTION if multiplexes(scheme, options) else HTTP1_PER_CONNECTION
-    return min(options.max_connections_per_host, -(-requests // room))
+    return min(options.max_connections_per_host, -(-requests // per_connection(scheme, options)))
 
 
 def freeze_headers(headers: dict[str, str]) -> Mapping[str, str]:

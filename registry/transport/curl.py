@@ -45,8 +45,6 @@ from io import BytesIO
 
 from query import TYPE_CHECKING
 from registry.transport.base import (
-    HTTP1_PER_CONNECTION,
-    STREAMS_PER_CONNECTION,
     HttpRequest,
     HttpResponse,
     TransportError,
@@ -59,6 +57,7 @@ from registry.transport.base import (
     freeze_headers,
     invalid_header_reason,
     multiplexes,
+    per_connection,
     short_body_error,
 )
 
@@ -334,8 +333,7 @@ class CurlTransport:
         the transfers of the lanes before it are set up), else the least busy, else a new one
         when allowed."""
         scheme = request.url.partition(":")[0].lower()
-        multiplex = self._may_multiplex(scheme)
-        room = STREAMS_PER_CONNECTION if multiplex else HTTP1_PER_CONNECTION
+        room = per_connection(scheme, self._options)
         if self._lanes and len(self._lanes) >= want:
             lane = min(self._lanes, key=_active_count)
             if len(lane.active) < room:
@@ -370,7 +368,7 @@ class CurlTransport:
                 [f"{name}: {value}" if value else f"{name};" for name, value in request.headers],
             )
             handle.setopt(pycurl.HTTP_VERSION, self._http_version(scheme))
-            handle.setopt(pycurl.PIPEWAIT, 1 if self._may_multiplex(scheme) else 0)
+            handle.setopt(pycurl.PIPEWAIT, 1 if multiplexes(scheme, self._options) else 0)
             handle.setopt(pycurl.WRITEFUNCTION, transfer.on_body)
             handle.setopt(pycurl.HEADERFUNCTION, transfer.on_header)
         except (pycurl.error, UnicodeError, ValueError, TypeError):
@@ -450,9 +448,6 @@ class CurlTransport:
         if opts.http2 and opts.h2c_prior_knowledge:
             return pycurl.CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE
         return pycurl.CURL_HTTP_VERSION_1_1
-
-    def _may_multiplex(self, scheme: str) -> bool:
-        return multiplexes(scheme, self._options)
 
     def _collect(
         self, lane: _Lane, finished: Callable[[int, HttpResponse | TransportError], None]
