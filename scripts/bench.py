@@ -117,15 +117,17 @@ class Profile:
 
 def shim(**fields: object) -> str:
     """``python -c`` code running registry's CLI with ``TransportOptions`` fields set (a frozen
-    record: a copy with them replaced) where the CLI has no switch for them."""
+    record: a copy with them replaced) where the CLI has no switch for them, through the
+    console script's own entry point (`registry.__main__.entry`: it leaves without the
+    interpreter's teardown, as the installed ``registry`` does)."""
     return (
-        "import sys,registry.transport.base as b;"
+        "import registry.transport.base as b;"
         "from query.record import replace;"
         "f=b.default_transport;"
         "T=b.TransportOptions;"
         f"b.default_transport=lambda o=None,*a:f(replace(o or T(),**{fields!r}),*a);"
-        "from registry.__main__ import main;"
-        "sys.exit(main(sys.argv[1:]))"
+        "from registry.__main__ import entry;"
+        "entry()"
     )
 
 
@@ -1221,7 +1223,11 @@ def main(argv: list[str] | None = None) -> int:
         ctx.baseline = str(base_registry)
         ctx.baseline_python = base_python
         ctx.baseline_dirs = compile_packages(base_python)
-        probe = [base_python, "-c", "import registry.transport.base, query.record"]
+        probe = [
+            base_python,
+            "-c",
+            "import registry.transport.base, query.record; from registry.__main__ import entry",
+        ]
         shims = subprocess.run(probe, check=False, capture_output=True)
         ctx.baseline_shims = shims.returncode == 0
         log(f"baseline: {base_registry} ({', '.join(ctx.baseline_dirs)})")
