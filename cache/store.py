@@ -262,6 +262,12 @@ class IndexStore:
         except FileNotFoundError:
             return None
 
+    def holds_entries(self) -> bool:
+        """Whether this directory may hold cache entries (its ``.cache`` exists): when not,
+        each entry a run wants is asked of the index (one read from the seed too: such an
+        entry is never fresh)."""
+        return is_dir(f"{self.dir_path}/.cache")
+
     # -- seeding from cargo <= 1.84's directory ----------------------------------------------
 
     def seed_dir(self) -> str | None:

@@ -34,6 +34,7 @@ from __future__ import annotations
 
 from query import TYPE_CHECKING
 from query.lockfile import (
+    REGISTRY_SOURCE_PREFIXES,
     LockDependency,
     LockedPackage,
     Lockfile,
@@ -156,6 +157,29 @@ _DEPENDENCIES = "\ndependencies = [\n "
 _NO_DEPENDENCIES = "\ndependencies = [\n]\n"
 _NEXT_DEPENDENCY = ",\n "
 _LAST_DEPENDENCY = ",\n]\n"
+
+
+def registry_names_by_source(text: str) -> dict[str, set[str]]:
+    """A guess at the registry packages' names by source, from their tables' first lines as
+    cargo writes them (``[[package]]``, ``name``, ``version``, ``source``), nothing checked:
+    for work that can start before the text is parsed (`registry.commands.fetch` opens its
+    index's connections). Tables laid out otherwise are left out."""
+    found: dict[str, set[str]] = {}
+    for table in text.split("\n[[package]]\n")[1:]:
+        lines = table.split("\n", 3)
+        if len(lines) < 3:
+            continue
+        name, source = lines[0], lines[2]
+        if (
+            name.startswith('name = "')
+            and name.endswith('"')
+            and source.startswith('source = "')
+            and source.endswith('"')
+        ):
+            source = source[len('source = "') : -1]
+            if source.startswith(REGISTRY_SOURCE_PREFIXES):
+                found.setdefault(source, set()).add(name[len('name = "') : -1])
+    return found
 
 
 def scan_cargo_layout(

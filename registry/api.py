@@ -211,6 +211,13 @@ class Registry:
     def unchanged(self) -> int:
         return self._loader.unchanged
 
+    def expect(self, count: int) -> None:
+        """About ``count`` crates are to be loaded or fetched next: when every one will be asked
+        of the index anyway (``refresh``, or an empty cache), their connections open now, while
+        the caller works out which crates they are (see :meth:`IndexLoader.expect`). A guess
+        only costs connections: the batch opens what it lacks, and closes what it leaves."""
+        self._loader.expect(count)
+
     def load(
         self, names: Iterable[str], *, force: bool = False
     ) -> dict[str, bytes | RegistryError]:

@@ -144,14 +144,24 @@ def parse_config_argument(argument: str) -> dict[str, Any]:
     return data
 
 
-def load_lockfile(path: StrPath, *, drop_dangling: bool = False) -> Lockfile:
+def lockfile_text(path: StrPath) -> str:
+    """The text of the lockfile at ``path`` (for `load_lockfile`'s ``text``), or one clear
+    InputError."""
+    return _read_text(path)
+
+
+def load_lockfile(
+    path: StrPath, *, drop_dangling: bool = False, text: str | None = None
+) -> Lockfile:
     """Read and model a Cargo.lock (formats v1-v4); ``drop_dangling``: see
-    :func:`query.lockfile.lockfile_from_mapping`."""
+    :func:`query.lockfile.lockfile_from_mapping`; ``text``: the file's text, read already
+    (`lockfile_text`: a pipe can be read once)."""
     from query.lockfile import REGISTRY_SOURCE_PREFIXES, LockfileError, lockfile_from_mapping
     from query.lockfile_fast import lockfile_from_cargo_text
     from query.names import CrateNameError, validate_crate_name
 
-    text = _read_text(path)
+    if text is None:
+        text = _read_text(path)
     # cargo's own layout goes straight from text to model (the accelerator); anything else, or
     # any error, which the general path then words, through tomllib
     lock = lockfile_from_cargo_text(text)

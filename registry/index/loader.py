@@ -170,6 +170,16 @@ class IndexLoader:
     def requests_made(self) -> int:
         return self._client.requests_made if self._client is not None else 0
 
+    def expect(self, count: int) -> None:
+        """About ``count`` entries are to be loaded next (a caller's guess, before it has their
+        names): when each will be asked of the index whatever the cache holds (--refresh, or a
+        cache holding no entry at all), their batch's connections open now (`_expect`), while
+        the caller reads the names and the cache is looked at."""
+        if self.source.kind == LOCAL or self.offline or count <= 0:
+            return
+        if self.refresh or not self.store.holds_entries():
+            self._expect(count)
+
     def _expect(self, requests: int) -> None:
         """The first batch will send ``requests`` (and config.json, maybe): its connections are
         opened now, while the rest is prepared (once, before the transport exists)."""
