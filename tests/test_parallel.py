@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import sys
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -162,119 +162,6 @@ def test_serial_when_fork_fails(monkeypatch: pytest.MonkeyPatch) -> None:
     assert split_map(_squares_with_pid, [1, 2], min_items=1) == [(os.getpid(), [1, 4])]
 
 
-# -- queue_map: both processes take items from one queue ----------------------------------------
-
-
-def _taken_with_pid(items: Iterable[int]) -> tuple[int, list[int]]:
-    return os.getpid(), list(items)
-
-
-def test_queue_map_shares_every_item_once_between_two_processes() -> None:
-    def work(items: Iterable[int]) -> tuple[int, list[int]]:
-        taken = []
-        for item in items:
-            sum(range(2000))  # a little work, so that the child gets to take some
-            taken.append(item)
-        return os.getpid(), taken
-
-    (pid_a, mine), (pid_b, theirs) = parallel.queue_map(work, list(range(3000)), min_items=2)
-    assert pid_a == os.getpid()
-    assert pid_b != os.getpid()
-    assert sorted(mine + theirs) == list(range(3000))
-    assert mine and theirs  # each process took some
-
-
-def test_queue_map_hands_out_the_heaviest_first() -> None:
-    weights = [(i * 37) % 101 for i in range(500)]
-    parts = parallel.queue_map(
-        _taken_with_pid, list(range(500)), min_items=2, weight=weights.__getitem__
-    )
-    assert sorted(i for _, part in parts for i in part) == list(range(500))
-    for _, part in parts:  # each took its items in the queue's order: heaviest first
-        assert [weights[i] for i in part] == sorted((weights[i] for i in part), reverse=True)
-
-
-@pytest.mark.parametrize("failure", ["raise", "exit", "undecodable"])
-def test_queue_map_redoes_what_a_failing_child_took(failure: str) -> None:
-    parent = os.getpid()
-
-    def work(items: Iterable[int]) -> tuple[int, list[int]]:
-        taken = []
-        for item in items:
-            sum(range(2000))  # a little work, so that the child gets to take some
-            taken.append(item)
-            if os.getpid() != parent:  # on its first item
-                if failure == "raise":
-                    raise RuntimeError("boom")
-                if failure == "exit":
-                    os._exit(7)
-        return os.getpid(), taken
-
-    def refuse(value: object) -> object:
-        raise ValueError("does not decode")
-
-    codec = parallel.Codec(lambda result: result, refuse) if failure == "undecodable" else None
-    parts = parallel.queue_map(work, list(range(2000)), min_items=2, codec=codec)
-    assert [pid for pid, _ in parts] == [parent, parent]
-    assert parts[1][1]  # what the child took, done here
-    assert sorted(parts[0][1] + parts[1][1]) == list(range(2000))
-
-
-def test_queue_map_falls_back_to_halves_past_its_queue(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(parallel, "QUEUE_MAX", 10)
-    parts = parallel.queue_map(_taken_with_pid, list(range(11)), min_items=2)
-    assert [part for _, part in parts] == [[0, 1, 2, 3, 4], [5, 6, 7, 8, 9, 10]]
-    assert parts[1][0] != os.getpid()
-
-
-def test_a_queue_larger_than_its_pipe_is_not_made() -> None:
-    assert parallel._filled_queue(range(40000)) is None  # 80 KB: more than a pipe holds
-    queue = parallel._filled_queue(range(3))
-    assert queue is not None
-    try:
-        assert os.read(queue, 100) == b"\0\0\1\0\2\0"
-        assert os.read(queue, 100) == b""  # its write end is closed: the end, not a wait
-    finally:
-        os.close(queue)
-
-
-def test_queue_map_serial_when_not_allowed(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(parallel, "_cpus", lambda: 1)
-    assert parallel.queue_map(_taken_with_pid, [1, 2, 3], min_items=1) == [(os.getpid(), [1, 2, 3])]
-
-
-def test_queue_map_alone_when_fork_fails(monkeypatch: pytest.MonkeyPatch) -> None:
-    def no_fork() -> int:
-        raise OSError("fork: Resource temporarily unavailable")
-
-    monkeypatch.setattr(os, "fork", no_fork)
-    assert parallel.queue_map(_taken_with_pid, [5, 6], min_items=1) == [(os.getpid(), [5, 6])]
-
-
-def test_shared_bytes_cross_from_the_child() -> None:
-    values = [bytes([i]) * (i * 1000) for i in range(50)]
-    with parallel.SharedBytes(parallel.SharedBytes.bound(sum(map(len, values)), 50)) as shared:
-        codec = parallel.Codec(
-            lambda result: [shared.put(value) for value in result],
-            lambda places: [shared.take(tuple(place)) for place in places],
-        )
-        parts = parallel.split_map(
-            lambda part: [values[i] for i in part], list(range(50)), min_items=2, codec=codec
-        )
-    assert parts[0] + parts[1] == values
-
-
-def test_shared_bytes_refuse_what_they_cannot_hold_or_do_not_hold() -> None:
-    with parallel.SharedBytes(10) as shared:
-        assert shared.put(b"12345") == (0, 5)
-        assert shared.take((0, 5)) == b"12345"
-        with pytest.raises(ValueError, match="over the shared capacity"):
-            shared.put(b"123456")
-        for place in [(8, 5), (-1, 2), (0, -1), ("0", 1)]:
-            with pytest.raises(ValueError):
-                shared.take(place)  # type: ignore[arg-type]
-
-
 def _registry_names(project: str) -> list[str]:
     packages = lock_packages(PROJECTS / project / "Cargo.lock")
     return sorted({p["name"] for p in packages if "source" in p})
@@ -321,30 +208,26 @@ def test_cold_fetch_builds_and_writes_in_two_processes(
             assert check(*found) == VERIFIED, rel
 
 
-@pytest.mark.parametrize("writes", [0, 2])
 def test_a_child_that_dies_while_writing_leaves_a_complete_cache(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, writes: int
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    """The child is killed before it writes anything, or after two batches of writes: this
-    process builds and writes what the child took too, so every entry is there and verified."""
+    """The child is killed before it writes anything: this process builds and writes its
+    half too, so every entry is there and verified."""
     from cache.integrity import VERIFIED, check
     from cache.store import IndexStore
     from registry.api import Registry
 
     parent = os.getpid()
     real_write_many = IndexStore.write_many
-    calls = []
 
     def dying_write_many(self: IndexStore, *args: object, **kwargs: object) -> list[str]:
         if os.getpid() != parent:
-            calls.append(1)  # the child's copy of the list
-            if len(calls) > writes:
-                os._exit(9)
+            os._exit(9)
         return real_write_many(self, *args, **kwargs)  # type: ignore[arg-type]
 
     monkeypatch.setattr(IndexStore, "write_many", dying_write_many)
     monkeypatch.setattr(parallel, "parallel_allowed", lambda count, least: count >= least)
-    names = _registry_names("nushell" if writes else "ripgrep")
+    names = _registry_names("ripgrep")
     with IndexServer(INDEX) as server, Registry("sparse+" + server.url, tmp_path) as reg:
         report = reg.fetch(names)
         assert report.downloaded == len(names) and not report.errors

@@ -72,17 +72,18 @@ if TYPE_CHECKING:
     from registry.transport.base import Transport
     from registry.transport.preconnect import Preconnected
 
-    #: Downloads built: their .cache bytes by path, the write problems, the files cargo would
-    #: crash on.
-    _Built: TypeAlias = tuple[dict[str, bytes], list[str], dict[str, tuple[str, str]]]
+    #: Downloads built: their .cache bytes and kept lines' spans by path, the write problems,
+    #: the files cargo would crash on.
+    _Built: TypeAlias = tuple[
+        dict[str, bytes],
+        dict[str, list[tuple[str, int, int]]],
+        list[str],
+        dict[str, tuple[str, str]],
+    ]
 
 
 # Downloads worth building and writing in two processes (registry/parallel.py).
 _PARALLEL_WRITES = 16
-
-# Files built between two writes (`IndexStore.write_many`): a process's writes keep up with its
-# builds, so that the two processes sharing a download's files finish together.
-_WRITE_BATCH = 16
 
 
 def _body_size(item: tuple[str, Fetched]) -> int:
@@ -410,7 +411,7 @@ class IndexLoader:
             return CacheEntryError(f"cannot read {path}: {exc.strerror}")
         if len(body) > MAX_BODY_BYTES:  # grew since the stat
             return CacheEntryError(f"cannot read {path}: {_too_large(len(body))}")
-        new, crash = self._build(body, current)
+        new, crash, _ = self._build(body, current)
         if new is None:
             return self._not_an_index_file(path, body)
         if crash is not None:
@@ -421,13 +422,13 @@ class IndexLoader:
 
     def _build(
         self, body: bytes, version: str, read: Callable[[bytes], object] | None = None
-    ) -> tuple[bytes | None, tuple[str, str] | None]:
-        """The ``.cache`` bytes of an index file (None when no line of it is an index entry)
-        and the line cargo would crash on (`index_lines`), if any."""
+    ) -> tuple[bytes | None, tuple[str, str] | None, list[tuple[str, int, int]]]:
+        """The ``.cache`` bytes of an index file (None when no line of it is an index entry),
+        the line cargo would crash on (`index_lines`), if any, and the kept lines' spans."""
         from registry.index.index_file import index_lines
 
         lines, crash = index_lines(body, read)
-        return (serialize_lines(version, body, lines) if lines else None), crash
+        return (serialize_lines(version, body, lines) if lines else None), crash, lines
 
     def _not_an_index_file(self, where: str, body: bytes) -> NotAnIndexFileError:
         start = body[:48].decode("utf-8", "replace")
@@ -579,66 +580,61 @@ class IndexLoader:
         self, fetched: list[tuple[str, Fetched]], temps: dict[str, str]
     ) -> tuple[dict[str, bytes], dict[str, tuple[str, str]]]:
         """Build the ``.cache`` bytes of downloaded files and write them (with their max-age
-        sidecars; into their ``temps`` when reserved), in this process and a forked child at
-        once when there are many, each taking the next file as it goes (registry/parallel.py
-        `queue_map`): parsing every line of a file and creating it are the bulk of a cold
-        fetch. Also gives, by path, the files cargo would crash on (`index_lines`; not
-        written)."""
+        sidecars; into their ``temps`` when reserved), half of them in a forked child when there
+        are many (registry/parallel.py): parsing every line of a file and creating it are the
+        bulk of a cold fetch. Also gives, by path, the files cargo would crash on
+        (`index_lines`; not written)."""
         if not fetched:
             return {}, {}
         from registry.index.index_file import line_reader
-        from registry.parallel import Codec, SharedBytes, queue_map
+        from registry.parallel import Codec, split_map
 
         # one JSON reader for the whole download, its import done once, before the fork
-        total = sum(len(f.body) for _, f in fetched)
-        read = line_reader(total)
-        ages = {rel: f.max_age for rel, f in fetched if f.max_age}
+        read = line_reader(sum(len(f.body) for _, f in fetched))
+        bodies = dict(fetched)
 
-        def work(part: Iterable[tuple[str, Fetched]]) -> _Built:
+        def work(part: Sequence[tuple[str, Fetched]]) -> _Built:
             built: dict[str, bytes] = {}
+            kept: dict[str, list[tuple[str, int, int]]] = {}
             crashes: dict[str, tuple[str, str]] = {}
-            problems: list[str] = []
-            batch: dict[str, bytes] = {}
             for rel, f in part:
-                data, crash = self._build(f.body, f.index_version, read)
+                data, crash, lines = self._build(f.body, f.index_version, read)
                 if data is None:
                     continue  # not an index file: nothing written
                 if crash is not None:
                     crashes[rel] = crash  # cargo never caches such a file: neither do we
                     continue
-                built[rel] = batch[rel] = data
-                if len(batch) == _WRITE_BATCH:
-                    problems += self.store.write_many(batch, ages, record_sums=True, temps=temps)
-                    batch = {}
-            problems += self.store.write_many(batch, ages, record_sums=True, temps=temps)
-            return built, problems, crashes
+                built[rel] = data
+                kept[rel] = lines
+            ages = {rel: f.max_age for rel, f in part if f.max_age and rel in built}
+            problems = self.store.write_many(built, ages, record_sums=True, temps=temps)
+            return built, kept, problems, crashes
 
-        # The child's .cache bytes (7 MB for workspace800) come back through a shared mapping,
-        # their places through the pipe: through the pipe itself they cost more than the
-        # parent rebuilding them, and that more than this (docs/performance.md)
-        with SharedBytes(SharedBytes.bound(total, len(fetched))) as shared:
+        def rebuilt(value: tuple[dict[str, list[tuple[str, int, int]]], list[str], Any]) -> _Built:
+            kept, problems, crashes = value
+            built = {
+                rel: serialize_lines(bodies[rel].index_version, bodies[rel].body, lines)
+                for rel, lines in kept.items()
+            }
+            return built, kept, problems, crashes
 
-            def sent(result: _Built) -> object:  # in the child
-                built, problems, crashes = result
-                return {rel: shared.put(data) for rel, data in built.items()}, problems, crashes
-
-            def received(value: Any) -> _Built:
-                places, problems, crashes = value
-                return {rel: shared.take(place) for rel, place in places.items()}, problems, crashes
-
-            places = Codec(sent, received)
-            if self.store.lock_held:  # a child shares this process's acquisition
-                parts = queue_map(
-                    work, fetched, min_items=_PARALLEL_WRITES, weight=_body_size, codec=places
+        # The child's half comes back as the kept lines' spans (~2% of the bytes they span),
+        # rebuilt here from the bodies this process holds: sending the .cache bytes themselves
+        # (7 MB for workspace800) through the pipe cost more than rebuilding them
+        # (docs/performance.md)
+        spans = Codec(lambda result: result[1:], rebuilt)
+        if self.store.lock_held:  # a child shares this process's acquisition
+            halves = split_map(
+                work, fetched, min_items=_PARALLEL_WRITES, weight=_body_size, codec=spans
+            )
+        else:
+            with self.store.holding_lock():  # one acquisition for both halves
+                halves = split_map(
+                    work, fetched, min_items=_PARALLEL_WRITES, weight=_body_size, codec=spans
                 )
-            else:
-                with self.store.holding_lock():  # one acquisition for both processes
-                    parts = queue_map(
-                        work, fetched, min_items=_PARALLEL_WRITES, weight=_body_size, codec=places
-                    )
         out: dict[str, bytes] = {}
         crashes: dict[str, tuple[str, str]] = {}
-        for built, problems, crashed in parts:
+        for built, _kept, problems, crashed in halves:
             out.update(built)
             crashes.update(crashed)
             self._write_problems(problems)
@@ -742,7 +738,7 @@ class _WhileInFlight:
     def _work(self) -> Iterator[bool]:
         if len(self._reserve) >= _FAST_READER_FILES:
             from registry.index.index_file import import_fast_reader
-            from registry.parallel import queue_map  # noqa: F401 - imported for the build
+            from registry.parallel import split_map  # noqa: F401 - imported for the build
 
             import_fast_reader()
             yield True
