@@ -50,6 +50,7 @@ from query.names import index_path
 from query.validate import MissingCrate, MissingVersion, Unknown, validate_lockfile
 from registry.api import Registry
 from registry.commands.validate import _lookup
+from registry.index import index_file
 from registry.index.index_file import summaries_from_index
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -308,6 +309,77 @@ def lines(draw: st.DrawFn) -> bytes:
 @given(lines())
 def test_accelerator_agrees_on_generated_lines(line: bytes) -> None:
     assert_readers_agree(line)
+
+
+# --- registry/index/index_file.py: a line orjson writes back has no duplicate key ------------
+
+
+def _has_a_duplicate_key(line: bytes) -> bool:
+    def pairs(items: list[tuple[str, object]]) -> dict[str, object]:
+        keys = [k for k, _ in items]
+        if len(set(keys)) != len(keys):
+            raise LookupError("duplicate")
+        return dict(items)
+
+    try:
+        json.loads(line, object_pairs_hook=pairs)
+    except LookupError:
+        return True
+    except ValueError:
+        return False
+    return False
+
+
+@settings(max_examples=1500, deadline=None)
+@given(lines())
+def test_a_line_orjson_writes_back_has_no_duplicate_key(line: bytes) -> None:
+    """The accelerator's premise (index_file.py `_written_back_checker`), on generated lines,
+    which often repeat keys: no line with a duplicate key is ever written back as itself; and
+    the lines kept are the same as through its twin alone (`_may_hide_duplicate`)."""
+    import orjson
+
+    read = index_file.line_reader(index_file.STDLIB_JSON_BELOW)  # orjson's
+    written_back = index_file._written_back_checker()
+    try:
+        value = orjson.loads(line)
+    except orjson.JSONDecodeError:
+        value = None
+    if value is not None and written_back(value, line):
+        assert not _has_a_duplicate_key(line)
+    kept = summaries_from_index(line, read)
+    real = index_file._written_back_checker
+    index_file._written_back_checker = lambda: index_file._never  # type: ignore[assignment]
+    try:
+        assert summaries_from_index(line, read) == kept
+    finally:
+        index_file._written_back_checker = real  # type: ignore[assignment]
+
+
+def test_crates_io_lines_are_written_back_and_skip_the_byte_scans(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Every line of the fixture index (real crates.io lines) takes the accelerator; a line in
+    another spelling takes its twin, the byte scans."""
+    import orjson
+
+    files = [p for p in sorted((FIXTURES / "index").glob("*/**/*")) if p.is_file()][:300]
+    expected = [summaries_from_index(p.read_bytes()) for p in files]
+    scanned: list[bytes] = []
+    real = index_file._may_hide_duplicate
+
+    def scan(line: bytes) -> bool:
+        scanned.append(line)
+        return real(line)
+
+    monkeypatch.setattr(index_file, "_may_hide_duplicate", scan)
+    read = index_file.line_reader(index_file.STDLIB_JSON_BELOW)  # orjson's
+    assert [summaries_from_index(p.read_bytes(), read) for p in files] == expected
+    assert sum(map(len, expected)) > 1000
+    assert scanned == []
+    spaced = b'{"name": "a", "vers": "1.0.0", "vers": "2.0.0"}'
+    assert orjson.loads(spaced) == {"name": "a", "vers": "2.0.0"}
+    assert summaries_from_index(spaced, read) == []  # serde refuses the duplicate
+    assert scanned == [spaced]
 
 
 def test_the_stages_of_entry_from_line() -> None:
