@@ -403,3 +403,34 @@ def test_out_of_descriptors_opens_nothing_and_raises_nothing(
 
     monkeypatch.setattr(preconnect_module._socket, "socket", no_socket)
     assert open_connections(_url(listener), 10, TransportOptions(), {}) is None
+
+
+@pytest.mark.usefixtures("served")
+def test_a_lockfile_refused_after_the_guess_closes_what_it_opened(
+    index_server: IndexServer,
+    tmp_path: Path,
+    preconnects: list[tuple[int, int]],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The guess reads names from a text the parse then refuses: the connections opened for
+    them are closed, and the refusal is the usual one line and exit code."""
+    closed: list[int] = []
+    real_close = preconnect_module.Preconnected.close
+
+    def close(self: preconnect_module.Preconnected) -> None:
+        closed.append(len(self.ports))
+        real_close(self)
+
+    monkeypatch.setattr(preconnect_module.Preconnected, "close", close)
+    lock = tmp_path / "Cargo.lock"
+    lock.write_text(_lockfile(NAMES[:5]).replace('version = "1.0.0"', 'version = "1.0"', 1))
+    result = run_cli(
+        capsys,
+        *("--index-url", index_server.url, "--cache-dir", str(tmp_path / "cache")),
+        *("fetch", "--lockfile", str(lock)),
+    )
+    assert result.code == 2
+    assert result.err.count("\n") == 1 and str(lock) in result.err, result.err
+    assert preconnects == [(5 + 1, 3)]
+    assert closed == [3]

@@ -1,7 +1,9 @@
 """``registry fetch [NAMES] [--lockfile PATH]``: warm the cache, each crate from its own index.
 
 Names go to the run's index; a lockfile's registry packages go to the index cargo's source
-mapping names for each (:mod:`registry.config.source_replacement`). One concurrent batch per index.
+mapping names for each (:mod:`registry.config.source_replacement`). One concurrent batch per index;
+a cold or --refresh fetch of a lockfile opens each index's connections before the lockfile is
+parsed, from a guess at its crates (`_open_early`).
 The outcome is a summary line (unless -q), one ``error:`` line per failed crate and one
 ``not found:`` line per missing one; the exit code is the worst error's, else 1 when a crate
 was not found.
