@@ -448,7 +448,7 @@ class Registry:
         """Bring every named crate's cache entry up to date in one concurrent batch."""
         names = list(dict.fromkeys(names))
         downloaded, unchanged = self.downloaded, self.unchanged
-        results = self.load(names)
+        results = self._loader.update(names)
         errors: dict[str, RegistryError] = {}
         not_found: list[str] = []
         for name, value in results.items():

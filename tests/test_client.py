@@ -1022,9 +1022,14 @@ url, cache, names = sys.argv[1], sys.argv[2], sys.argv[3:]
 assert parallel_allowed(len(names), 16)  # no threads here: the batch is built in two processes
 with Registry(url, cache_dir=cache) as reg:
     assert reg.fetch(names).downloaded == len(names)
+    loader = reg._loader
+    # the fetch built none of the child's half again here: only what is read is rebuilt
+    assert 0 < len(loader._unbuilt) < len(names), len(loader._unbuilt)
+    assert len(loader.files_consulted()) == len(names)
     for name in names:
         kept = reg.load([name])[name]
         assert kept == Path(reg.store.cache_path(index_path(name))).read_bytes(), name
+    assert not loader._unbuilt
 print("same", len(names))
 """
 
@@ -1033,10 +1038,11 @@ print("same", len(names))
 def test_a_cold_batch_keeps_in_memory_exactly_what_it_wrote(
     make_index_dir: Any, index_server: IndexServer, cache: Path
 ) -> None:
-    """The half built in the forked child comes back as its lines' spans and is rebuilt from
-    the bodies (registry/index/loader.py `_build_and_write`): the bytes a later question in
-    the same run reads are the bytes both processes wrote. (In a process of its own: this
-    one runs the test server's threads, and a threaded process never forks.)"""
+    """The half built in the forked child comes back as its lines' spans, rebuilt from the
+    bodies only when read (registry/index/loader.py `_build_and_write`, `_bytes`: the fetch
+    rebuilds none): the bytes a later question in the same run reads are the bytes both
+    processes wrote. (In a process of its own: this one runs the test server's threads, and
+    a threaded process never forks.)"""
     crates = {
         f"crate{i:02d}": [line(f"crate{i:02d}", f"{v}.{i}.0") for v in (1, 2)] for i in range(40)
     }

@@ -41,6 +41,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from functools import partial
 from itertools import islice
 from stat import S_ISREG
 
@@ -133,7 +134,10 @@ class IndexLoader:
         self._warned: set[str] = set()
         self._write_warned = False
         self._client: SparseClient | None = None
+        # the .cache bytes of the entries this instance answered with, by rel; those a forked
+        # child built are rebuilt here only when read (`_bytes`: a `fetch` reads none)
         self._data: dict[str, bytes] = {}
+        self._unbuilt: dict[str, Callable[[], bytes]] = {}
         self._revalidated: set[str] = set()
         self._repaired: set[str] = set()
         # Entries another writer (cargo) replaced since we wrote them (cache/integrity.py).
@@ -294,26 +298,57 @@ class IndexLoader:
 
         ``force`` revalidates even entries used or revalidated earlier (never offline).
         """
-        results: dict[str, bytes | RegistryError] = {}
+        return {
+            name: self._bytes(rel) if value is None else value
+            for name, (rel, value) in self._load_names(names, force).items()
+        }
+
+    def update(self, names: Iterable[str]) -> dict[str, RegistryError | None]:
+        """`load` for what it makes current, not for the bytes: None or the error, by name
+        (the bytes a forked child built are not rebuilt here)."""
+        return {
+            name: value if isinstance(value, RegistryError) else None
+            for name, (_rel, value) in self._load_names(names, False).items()
+        }
+
+    def _load_names(
+        self, names: Iterable[str], force: bool
+    ) -> dict[str, tuple[str, bytes | RegistryError | None]]:
+        results: dict[str, tuple[str, bytes | RegistryError | None]] = {}
         wanted: dict[str, str] = {}
         for name in names:
             try:
                 wanted[name] = index_path(name)
             except CrateNameError as exc:
-                results[name] = UsageError(str(exc))
+                results[name] = ("", UsageError(str(exc)))
         by_rel: dict[str, list[str]] = {}
         for name, rel in wanted.items():
             by_rel.setdefault(rel, []).append(name)
         outcome = self._load_paths(list(by_rel), force=force and not self.offline)
         for rel, value in outcome.items():
             for name in by_rel[rel]:
-                results[name] = value
+                results[name] = (rel, value)
         return results
+
+    def _bytes(self, rel: str) -> bytes:
+        """The bytes of an entry answered with (built now if a forked child built it)."""
+        build = self._unbuilt.pop(rel, None)
+        if build is not None:
+            self._data[rel] = build()
+        return self._data[rel]
+
+    def _keep(self, rel: str, data: bytes) -> bytes:
+        """``data`` as the bytes of ``rel`` this instance answers with."""
+        self._unbuilt.pop(rel, None)
+        self._data[rel] = data
+        return data
 
     def _load_paths(
         self, rels: Sequence[str], force: bool = False
-    ) -> dict[str, bytes | RegistryError]:
-        out: dict[str, bytes | RegistryError] = {}
+    ) -> dict[str, bytes | RegistryError | None]:
+        """Each entry's bytes, or None when a forked child built them (`_bytes` does here),
+        or the error."""
+        out: dict[str, bytes | RegistryError | None] = {}
         to_fetch: list[tuple[str, str | None]] = []
         cached: dict[str, bytes] = {}
         # versions read from the entries' headers alone (see below), by rel
@@ -321,10 +356,10 @@ class IndexLoader:
         now = time.time()
         if self.source.kind != LOCAL and not self.offline and (force or self.refresh):
             # every entry not answered yet is asked about: the requests are known already
-            self._expect(len(rels) if force else sum(rel not in self._data for rel in rels))
+            self._expect(len(rels) if force else sum(not self._answered(rel) for rel in rels))
         for rel in rels:
-            if rel in self._data and not force:
-                out[rel] = self._data[rel]
+            if not force and self._answered(rel):
+                out[rel] = self._data.get(rel)  # None: built when read
                 continue
             if (
                 self.source.kind != LOCAL
@@ -366,6 +401,9 @@ class IndexLoader:
             self._expect(len(to_fetch))
             out.update(self._fetch_coalesced(to_fetch, cached, peeked))
         return out
+
+    def _answered(self, rel: str) -> bool:
+        return rel in self._data or rel in self._unbuilt
 
     def _offline_answer(
         self, rel: str, data: bytes | None, unreadable: bool
@@ -455,7 +493,7 @@ class IndexLoader:
         items: list[tuple[str, str | None]],
         cached: dict[str, bytes],
         peeked: dict[str, str],
-    ) -> dict[str, bytes | RegistryError]:
+    ) -> dict[str, bytes | RegistryError | None]:
         """`_fetch`, with the entries missing from the cache coalesced under the lock."""
         missing = [rel for rel, _ in items if rel not in cached and rel not in peeked]
         if not missing:
@@ -470,7 +508,7 @@ class IndexLoader:
                     still_missing.append((rel, None))
                     continue
                 # Written by another process since we looked: as current as a download.
-                out[rel] = self._data[rel] = data
+                out[rel] = self._keep(rel, data)
                 self._revalidated.add(rel)
             if still_missing:
                 out.update(self._fetch(still_missing, {}, reserve=True))
@@ -482,11 +520,12 @@ class IndexLoader:
         cached: dict[str, bytes],
         reserve: bool = False,
         peeked: dict[str, str] | None = None,
-    ) -> dict[str, bytes | RegistryError]:
-        """Fetch ``items`` and store what comes back, doing what needs no answer while the
-        requests are in flight (`_WhileInFlight`): ``reserve`` (the files are missing and the
-        lock is held) their temp files, check ``peeked`` entries (whose requests went out with
-        the version read from their header alone) whole into ``cached``."""
+    ) -> dict[str, bytes | RegistryError | None]:
+        """Fetch ``items`` and store what comes back (None: bytes built when read, `_bytes`),
+        doing what needs no answer while the requests are in flight (`_WhileInFlight`):
+        ``reserve`` (the files are missing and the lock is held) their temp files, check
+        ``peeked`` entries (whose requests went out with the version read from their header
+        alone) whole into ``cached``."""
         work = _WhileInFlight(
             self.store,
             self._read_cached,
@@ -501,7 +540,7 @@ class IndexLoader:
 
     def _fetch_into(
         self, items: list[tuple[str, str | None]], cached: dict[str, bytes], work: _WhileInFlight
-    ) -> dict[str, bytes | RegistryError]:
+    ) -> dict[str, bytes | RegistryError | None]:
         from registry.index.sparse import CacheValid, Fetched, NotFound
 
         # config.json, when it must be fetched, goes in the first batch
@@ -516,17 +555,17 @@ class IndexLoader:
         if again:
             results.update(self._sparse().fetch(again))
         temps = work.temps
-        out: dict[str, bytes | RegistryError] = {}
+        out: dict[str, bytes | RegistryError | None] = {}
         writes: dict[str, bytes | None] = {}
         max_ages: dict[str, int] = {}
         fresh: list[str] = []
         # read from cargo <= 1.84's directory (cache/store.py, "Seeding"), now confirmed
         adopted: dict[str, bytes | None] = {}
-        built, crashes = self._build_and_write(
+        built, unbuilt, crashes = self._build_and_write(
             [(rel, result) for rel, result in results.items() if isinstance(result, Fetched)],
             temps,
         )
-        for rel in built:  # their temps are used up by their writes
+        for rel in (*built, *unbuilt):  # their temps are used up by their writes
             temps.pop(rel, None)
         for rel, result in results.items():
             name = rel.rsplit("/", 1)[-1]
@@ -535,15 +574,21 @@ class IndexLoader:
                 if rel in crashes:
                     out[rel] = self._unusable(name, self.source.base + rel, crashes[rel])
                     continue
-                if found is None:
+                if found is None and rel not in unbuilt:
                     out[rel] = self._not_an_index_file(self.source.base + rel, result.body)
                     continue
-                data = found
                 self._foreign.discard(rel)
                 if result.max_age:
                     max_ages[rel] = result.max_age
-                out[rel] = data
                 self.downloaded += 1
+                self._revalidated.add(rel)
+                if found is None:  # built by the forked child: rebuilt here when read
+                    self._data.pop(rel, None)
+                    self._unbuilt[rel] = unbuilt[rel]
+                    out[rel] = None
+                    continue
+                data = found
+                out[rel] = data
             elif isinstance(result, CacheValid):
                 data = cached[rel]
                 self.unchanged += 1
@@ -567,7 +612,7 @@ class IndexLoader:
                 out[rel] = result
                 continue
             self._revalidated.add(rel)
-            self._data[rel] = data
+            self._keep(rel, data)
         if writes:
             self._write(writes, max_ages)
         if adopted:
@@ -578,14 +623,15 @@ class IndexLoader:
 
     def _build_and_write(
         self, fetched: list[tuple[str, Fetched]], temps: dict[str, str]
-    ) -> tuple[dict[str, bytes], dict[str, tuple[str, str]]]:
+    ) -> tuple[dict[str, bytes], dict[str, Callable[[], bytes]], dict[str, tuple[str, str]]]:
         """Build the ``.cache`` bytes of downloaded files and write them (with their max-age
         sidecars; into their ``temps`` when reserved), half of them in a forked child when there
         are many (registry/parallel.py): parsing every line of a file and creating it are the
-        bulk of a cold fetch. Also gives, by path, the files cargo would crash on
-        (`index_lines`; not written)."""
+        bulk of a cold fetch. Gives the bytes by path, and for the child's half what builds
+        them again here when they are read, and the files cargo would crash on (`index_lines`;
+        not written)."""
         if not fetched:
-            return {}, {}
+            return {}, {}, {}
         from registry.index.index_file import line_reader
         from registry.parallel import Codec, split_map
 
@@ -610,19 +656,16 @@ class IndexLoader:
             problems = self.store.write_many(built, ages, record_sums=True, temps=temps)
             return built, kept, problems, crashes
 
-        def rebuilt(value: tuple[dict[str, list[tuple[str, int, int]]], list[str], Any]) -> _Built:
+        def unbuilt(value: tuple[dict[str, list[tuple[str, int, int]]], list[str], Any]) -> _Built:
             kept, problems, crashes = value
-            built = {
-                rel: serialize_lines(bodies[rel].index_version, bodies[rel].body, lines)
-                for rel, lines in kept.items()
-            }
-            return built, kept, problems, crashes
+            return {}, kept, problems, crashes
 
         # The child's half comes back as the kept lines' spans (~2% of the bytes they span),
-        # rebuilt here from the bodies this process holds: sending the .cache bytes themselves
-        # (7 MB for workspace800) through the pipe cost more than rebuilding them
+        # its .cache bytes rebuilt from the bodies this process holds only when read
+        # (`_bytes`: a fetch reads none): sending the bytes themselves (7 MB for workspace800)
+        # through the pipe cost more than rebuilding them, and rebuilding ~12 ms
         # (docs/performance.md)
-        spans = Codec(lambda result: result[1:], rebuilt)
+        spans = Codec(lambda result: result[1:], unbuilt)
         if self.store.lock_held:  # a child shares this process's acquisition
             halves = split_map(
                 work, fetched, min_items=_PARALLEL_WRITES, weight=_body_size, codec=spans
@@ -633,12 +676,17 @@ class IndexLoader:
                     work, fetched, min_items=_PARALLEL_WRITES, weight=_body_size, codec=spans
                 )
         out: dict[str, bytes] = {}
+        later: dict[str, Callable[[], bytes]] = {}
         crashes: dict[str, tuple[str, str]] = {}
-        for built, _kept, problems, crashed in halves:
+        for built, kept, problems, crashed in halves:
             out.update(built)
+            for rel, lines in kept.items():
+                if rel not in built:  # the child's
+                    f = bodies[rel]
+                    later[rel] = partial(serialize_lines, f.index_version, f.body, lines)
             crashes.update(crashed)
             self._write_problems(problems)
-        return out, crashes
+        return out, later, crashes
 
     def refetch(self, name: str) -> bool:
         """Rebuild a crate's cache entry from the source, unconditionally, once per instance
@@ -651,6 +699,8 @@ class IndexLoader:
             return False
         self._repaired.add(rel)
         self._data.pop(rel, None)  # the bytes being repaired: not kept alive while refetching
+        self._unbuilt.pop(rel, None)
+        value: bytes | RegistryError | None
         if self.source.kind == LOCAL:
             value = self._load_local(rel, None, None)
         else:
@@ -670,7 +720,7 @@ class IndexLoader:
 
     def files_consulted(self) -> list[str]:
         """The cache files this instance read or wrote (for null-build fingerprints)."""
-        return [self.store.entry_path(rel) for rel in sorted(self._data)]
+        return [self.store.entry_path(rel) for rel in sorted({*self._data, *self._unbuilt})]
 
     def fresh_until(self) -> float | None:
         """When the first consulted entry is due for revalidation (None: already, or never
@@ -678,7 +728,7 @@ class IndexLoader:
         if self.offline or self.source.kind == LOCAL:
             return None
         until: float | None = None
-        for rel in self._data:
+        for rel in {*self._data, *self._unbuilt}:
             fresh = read_max_age(self.store.sidecar_path(rel))
             if fresh is None:
                 return None
