@@ -21,7 +21,8 @@ against cargo's verdict on hundreds of odd lines in tests/test_index_lines.py.
 
 A fast reader reads every ordinary line; the few it rejects, or that could hide a duplicate key,
 go to the general reader, :func:`query.index_json.read_json` (`serde_minimal`). The fast reader
-is orjson for large downloads, and the stdlib decoder below `STDLIB_JSON_BELOW` bytes: orjson
+is orjson for large downloads (or whenever it is imported already: a large cold batch imports
+it while in flight), and the stdlib decoder below `STDLIB_JSON_BELOW` bytes: orjson
 reads ~2.5 times faster, but its import (it loads dataclasses, uuid, platform...) costs more
 than the stdlib takes for that many bytes of lines, in each process of a forked run
 (docs/performance.md). Both reject what serde_json rejects or hand it on (NaN and infinities
@@ -96,8 +97,8 @@ def _written_back_checker() -> Callable[[object, bytes], bool]:
     duplicate key (orjson writes each key of a dict once), and the byte scans are not needed.
     crates.io's lines are serde_json's compact output, which orjson's matches byte for byte
     (every line of workspace800's 14 MB of index files); anything else (spaces, other escapes,
-    a trailing ``\r``, a float written otherwise) is False and takes the scans. Gain: 26 ms of
-    the 121 ms that `index_lines` takes over those files in one process (docs/performance.md);
+    a trailing ``\\r``, a float written otherwise) is False and takes the scans. Gain: 23 ms of
+    the 118 ms that `index_lines` takes over those files in one process (docs/performance.md);
     pinned by tests/test_index_lines.py (no line with a duplicate key is ever written back)."""
     orjson = sys.modules.get("orjson")
     if orjson is None:

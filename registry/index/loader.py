@@ -581,8 +581,8 @@ class IndexLoader:
                 if result.max_age:
                     max_ages[rel] = result.max_age
                 self.downloaded += 1
-                self._revalidated.add(rel)
                 if found is None:  # built by the forked child: rebuilt here when read
+                    self._revalidated.add(rel)
                     self._data.pop(rel, None)
                     self._unbuilt[rel] = unbuilt[rel]
                     out[rel] = None
