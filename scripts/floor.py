@@ -380,4 +380,5 @@ def main(argv: list[str]) -> int:
 if __name__ == "__main__":
     code = main(sys.argv[1:])
     sys.stdout.flush()
+    sys.stderr.flush()
     os._exit(code)  # without the interpreter's teardown, as registry's console script leaves

@@ -1116,3 +1116,36 @@ def test_nothing_is_written_before_config_json_answers_usably(
         reg.fetch(list(crates))
     assert len(index_server.requests) == 41  # config.json and every file, in one batch
     assert [p for p in cache.rglob("*") if p.is_file() and ".cache" in p.parts] == []
+
+
+@pytest.mark.parametrize(("missing", "imported"), [(99, False), (100, True)])
+def test_a_large_cold_batch_imports_the_fast_reader_while_in_flight(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, missing: int, imported: bool
+) -> None:
+    """The first slice of in-flight work imports orjson when 100 or more files are missing
+    (their lines will be read), before any temp file is reserved; fewer, it is not."""
+    from cache.store import IndexStore
+    from registry.index import index_file
+    from registry.index.loader import _WhileInFlight
+
+    done: list[str] = []
+    monkeypatch.setattr(index_file, "import_fast_reader", lambda: done.append("import"))
+    store = IndexStore(str(tmp_path), "index")
+    monkeypatch.setattr(store, "reserve", lambda rels: done.append("reserve") or {})
+    rels = [index_path(f"crate{i}") for i in range(missing)]
+    work = _WhileInFlight(store, lambda rel: (None, None, False), rels, {}, {})
+    while work():
+        pass
+    assert done[0] == ("import" if imported else "reserve")
+    assert done.count("import") == int(imported)
+
+
+def test_the_fast_reader_is_taken_whenever_it_is_imported(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Below STDLIB_JSON_BELOW the stdlib reader saves orjson's import; once orjson is
+    imported (in flight, say) nothing is saved, and orjson reads faster."""
+    from registry.index.index_file import STDLIB_JSON_BELOW, line_reader
+
+    assert line_reader(0).__name__ == "orjson_loads"  # this test module imports orjson
+    assert line_reader(STDLIB_JSON_BELOW).__name__ == "orjson_loads"
+    monkeypatch.delitem(sys.modules, "orjson")
+    assert line_reader(0).__name__ == "stdlib_loads"

@@ -25,7 +25,7 @@ from registry.transport.base import (
 )
 from registry.transport.curl import CurlTransport
 from registry.transport.preconnect import open_connections
-from tests.checkutil import line, run_cli
+from tests.checkutil import Result, line, run_cli
 from tests.httpserver import IndexServer
 from tests.test_transport import closed_port
 
@@ -318,15 +318,13 @@ def test_a_cold_fetch_of_a_lockfile_connects_before_parsing_it(
         return real(*args, **kwargs)
 
     monkeypatch.setattr(registry.input_files, "load_lockfile", load_lockfile)
-    cache = str(tmp_path / "cache")
-    args = ("--index-url", index_server.url, "--cache-dir", cache, "fetch", "--lockfile", str(lock))
-    result = run_cli(capsys, *args)
+    result = _fetch_lockfile(capsys, index_server, tmp_path, lock)
     assert result.code == 0, result.err
     assert result.out.startswith(f"{len(NAMES)} crates: {len(NAMES)} downloaded")
     assert seen_at_parse == [[(len(NAMES) + 1, 8)]]
     assert index_server.connections == 8
     # warm: the cache look decides, after the parse (every file revalidated: no max-age)
-    assert run_cli(capsys, *args).code == 0
+    assert _fetch_lockfile(capsys, index_server, tmp_path, lock).code == 0
     assert seen_at_parse[1:] == [[(len(NAMES) + 1, 8)]]
     assert preconnects[1:] == [(len(NAMES) + 1, 8)]
 
@@ -341,14 +339,47 @@ def test_a_lockfile_from_a_pipe_is_read_once(
     writer = threading.Thread(target=fifo.write_text, args=(_lockfile(NAMES[:3]),))
     writer.start()
     try:
-        result = run_cli(
-            capsys,
-            *("--index-url", index_server.url, "--cache-dir", str(tmp_path / "cache")),
-            *("fetch", "--lockfile", str(fifo)),
-        )
+        result = _fetch_lockfile(capsys, index_server, tmp_path, fifo)
     finally:
         writer.join()
     assert (result.code, result.out[:30]) == (0, "3 crates: 3 downloaded, 0 unch")
+
+
+@pytest.mark.usefixtures("served")
+def test_a_lockfile_refused_after_the_guess_closes_what_it_opened(
+    index_server: IndexServer,
+    tmp_path: Path,
+    preconnects: list[tuple[int, int]],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The guess reads names from a text the parse then refuses: the connections opened for
+    them are closed, and the refusal is the usual one line and exit code."""
+    closed: list[int] = []
+    real_close = preconnect_module.Preconnected.close
+
+    def close(self: preconnect_module.Preconnected) -> None:
+        closed.append(len(self.ports))
+        real_close(self)
+
+    monkeypatch.setattr(preconnect_module.Preconnected, "close", close)
+    lock = tmp_path / "Cargo.lock"
+    lock.write_text(_lockfile(NAMES[:5]).replace('version = "1.0.0"', 'version = "1.0"', 1))
+    result = _fetch_lockfile(capsys, index_server, tmp_path, lock)
+    assert result.code == 2
+    assert result.err.count("\n") == 1 and str(lock) in result.err, result.err
+    assert preconnects == [(5 + 1, 3)]
+    assert closed == [3]
+
+
+def _fetch_lockfile(
+    capsys: pytest.CaptureFixture[str], server: IndexServer, tmp_path: Path, lock: Path
+) -> Result:
+    """``registry fetch --lockfile LOCK`` against ``server``, cache in ``tmp_path/cache``."""
+    cache = str(tmp_path / "cache")
+    return run_cli(
+        capsys, "--index-url", server.url, "--cache-dir", cache, "fetch", "--lockfile", str(lock)
+    )
 
 
 def _lockfile(names: list[str]) -> str:
@@ -403,34 +434,3 @@ def test_out_of_descriptors_opens_nothing_and_raises_nothing(
 
     monkeypatch.setattr(preconnect_module._socket, "socket", no_socket)
     assert open_connections(_url(listener), 10, TransportOptions(), {}) is None
-
-
-@pytest.mark.usefixtures("served")
-def test_a_lockfile_refused_after_the_guess_closes_what_it_opened(
-    index_server: IndexServer,
-    tmp_path: Path,
-    preconnects: list[tuple[int, int]],
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
-) -> None:
-    """The guess reads names from a text the parse then refuses: the connections opened for
-    them are closed, and the refusal is the usual one line and exit code."""
-    closed: list[int] = []
-    real_close = preconnect_module.Preconnected.close
-
-    def close(self: preconnect_module.Preconnected) -> None:
-        closed.append(len(self.ports))
-        real_close(self)
-
-    monkeypatch.setattr(preconnect_module.Preconnected, "close", close)
-    lock = tmp_path / "Cargo.lock"
-    lock.write_text(_lockfile(NAMES[:5]).replace('version = "1.0.0"', 'version = "1.0"', 1))
-    result = run_cli(
-        capsys,
-        *("--index-url", index_server.url, "--cache-dir", str(tmp_path / "cache")),
-        *("fetch", "--lockfile", str(lock)),
-    )
-    assert result.code == 2
-    assert result.err.count("\n") == 1 and str(lock) in result.err, result.err
-    assert preconnects == [(5 + 1, 3)]
-    assert closed == [3]
